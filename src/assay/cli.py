@@ -1,0 +1,417 @@
+"""The ``assay`` command line: parses options, calls the Workbench, prints results.
+
+``--data-dir`` and ``--database-url`` may stand before or after the subcommand. Domain errors
+exit with status 1 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from assay.config import Settings
+from assay.errors import AssayError
+from assay.workbench import Workbench
+
+GLOBAL_OPTIONS = {"--data-dir": "ASSAY_DATA_DIR", "--database-url": "ASSAY_DATABASE_URL"}
+
+app = typer.Typer(
+    name="assay",
+    help="assay: a data-centric workbench for NLP training data.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+projects_app = typer.Typer(help="List, create and delete projects.", no_args_is_help=True)
+tasks_app = typer.Typer(help="Labeling tasks.", no_args_is_help=True)
+labels_app = typer.Typer(
+    help="Labels of a task: add, rename, recolor, delete.", no_args_is_help=True
+)
+slices_app = typer.Typer(help="Data slices: saved filters and record sets.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
+app.add_typer(projects_app, name="projects")
+app.add_typer(tasks_app, name="tasks")
+app.add_typer(labels_app, name="labels")
+app.add_typer(slices_app, name="slices")
+app.add_typer(jobs_app, name="jobs")
+
+ProjectOpt = Annotated[str, typer.Option("--project", "-p", help="Project name.")]
+
+
+@app.callback()
+def _root(
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Data folder (ASSAY_DATA_DIR).")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option("--database-url", help="Database URL (ASSAY_DATABASE_URL).")
+    ] = None,
+) -> None:
+    """Global options are read by ``main`` wherever they stand; declared here for --help."""
+
+
+def _workbench() -> Workbench:
+    return Workbench(Settings())
+
+
+def _print(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False, indent=2, default=str))
+
+
+def _bar(description: str) -> Any:
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=description, unit="%", file=sys.stderr, leave=False)
+
+    def update(done: float, message: str) -> None:
+        bar.n = round(done * 100)
+        bar.set_postfix_str(message, refresh=False)
+        bar.refresh()
+
+    update.close = bar.close  # type: ignore[attr-defined]
+    return update
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Start the server (API under /api, OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from assay.api.app import create_app
+
+    settings = Settings()
+    workbench = Workbench(settings)
+    typer.echo(
+        f"assay: {settings.resolved_database_url()} -> http://{host or settings.host}:"
+        f"{port or settings.port}",
+        err=True,
+    )
+    uvicorn.run(create_app(workbench), host=host or settings.host, port=port or settings.port)
+
+
+@projects_app.command("list")
+def projects_list() -> None:
+    """List projects (JSON lines)."""
+    for project in _workbench().list_projects():
+        typer.echo(json.dumps(project, ensure_ascii=False))
+
+
+@projects_app.command("create")
+def projects_create(
+    name: str,
+    description: Annotated[str, typer.Option(help="Description.")] = "",
+    language: Annotated[str, typer.Option(help="Tokenizer language (spaCy code).")] = "en",
+) -> None:
+    """Create an empty project."""
+    _print(_workbench().create_project(name, description, language))
+
+
+@projects_app.command("delete")
+def projects_delete(name: str) -> None:
+    """Delete a project and everything in it."""
+    _workbench().delete_project(name)
+    typer.echo(f"deleted project {name}", err=True)
+
+
+@projects_app.command("show")
+def projects_show(name: str) -> None:
+    """A project's schema, tasks and counts."""
+    _print(_workbench().get_project(name))
+
+
+def _types(values: list[str] | None) -> dict[str, str]:
+    result = {}
+    for value in values or []:
+        name, sep, data_type = value.partition("=")
+        if not sep:
+            raise AssayError(f"--type takes col=type, not {value!r}")
+        result[name] = data_type
+    return result
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="CSV, TSV, JSON, JSONL, Parquet, Excel or archive.")],
+    project: ProjectOpt,
+    primary_key: Annotated[
+        list[str] | None, typer.Option("--primary-key", help="Key column (repeat for composite).")
+    ] = None,
+    type_: Annotated[
+        list[str] | None, typer.Option("--type", help="Override a type: col=text|category|...")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="Format, when not by extension.")
+    ] = None,
+    annotator: Annotated[str, typer.Option(help="Annotator of imported manual labels.")] = "import",
+    language: Annotated[str, typer.Option(help="Tokenizer language of a new project.")] = "en",
+) -> None:
+    """Import records (and refinery-style label columns); creates the project if missing."""
+    bar = _bar(f"import {file.name}")
+    try:
+        result = _workbench().import_file(
+            file,
+            project,
+            primary_key=primary_key,
+            types=_types(type_),
+            fmt=fmt,
+            annotator=annotator,
+            language=language,
+            listener=bar,
+        )
+    finally:
+        bar.close()
+    _print(result)
+
+
+@app.command()
+def export(
+    project: ProjectOpt,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="json | csv | jsonl | parquet | project")
+    ] = "json",
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")] = Path(
+        "export.json"
+    ),
+    slice_name: Annotated[str | None, typer.Option("--slice", help="Only this slice.")] = None,
+) -> None:
+    """Export records with labels (refinery columns), or the whole project (--format project)."""
+    bar = _bar(f"export {fmt}")
+    try:
+        result = _workbench().export(project, fmt, output, slice_name=slice_name, listener=bar)
+    finally:
+        bar.close()
+    _print(result)
+
+
+@app.command()
+def sample(
+    name: Annotated[str, typer.Argument(help="Sample name: clickbait.")] = "clickbait",
+    variant: Annotated[str, typer.Option(help="initial | finished")] = "initial",
+    project: Annotated[str | None, typer.Option("--project", "-p", help="Project name.")] = None,
+) -> None:
+    """Create a sample project."""
+    _print(_workbench().create_sample(name, variant, project))
+
+
+@tasks_app.command("add")
+def tasks_add(
+    project: ProjectOpt,
+    name: Annotated[str, typer.Option("--name", help="Task name.")],
+    task_type: Annotated[
+        str, typer.Option("--type", help="classification | multi-label | extraction")
+    ],
+    attribute: Annotated[
+        str | None, typer.Option("--attribute", help="Target attribute (none: the record).")
+    ] = None,
+    labels: Annotated[str, typer.Option("--labels", help="Comma-separated label names.")] = "",
+) -> None:
+    """Add a labeling task."""
+    names = [x.strip() for x in labels.split(",") if x.strip()]
+    _print(_workbench().add_task(project, name, task_type, attribute, names))
+
+
+@tasks_app.command("list")
+def tasks_list(project: ProjectOpt) -> None:
+    """Labeling tasks with their labels (JSON lines)."""
+    for task in _workbench().list_tasks(project):
+        typer.echo(json.dumps(task, ensure_ascii=False))
+
+
+@tasks_app.command("delete")
+def tasks_delete(project: ProjectOpt, name: Annotated[str, typer.Option("--name")]) -> None:
+    """Delete a task and its labels."""
+    _workbench().delete_task(project, name)
+
+
+@labels_app.command("add")
+def labels_add(
+    project: ProjectOpt,
+    task: Annotated[str, typer.Option("--task")],
+    name: Annotated[str, typer.Option("--name")],
+    color: Annotated[str | None, typer.Option()] = None,
+    hotkey: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Add a label to a task."""
+    _print(_workbench().add_label(project, task, name, color, hotkey))
+
+
+@labels_app.command("update")
+def labels_update(
+    project: ProjectOpt,
+    task: Annotated[str, typer.Option("--task")],
+    label: Annotated[str, typer.Option("--label", help="Current name.")],
+    new_name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+    color: Annotated[str | None, typer.Option()] = None,
+    hotkey: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Rename, recolor or re-key a label; annotations follow."""
+    _print(
+        _workbench().update_label(
+            project, task, label, new_name=new_name, color=color, hotkey=hotkey
+        )
+    )
+
+
+@labels_app.command("delete")
+def labels_delete(
+    project: ProjectOpt,
+    task: Annotated[str, typer.Option("--task")],
+    label: Annotated[str, typer.Option("--label")],
+) -> None:
+    """Delete a label and every annotation with it."""
+    _workbench().delete_label(project, task, label)
+
+
+@app.command()
+def annotate(
+    file: Annotated[Path, typer.Argument(help="CSV or JSONL: key|id, task, label, ...")],
+    project: ProjectOpt,
+) -> None:
+    """Apply manual labels from a file, all or nothing (columns in docs/cli.md)."""
+    _print(_workbench().annotate_file(project, file))
+
+
+@app.command()
+def records(
+    project: ProjectOpt,
+    where: Annotated[str | None, typer.Option(help="Filter tree as JSON.")] = None,
+    order_by: Annotated[str, typer.Option(help="id, random or an attribute.")] = "id",
+    desc: Annotated[bool, typer.Option("--desc", help="Descending order.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed for --order-by random.")] = 0,
+    limit: Annotated[int, typer.Option(help="Records to print.")] = 50,
+    labels: Annotated[bool, typer.Option("--labels", help="Include labels.")] = False,
+) -> None:
+    """Print matching records as JSON lines (id, key, attributes); total on stderr."""
+    try:
+        parsed = json.loads(where) if where else None
+    except json.JSONDecodeError as exc:
+        raise AssayError(f"--where is not valid JSON: {exc.msg} (column {exc.colno})") from exc
+    wb = _workbench()
+    printed, cursor, total = 0, None, 0
+    while printed < limit:
+        page = wb.query(
+            project,
+            parsed,
+            order_by=order_by,
+            descending=desc,
+            seed=seed,
+            limit=min(1000, limit - printed),
+            cursor=cursor,
+            with_labels=labels,
+        )
+        total = page["total"]
+        for record in page["records"]:
+            line = {"id": record["id"], **record["data"]}
+            if labels:
+                line["labels"] = record["labels"]
+            typer.echo(json.dumps(line, ensure_ascii=False))
+            printed += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    typer.echo(f"{printed} of {total} records", err=True)
+
+
+@slices_app.command("list")
+def slices_list(project: ProjectOpt) -> None:
+    """Slices with their current sizes (JSON lines)."""
+    for found in _workbench().list_slices(project):
+        typer.echo(json.dumps(found, ensure_ascii=False))
+
+
+@slices_app.command("create")
+def slices_create(
+    project: ProjectOpt,
+    name: Annotated[str, typer.Option("--name")],
+    where: Annotated[str, typer.Option(help="Filter tree as JSON.")] = "{}",
+    static: Annotated[bool, typer.Option("--static", help="Freeze today's records.")] = False,
+) -> None:
+    """Save a filter as a dynamic slice (or, with --static, the records it matches now)."""
+    try:
+        parsed = json.loads(where)
+    except json.JSONDecodeError as exc:
+        raise AssayError(f"--where is not valid JSON: {exc.msg}") from exc
+    kind = "static" if static else "dynamic"
+    _print(_workbench().create_slice(project, name, parsed, kind=kind))
+
+
+@slices_app.command("rename")
+def slices_rename(
+    project: ProjectOpt,
+    name: Annotated[str, typer.Option("--name")],
+    new_name: Annotated[str, typer.Option("--to")],
+) -> None:
+    """Rename a slice."""
+    _print(_workbench().rename_slice(project, name, new_name))
+
+
+@slices_app.command("delete")
+def slices_delete(project: ProjectOpt, name: Annotated[str, typer.Option("--name")]) -> None:
+    """Delete a slice (its records stay)."""
+    _workbench().delete_slice(project, name)
+
+
+@jobs_app.command("list")
+def jobs_list(project: Annotated[str | None, typer.Option("--project", "-p")] = None) -> None:
+    """Recent jobs (JSON lines)."""
+    for job in _workbench().list_jobs(project):
+        typer.echo(json.dumps(job, ensure_ascii=False))
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(job_id: int) -> None:
+    """Ask a running job to stop."""
+    _print(_workbench().cancel_job(job_id))
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Move --data-dir/--database-url from anywhere in argv into the environment."""
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        name, eq, value = arg.partition("=")
+        if name in GLOBAL_OPTIONS:
+            if not eq:
+                if i + 1 >= len(argv):
+                    raise AssayError(f"{name} needs a value")
+                value = argv[i + 1]
+                i += 1
+            os.environ[GLOBAL_OPTIONS[name]] = value
+        else:
+            rest.append(arg)
+        i += 1
+    return rest
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+        app(args=args, prog_name="assay", standalone_mode=False)
+    except AssayError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise SystemExit(1) from None
+    except typer.Exit as exc:
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        raise SystemExit(130) from None
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            raise SystemExit(exc.exit_code) from None
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""The one error tree of assay.
+
+Every error a user can cause is an :class:`AssayError` carrying an HTTP status and a
+user-facing message; the API renders them in one JSON shape, the CLI as one line on stderr.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AssayError(Exception):
+    """Base of all errors that assay reports to its users."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = {k: v for k, v in detail.items() if v is not None}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "detail": self.detail}
+
+
+class NotFound(AssayError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(AssayError):
+    status_code = 409
+    code = "conflict"
+
+
+class ValidationError(AssayError):
+    status_code = 422
+    code = "invalid"
+
+
+class ImportFileError(ValidationError):
+    """A file that cannot be imported; ``detail`` names the file, row and column."""
+
+    code = "invalid_file"
+
+
+class JobCancelled(AssayError):
+    status_code = 409
+    code = "cancelled"

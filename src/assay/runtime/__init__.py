@@ -1,0 +1,1 @@
+"""Runtime: executors that run jobs off the request path."""

@@ -1,0 +1,188 @@
+"""Project archives: everything of a project in one JSON document, and back.
+
+The archive holds the schema, tasks, labels (colors, hotkeys), every annotation of every
+source with annotator, gold flag and time, and slices. Records are referred to by position.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from assay.errors import ImportFileError
+from assay.services import annotations, importing, projects, slices, tasks
+from assay.services.files import Table
+from assay.storage.models import Annotation, DataSlice, Project, Record, SliceRecord
+
+ARCHIVE_FORMAT = "assay-project"
+
+
+def archive(session: Session, project: Project) -> dict[str, Any]:
+    """Everything of a project as one JSON-able document; records are referred to by position."""
+    attributes = projects.attributes(session, project)
+    record_rows = session.execute(
+        select(Record.id, Record.data).where(Record.project_id == project.id).order_by(Record.id)
+    ).all()
+    position = {row.id: i for i, row in enumerate(record_rows)}
+    task_list = tasks.list_tasks(session, project)
+    task_docs = []
+    annotation_docs: list[dict[str, Any]] = []
+    for task in task_list:
+        labels = tasks.labels(session, task)
+        names = {lb.id: lb.name for lb in labels}
+        task_docs.append(
+            {
+                "name": task.name,
+                "type": task.task_type,
+                "attribute": tasks.attribute_name(session, task),
+                "labels": [
+                    {"name": lb.name, "color": lb.color, "hotkey": lb.hotkey} for lb in labels
+                ],
+            }
+        )
+        for a in session.scalars(
+            select(Annotation).where(Annotation.task_id == task.id).order_by(Annotation.id)
+        ):
+            annotation_docs.append(
+                {
+                    "record": position[a.record_id],
+                    "task": task.name,
+                    "label": names[a.label_id],
+                    "source": a.source,
+                    "source_id": a.source_id,
+                    "annotator": a.annotator,
+                    "start_token": a.span_start,
+                    "end_token": a.span_end,
+                    "confidence": a.confidence,
+                    "gold": a.is_gold,
+                    "created_at": a.created_at.isoformat(),
+                }
+            )
+    slice_docs = []
+    for found in slices.list_slices(session, project):
+        slice_docs.append(
+            {
+                "name": found.name,
+                "kind": found.kind,
+                "filter": found.filter,
+                "records": [position[i] for i in slices.static_record_ids(session, found)],
+            }
+        )
+    return {
+        "format": ARCHIVE_FORMAT,
+        "version": 1,
+        "project": {
+            "name": project.name,
+            "description": project.description,
+            "language": project.language,
+        },
+        "attributes": [
+            {"name": a.name, "data_type": a.data_type, "primary_key": a.is_primary_key}
+            for a in attributes
+        ],
+        "tasks": task_docs,
+        "records": [row.data for row in record_rows],
+        "annotations": annotation_docs,
+        "slices": slice_docs,
+    }
+
+
+def export_archive(session: Session, project: Project, out: Path) -> int:
+    document = archive(session, project)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as handle:
+        json.dump(document, handle, ensure_ascii=False)
+    return len(document["records"])
+
+
+def read_archive(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ImportFileError(f"{path.name}: not a project archive: {exc}", file=str(path)) from exc
+    if not isinstance(document, dict) or document.get("format") != ARCHIVE_FORMAT:
+        raise ImportFileError(f"{path.name}: not an assay project archive", file=str(path))
+    return document
+
+
+def restore(
+    session: Session,
+    document: dict[str, Any],
+    name: str | None = None,
+    max_cell_bytes: int = 1_000_000,
+) -> Project:
+    """Create a project from an archive (under ``name`` when given)."""
+    meta = document["project"]
+    project_name = name or meta["name"]
+    project = projects.create(
+        session,
+        project_name,
+        description=meta.get("description", ""),
+        language=meta["language"],
+    )
+    attributes = document["attributes"]
+    table = Table(
+        f"archive {meta['name']}",
+        {a["name"]: [r.get(a["name"]) for r in document["records"]] for a in attributes},
+    )
+    result = importing.import_table(
+        session,
+        project_name,
+        table,
+        primary_key=[a["name"] for a in attributes if a["primary_key"]],
+        types={a["name"]: a["data_type"] for a in attributes},
+        max_cell_bytes=max_cell_bytes,
+    )
+    ids = result.record_ids
+    task_by_name = {}
+    label_ids: dict[tuple[str, str], int] = {}
+    for doc in document["tasks"]:
+        task = tasks.create(session, project, doc["name"], doc["type"], attribute=doc["attribute"])
+        task_by_name[doc["name"]] = task
+        for lb in doc["labels"]:
+            label = tasks.add_label(
+                session, task, lb["name"], color=lb["color"], hotkey=lb["hotkey"]
+            )
+            label_ids[(doc["name"], lb["name"])] = label.id
+    rows = [
+        {
+            "record_id": ids[a["record"]],
+            "task_id": task_by_name[a["task"]].id,
+            "label_id": label_ids[(a["task"], a["label"])],
+            "source": a["source"],
+            "source_id": a["source_id"],
+            "annotator": a["annotator"],
+            "span_start": a["start_token"],
+            "span_end": a["end_token"],
+            "confidence": a["confidence"],
+            "is_gold": a["gold"],
+            "is_reference": False,
+            "created_at": datetime.fromisoformat(a["created_at"]),
+        }
+        for a in document["annotations"]
+    ]
+    for start in range(0, len(rows), 5000):
+        session.execute(insert(Annotation), rows[start : start + 5000])
+    for task in task_by_name.values():
+        annotations.refresh_reference(session, task, ids)
+    for doc in document["slices"]:
+        found = DataSlice(
+            project_id=project.id,
+            name=doc["name"],
+            kind=doc["kind"],
+            filter=doc["filter"],
+        )
+        session.add(found)
+        session.flush()
+        if doc["records"]:
+            session.execute(
+                insert(SliceRecord),
+                [{"slice_id": found.id, "record_id": ids[i]} for i in doc["records"]],
+            )
+    session.flush()
+    return project

@@ -1,0 +1,247 @@
+"""Export records with their labels (refinery column style) and whole-project archives.
+
+Record exports: JSON (an array), JSONL, CSV and Parquet. Columns: the attributes, then per
+task ``<attribute>__<task>__MANUAL`` (``__<task>__MANUAL`` for a task on the whole record)
+holding the reference manual label (null in a conflict), and, when the task has weak
+supervision results, ``...__WEAK_SUPERVISION`` and ``...__WEAK_SUPERVISION__confidence``.
+Multi-label values are lists of names; extraction values are lists of spans
+``{label, start_token, end_token, text}``. CSV and Parquet cells hold lists as JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay.errors import ValidationError
+from assay.services import annotations, projects, queries, slices, tasks, tokens
+from assay.storage.models import (
+    Annotation,
+    Attribute,
+    LabelingTask,
+    Project,
+    Record,
+    RecordTokens,
+)
+
+RECORD_FORMATS = ("json", "jsonl", "csv", "parquet")
+FORMATS = (*RECORD_FORMATS, "project")
+CHUNK = 2000
+
+Progress = Callable[[float, str], None]
+
+
+def _no_progress(_done: float, _message: str) -> None:
+    return None
+
+
+def column_name(attribute: str | None, task: str, source: str) -> str:
+    return f"{attribute or ''}__{task}__{source}"
+
+
+class _Column:
+    def __init__(self, session: Session, task: LabelingTask) -> None:
+        self.task = task
+        self.attribute = tasks.attribute_name(session, task)
+        self.manual = column_name(self.attribute, task.name, "MANUAL")
+        self.weak = column_name(self.attribute, task.name, "WEAK_SUPERVISION")
+        self.has_weak = (
+            session.scalar(
+                select(Annotation.id)
+                .where(
+                    Annotation.task_id == task.id,
+                    Annotation.source == "weak_supervision",
+                )
+                .limit(1)
+            )
+            is not None
+        )
+
+
+def iter_rows(
+    session: Session,
+    project: Project,
+    where: Any = None,
+    progress: Progress = _no_progress,
+) -> Iterator[dict[str, Any]]:
+    """Export rows in id order, computed a chunk at a time."""
+    attributes = projects.attributes(session, project)
+    columns = [_Column(session, t) for t in tasks.list_tasks(session, project)]
+    ids = queries.record_ids(session, project, where)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        data = dict(
+            session.execute(select(Record.id, Record.data).where(Record.id.in_(chunk)))
+            .tuples()
+            .all()
+        )
+        labels: list[tuple[_Column, dict[int, Any], dict[int, Any], dict[int, Any]]] = []
+        for column in columns:
+            manual = annotations.reference_values(session, column.task, chunk)
+            weak, confidence = (
+                annotations.source_values(session, column.task, chunk, "weak_supervision")
+                if column.has_weak
+                else ({}, {})
+            )
+            if column.task.task_type == "extraction":
+                _add_span_texts(session, column.task, data, manual, weak)
+            labels.append((column, manual, weak, confidence))
+        for record_id in chunk:
+            row = {a.name: data[record_id].get(a.name) for a in attributes}
+            for column, manual, weak, confidence in labels:
+                row[column.manual] = manual.get(record_id)
+                if column.has_weak:
+                    row[column.weak] = weak.get(record_id)
+                    row[column.weak + "__confidence"] = confidence.get(record_id)
+            yield row
+        progress(min(1.0, (start + len(chunk)) / max(1, len(ids))), "exported")
+
+
+def _add_span_texts(
+    session: Session,
+    task: LabelingTask,
+    data: dict[int, dict[str, Any]],
+    *value_maps: dict[int, Any],
+) -> None:
+    attribute = session.get(Attribute, task.attribute_id)
+    assert attribute is not None
+    wanted = [i for values in value_maps for i in values]
+    blobs = dict(
+        session.execute(
+            select(RecordTokens.record_id, RecordTokens.offsets).where(
+                RecordTokens.attribute_id == attribute.id,
+                RecordTokens.record_id.in_(wanted),
+            )
+        )
+        .tuples()
+        .all()
+    )
+    for values in value_maps:
+        for record_id, spans in values.items():
+            text = data[record_id][attribute.name]
+            for span in spans:
+                span["text"] = tokens.span_text(
+                    text, blobs[record_id], span["start_token"], span["end_token"]
+                )
+
+
+def _cell(value: Any) -> Any:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+
+
+def export_records(
+    session: Session,
+    project: Project,
+    fmt: str,
+    out: Path,
+    *,
+    slice_name: str | None = None,
+    progress: Progress = _no_progress,
+) -> int:
+    """Write the project's (or a slice's) records with labels to ``out``; returns the count."""
+    if fmt == "project":
+        if slice_name:
+            raise ValidationError("a project archive holds the whole project; drop --slice")
+        from assay.services import archives
+
+        return archives.export_archive(session, project, out)
+    if fmt not in RECORD_FORMATS:
+        raise ValidationError(
+            f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}", format=fmt
+        )
+    where = None
+    if slice_name:
+        slices.get(session, project, slice_name)
+        where = {"slice": slice_name}
+    rows = iter_rows(session, project, where, progress)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        return _write_parquet(session, project, rows, out)
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        return {"json": _write_json, "jsonl": _write_jsonl, "csv": _write_csv}[fmt](rows, handle)
+
+
+def _write_json(rows: Iterator[dict[str, Any]], handle: IO[str]) -> int:
+    count = 0
+    handle.write("[")
+    for row in rows:
+        handle.write(",\n" if count else "\n")
+        handle.write(json.dumps(row, ensure_ascii=False))
+        count += 1
+    handle.write("\n]\n")
+    return count
+
+
+def _write_jsonl(rows: Iterator[dict[str, Any]], handle: IO[str]) -> int:
+    count = 0
+    for row in rows:
+        handle.write(json.dumps(row, ensure_ascii=False))
+        handle.write("\n")
+        count += 1
+    return count
+
+
+def _write_csv(rows: Iterator[dict[str, Any]], handle: IO[str]) -> int:
+    writer: Any = None
+    count = 0
+    for row in rows:
+        if writer is None:
+            writer = csv.DictWriter(handle, fieldnames=list(row))
+            writer.writeheader()
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+        count += 1
+    return count
+
+
+_ARROW_TYPES = {"integer": "int64", "float": "float64", "boolean": "bool"}
+
+
+def _write_parquet(
+    session: Session, project: Project, rows: Iterator[dict[str, Any]], out: Path
+) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    kinds = {a.name: a.data_type for a in projects.attributes(session, project)}
+    writer: Any = None
+    count = 0
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        nonlocal writer
+        if not batch:
+            return
+        names = list(batch[0])
+        fields = [
+            pa.field(
+                n,
+                pa.float64()
+                if n.endswith("__confidence")
+                else pa.type_for_alias(_ARROW_TYPES.get(kinds.get(n, ""), "string")),
+            )
+            for n in names
+        ]
+        schema = pa.schema(fields)
+        table = pa.Table.from_pylist(
+            [{k: _cell(v) for k, v in row.items()} for row in batch], schema=schema
+        )
+        if writer is None:
+            writer = pq.ParquetWriter(str(out), schema)
+        writer.write_table(table)
+        batch.clear()
+
+    for row in rows:
+        batch.append(row)
+        count += 1
+        if len(batch) >= 50_000:
+            flush()
+    flush()
+    if writer is not None:
+        writer.close()
+    return count

@@ -1,0 +1,153 @@
+"""Jobs: long work recorded in the database, run by an executor, with progress and cancel.
+
+Progress lives in memory while a job runs in this process (a progress write must never wait
+for the job's own write transaction on SQLite) and is written to the job's row when it ends.
+Cancellation is cooperative: the job's progress callback raises :class:`JobCancelled`.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from assay.errors import AssayError, JobCancelled, NotFound, ValidationError
+from assay.storage.db import Database
+from assay.storage.models import Job, utcnow
+
+FINAL = ("done", "failed", "cancelled")
+
+
+@dataclass
+class LiveState:
+    progress: float = 0.0
+    message: str = ""
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+_live: dict[int, LiveState] = {}
+_lock = threading.Lock()
+
+JobFunction = Callable[["Progress"], dict[str, Any]]
+
+
+class Progress:
+    """What a job function reports through; raises JobCancelled once a cancel was asked."""
+
+    def __init__(self, job_id: int, listener: Callable[[float, str], None] | None = None) -> None:
+        self.job_id = job_id
+        self.listener = listener
+        with _lock:
+            self.state = _live.setdefault(job_id, LiveState())
+
+    def __call__(self, done: float, message: str = "") -> None:
+        if self.state.cancel.is_set():
+            raise JobCancelled(f"job {self.job_id} was cancelled", job=self.job_id)
+        self.state.progress = max(0.0, min(1.0, done))
+        self.state.message = message
+        if self.listener is not None:
+            self.listener(self.state.progress, message)
+
+
+def create(session: Session, kind: str, project_id: int | None, message: str = "") -> Job:
+    job = Job(kind=kind, project_id=project_id, status="queued", message=message)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"no job {job_id}", job=job_id)
+    return job
+
+
+def describe(job: Job) -> dict[str, Any]:
+    state = _live.get(job.id)
+    running = job.status == "running" and state is not None
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "project_id": job.project_id,
+        "status": job.status,
+        "progress": state.progress if running and state else job.progress,
+        "message": state.message if running and state else job.message,
+        "error": job.error,
+        "result": job.result,
+        "created_at": job.created_at.isoformat(),
+        "started_at": job.started_at.isoformat() if job.started_at else None,
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def list_jobs(session: Session, project_id: int | None = None, limit: int = 50) -> list[Job]:
+    query = select(Job).order_by(Job.id.desc()).limit(limit)
+    if project_id is not None:
+        query = query.where(Job.project_id == project_id)
+    return list(session.scalars(query))
+
+
+def cancel(session: Session, job_id: int) -> Job:
+    job = get(session, job_id)
+    if job.status in FINAL:
+        raise ValidationError(f"job {job_id} has already ended ({job.status})", job=job_id)
+    job.cancel_requested = True
+    state = _live.get(job_id)
+    if state is not None:
+        state.cancel.set()
+    if job.status == "queued":
+        job.status = "cancelled"
+        job.finished_at = utcnow()
+    return job
+
+
+def run(
+    db: Database,
+    job_id: int,
+    function: JobFunction,
+    listener: Callable[[float, str], None] | None = None,
+) -> dict[str, Any]:
+    """Run a job function now, in this thread, and record how it ended."""
+    with db.session() as session:
+        job = get(session, job_id)
+        if job.status == "cancelled":
+            return {}
+        job.status = "running"
+        job.started_at = utcnow()
+    progress = Progress(job_id, listener)
+    status, error, result = "done", None, None
+    raised: BaseException | None = None
+    try:
+        result = function(progress)
+    except JobCancelled:
+        status = "cancelled"
+    except AssayError as exc:
+        status, error, raised = "failed", exc.message, exc
+    except Exception as exc:  # noqa: BLE001 -- a bug: recorded on the job, then re-raised
+        status, error, raised = "failed", f"{type(exc).__name__}: {exc}", exc
+        error += "\n" + traceback.format_exc()
+    finally:
+        with _lock:
+            state = _live.pop(job_id, None)
+    with db.session() as session:
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(
+                status=status,
+                error=error,
+                result=result,
+                progress=1.0 if status == "done" else (state.progress if state else 0.0),
+                message="done" if status == "done" else (state.message if state else ""),
+                finished_at=utcnow(),
+            )
+        )
+    if raised is not None:
+        raise raised
+    return result or {}

@@ -1,0 +1,107 @@
+"""Projects and their attributes (the data schema)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from assay.errors import Conflict, NotFound, ValidationError
+from assay.services import tokens
+from assay.storage.models import Attribute, LabelingTask, Project, Record, utcnow
+
+DATA_TYPES = ("text", "category", "integer", "float", "boolean")
+STRING_TYPES = ("text", "category")
+
+
+@dataclass(frozen=True)
+class ProjectSummary:
+    id: int
+    name: str
+    description: str
+    language: str
+    records: int
+    tasks: int
+    created_at: datetime
+    updated_at: datetime
+
+
+def create(session: Session, name: str, description: str = "", language: str = "en") -> Project:
+    name = name.strip()
+    if not name:
+        raise ValidationError("a project needs a name")
+    tokens.check_language(language)
+    if session.scalar(select(Project.id).where(Project.name == name)) is not None:
+        raise Conflict(f"project {name!r} already exists", project=name)
+    project = Project(name=name, description=description, language=language)
+    session.add(project)
+    session.flush()
+    return project
+
+
+def get(session: Session, name: str) -> Project:
+    project = session.scalar(select(Project).where(Project.name == name))
+    if project is None:
+        raise NotFound(f"no project named {name!r}", project=name)
+    return project
+
+
+def get_or_create(session: Session, name: str, language: str = "en") -> Project:
+    project = session.scalar(select(Project).where(Project.name == name))
+    return project if project is not None else create(session, name, language=language)
+
+
+def touch(session: Session, project: Project) -> None:
+    project.updated_at = utcnow()
+
+
+def summarize(session: Session, project: Project) -> ProjectSummary:
+    records = session.scalar(select(func.count()).where(Record.project_id == project.id)) or 0
+    tasks = session.scalar(select(func.count()).where(LabelingTask.project_id == project.id)) or 0
+    return ProjectSummary(
+        id=project.id,
+        name=project.name,
+        description=project.description,
+        language=project.language,
+        records=records,
+        tasks=tasks,
+        created_at=project.created_at,
+        updated_at=project.updated_at,
+    )
+
+
+def list_all(session: Session) -> list[ProjectSummary]:
+    projects = session.scalars(select(Project).order_by(Project.name)).all()
+    return [summarize(session, p) for p in projects]
+
+
+def delete_project(session: Session, name: str) -> None:
+    project = get(session, name)
+    session.execute(delete(Project).where(Project.id == project.id))
+
+
+def attributes(session: Session, project: Project) -> list[Attribute]:
+    return list(
+        session.scalars(
+            select(Attribute).where(Attribute.project_id == project.id).order_by(Attribute.position)
+        )
+    )
+
+
+def attribute(session: Session, project: Project, name: str) -> Attribute:
+    found = session.scalar(
+        select(Attribute).where(Attribute.project_id == project.id, Attribute.name == name)
+    )
+    if found is None:
+        known = ", ".join(a.name for a in attributes(session, project)) or "none"
+        raise NotFound(
+            f"project {project.name!r} has no attribute {name!r} (attributes: {known})",
+            attribute=name,
+        )
+    return found
+
+
+def primary_key(session: Session, project: Project) -> list[Attribute]:
+    return [a for a in attributes(session, project) if a.is_primary_key]

@@ -1,0 +1,473 @@
+"""Record queries: one JSON filter tree, ordering and pages, the same on every database.
+
+A filter is a tree of ``{"and": [...]}``, ``{"or": [...]}``, ``{"not": node}`` over conditions
+(see ``docs/queries.md``). Text matching never relies on a database's collation or case
+rules: ``contains`` and friends compare Python-case-folded text stored at import, and text
+ordering is by code point (SQLite's binary collation, PostgreSQL's "C").
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.orm import Session
+
+from assay.errors import NotFound, ValidationError
+from assay.services import annotations, projects, tasks
+from assay.storage.models import (
+    Annotation,
+    Attribute,
+    DataSlice,
+    ManualState,
+    Project,
+    Record,
+    RecordText,
+    SliceRecord,
+)
+
+OPS = (
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "contains",
+    "begins_with",
+    "ends_with",
+    "in",
+    "between",
+    "is_null",
+)
+TEXT_OPS = ("contains", "begins_with", "ends_with")
+STATES = ("none", "labeled", "conflict", "gold", "agreed")
+MAX_LIMIT = 1000
+_PRIME = 4294967291  # the largest prime below 2**32
+
+
+def _invalid(message: str, path: str) -> ValidationError:
+    return ValidationError(f"invalid filter at {path}: {message}", path=path)
+
+
+@dataclass
+class _Context:
+    session: Session
+    project: Project
+    dialect: str
+    attributes: dict[str, Attribute] = field(default_factory=dict)
+    slices_seen: set[str] = field(default_factory=set)
+
+
+def _context(session: Session, project: Project) -> _Context:
+    bind = session.get_bind()
+    return _Context(
+        session,
+        project,
+        bind.dialect.name,
+        {a.name: a for a in projects.attributes(session, project)},
+    )
+
+
+def compile_filter(session: Session, project: Project, node: Any) -> ColumnElement[bool]:
+    """The SQL condition of a filter tree; raises ValidationError naming the bad node."""
+    return _compile(_context(session, project), node or {}, "$")
+
+
+def _compile(ctx: _Context, node: Any, path: str) -> ColumnElement[bool]:
+    if not isinstance(node, dict):
+        raise _invalid(f"expected an object, found {type(node).__name__}", path)
+    if not node:
+        return true()
+    if "and" in node or "or" in node:
+        op = "and" if "and" in node else "or"
+        children = node[op]
+        if not isinstance(children, list):
+            raise _invalid(f"{op!r} takes a list", path)
+        parts = [_compile(ctx, child, f"{path}.{op}[{i}]") for i, child in enumerate(children)]
+        if not parts:
+            return true() if op == "and" else false()
+        return and_(*parts) if op == "and" else or_(*parts)
+    if "not" in node:
+        return not_(_compile(ctx, node["not"], f"{path}.not"))
+    if "attribute" in node:
+        condition = _attribute_condition(ctx, node, path)
+    elif "task" in node:
+        condition = _label_condition(ctx, node, path)
+    elif "search" in node:
+        condition = _search_condition(ctx, node, path)
+    elif "ids" in node:
+        ids = node["ids"]
+        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+            raise _invalid("'ids' takes a list of integers", path)
+        condition = Record.id.in_(ids)
+    elif "slice" in node:
+        condition = _slice_condition(ctx, node, path)
+    else:
+        raise _invalid("expected one of and, or, not, attribute, task, search, ids, slice", path)
+    return not_(condition) if node.get("negate") else condition
+
+
+def _text_expr(ctx: _Context, attribute: Attribute) -> ColumnElement[Any]:
+    expr: ColumnElement[Any] = Record.data[attribute.name].as_string()
+    return expr.collate("C") if ctx.dialect == "postgresql" else expr
+
+
+def value_expr(ctx: _Context, attribute: Attribute) -> ColumnElement[Any]:
+    """The typed SQL value of an attribute of the current record."""
+    column = Record.data[attribute.name]
+    if attribute.data_type == "integer":
+        return column.as_integer()
+    if attribute.data_type == "float":
+        return column.as_float()
+    if attribute.data_type == "boolean":
+        return column.as_boolean()
+    return _text_expr(ctx, attribute)
+
+
+def _position(ctx: _Context, haystack: ColumnElement[Any], needle: str) -> ColumnElement[Any]:
+    if ctx.dialect == "postgresql":
+        return func.strpos(haystack, literal(needle))
+    return func.instr(haystack, literal(needle))
+
+
+def _text_match(
+    ctx: _Context, expr: ColumnElement[Any], op: str, needle: str
+) -> ColumnElement[bool]:
+    if op == "contains":
+        return _position(ctx, expr, needle) > 0
+    length = len(needle)
+    if op == "begins_with":
+        return func.substr(expr, 1, length) == needle
+    if ctx.dialect == "postgresql":
+        return func.right(expr, length) == needle
+    return and_(func.length(expr) >= length, func.substr(expr, -length) == needle)
+
+
+def _folded_exists(ctx: _Context, attribute: Attribute, condition: Any) -> ColumnElement[bool]:
+    return exists().where(
+        RecordText.record_id == Record.id,
+        RecordText.attribute_id == attribute.id,
+        condition,
+    )
+
+
+def _coerce(attribute: Attribute, value: Any, path: str) -> Any:
+    kind = attribute.data_type
+    ok = (
+        isinstance(value, str)
+        if kind in projects.STRING_TYPES
+        else isinstance(value, bool)
+        if kind == "boolean"
+        else isinstance(value, (int, float)) and not isinstance(value, bool)
+    )
+    if not ok:
+        raise _invalid(f"{value!r} is not a {kind} value for attribute {attribute.name!r}", path)
+    return value
+
+
+def _attribute_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnElement[bool]:
+    name = node["attribute"]
+    attribute = ctx.attributes.get(name)
+    if attribute is None:
+        raise _invalid(
+            f"unknown attribute {name!r} (attributes: {', '.join(ctx.attributes) or 'none'})",
+            path,
+        )
+    op = node.get("op", "eq")
+    if op not in OPS:
+        raise _invalid(f"unknown op {op!r}; use one of {', '.join(OPS)}", path)
+    is_string = attribute.data_type in projects.STRING_TYPES
+    case_sensitive = bool(node.get("case_sensitive", op not in TEXT_OPS))
+    value = node.get("value")
+    expr = value_expr(ctx, attribute)
+    if op == "is_null":
+        return expr.is_(None)
+    if op in TEXT_OPS:
+        if not is_string:
+            raise _invalid(f"{op!r} works on text and category attributes only", path)
+        needle = _coerce(attribute, value, path)
+        if case_sensitive:
+            return _text_match(ctx, expr, op, needle)
+        return _folded_exists(
+            ctx, attribute, _text_match(ctx, RecordText.folded, op, needle.casefold())
+        )
+    if op == "in":
+        if not isinstance(value, list):
+            raise _invalid("'in' takes a list", path)
+        values = [_coerce(attribute, v, path) for v in value]
+        if is_string and not case_sensitive:
+            folded = [v.casefold() for v in values]
+            return _folded_exists(ctx, attribute, RecordText.folded.in_(folded))
+        return expr.in_(values)
+    if op == "between":
+        if not isinstance(value, list) or len(value) != 2:
+            raise _invalid("'between' takes [low, high]", path)
+        low, high = (_coerce(attribute, v, path) for v in value)
+        return and_(expr >= low, expr <= high)
+    value = _coerce(attribute, value, path)
+    if is_string and not case_sensitive:
+        expr, value = RecordText.folded, value.casefold()
+        comparison = _comparison(expr, op, value)
+        return _folded_exists(ctx, attribute, comparison)
+    return _comparison(expr, op, value)
+
+
+def _comparison(expr: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
+    return {
+        "eq": lambda: expr == value,
+        "ne": lambda: expr != value,
+        "lt": lambda: expr < value,
+        "le": lambda: expr <= value,
+        "gt": lambda: expr > value,
+        "ge": lambda: expr >= value,
+    }[op]()
+
+
+def _label_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnElement[bool]:
+    task = tasks.get(ctx.session, ctx.project, node["task"])
+    source = node.get("source", annotations.MANUAL)
+    if source not in annotations.SOURCES:
+        raise _invalid(f"unknown source {source!r}; use one of {annotations.SOURCES}", path)
+    state = node.get("state")
+    if state is not None:
+        if state not in STATES:
+            raise _invalid(f"unknown state {state!r}; use one of {', '.join(STATES)}", path)
+        if source == annotations.MANUAL:
+            has_state = exists().where(
+                ManualState.record_id == Record.id, ManualState.task_id == task.id
+            )
+            if state == "none":
+                return not_(has_state)
+            wanted = ["gold", "agreed"] if state == "labeled" else [state]
+            return exists().where(
+                ManualState.record_id == Record.id,
+                ManualState.task_id == task.id,
+                ManualState.state.in_(wanted),
+            )
+        if state in ("conflict", "gold", "agreed"):
+            raise _invalid(f"state {state!r} exists for manual labels only", path)
+        any_vote = exists().where(
+            Annotation.record_id == Record.id,
+            Annotation.task_id == task.id,
+            Annotation.source == source,
+        )
+        return not_(any_vote) if state == "none" else any_vote
+    conditions = [
+        Annotation.record_id == Record.id,
+        Annotation.task_id == task.id,
+        Annotation.source == source,
+    ]
+    if source == annotations.MANUAL:
+        conditions.append(Annotation.is_reference.is_(True))
+    wanted_labels = node.get("labels") or ([node["label"]] if "label" in node else [])
+    if not isinstance(wanted_labels, list):
+        raise _invalid("'labels' takes a list of label names", path)
+    if wanted_labels:
+        ids = [tasks.label(ctx.session, task, str(name)).id for name in wanted_labels]
+        conditions.append(Annotation.label_id.in_(ids))
+    low, high = node.get("min_confidence"), node.get("max_confidence")
+    if low is not None:
+        conditions.append(Annotation.confidence >= float(low))
+    if high is not None:
+        conditions.append(Annotation.confidence <= float(high))
+    return exists().where(*conditions)
+
+
+def _search_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnElement[bool]:
+    text = node["search"]
+    if not isinstance(text, str):
+        raise _invalid("'search' takes a string", path)
+    terms = text.casefold().split()
+    if not terms:
+        return true()
+    string_ids = [a.id for a in ctx.attributes.values() if a.data_type in projects.STRING_TYPES]
+    return and_(
+        *(
+            exists().where(
+                RecordText.record_id == Record.id,
+                RecordText.attribute_id.in_(string_ids),
+                _position(ctx, RecordText.folded, term) > 0,
+            )
+            for term in terms
+        )
+    )
+
+
+def _slice_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnElement[bool]:
+    name = node["slice"]
+    found = ctx.session.scalar(
+        select(DataSlice).where(DataSlice.project_id == ctx.project.id, DataSlice.name == name)
+    )
+    if found is None:
+        raise NotFound(f"project {ctx.project.name!r} has no slice {name!r}", slice=name)
+    if found.kind == "static":
+        return exists().where(SliceRecord.slice_id == found.id, SliceRecord.record_id == Record.id)
+    if name in ctx.slices_seen:
+        raise _invalid(f"slice {name!r} refers to itself", path)
+    ctx.slices_seen.add(name)
+    try:
+        return _compile(ctx, found.filter or {}, f"{path}<slice {name}>")
+    finally:
+        ctx.slices_seen.discard(name)
+
+
+# --- ordering and pages -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    records: list[dict[str, Any]]
+    total: int
+    next_cursor: str | None
+
+
+def _sort_key(ctx: _Context, order_by: str, seed: int) -> ColumnElement[Any] | None:
+    if order_by == "id":
+        return None
+    if order_by == "random":
+        mixed = (cast(Record.id, BigInteger) * 40503 + seed) % _PRIME
+        return (mixed * 1000003 + 12345) % _PRIME
+    attribute = ctx.attributes.get(order_by)
+    if attribute is None:
+        raise ValidationError(
+            f"cannot order by {order_by!r}: use id, random or an attribute "
+            f"({', '.join(ctx.attributes) or 'none'})",
+            order_by=order_by,
+        )
+    return value_expr(ctx, attribute)
+
+
+def _encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> list[Any]:
+    try:
+        values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise ValidationError("invalid cursor", cursor=cursor) from exc
+    if not isinstance(values, list) or len(values) != 2:
+        raise ValidationError("invalid cursor", cursor=cursor)
+    return values
+
+
+def _after(
+    key: ColumnElement[Any] | None, descending: bool, cursor: list[Any]
+) -> ColumnElement[bool]:
+    """Keyset condition: rows after (value, id) in (key, id) order, nulls last."""
+    value, last_id = cursor
+    next_id = Record.id < last_id if descending else Record.id > last_id
+    if key is None:
+        return next_id
+    if value is None:
+        return and_(key.is_(None), next_id)
+    beyond = key < value if descending else key > value
+    return or_(beyond, and_(key == value, next_id), key.is_(None))
+
+
+def build(
+    session: Session,
+    project: Project,
+    where: Any = None,
+    order_by: str = "id",
+    descending: bool = False,
+    seed: int = 0,
+) -> tuple[Select[Any], ColumnElement[Any] | None, ColumnElement[bool]]:
+    ctx = _context(session, project)
+    condition = and_(Record.project_id == project.id, _compile(ctx, where or {}, "$"))
+    key = _sort_key(ctx, order_by, seed)
+    columns: list[Any] = [Record.id, Record.key, Record.data]
+    if key is not None:
+        columns.append(key.label("sort_key"))
+    query = select(*columns).where(condition)
+    order: list[Any] = []
+    if key is not None:
+        order.append((key.desc() if descending else key.asc()).nulls_last())
+    order.append(Record.id.desc() if descending else Record.id.asc())
+    return query.order_by(*order), key, condition
+
+
+def record_ids(session: Session, project: Project, where: Any = None) -> list[int]:
+    query, _key, _condition = build(session, project, where)
+    return [row.id for row in session.execute(query)]
+
+
+def count(session: Session, project: Project, where: Any = None) -> int:
+    _query, _key, condition = build(session, project, where)
+    return int(session.scalar(select(func.count()).select_from(Record).where(condition)) or 0)
+
+
+def run(
+    session: Session,
+    project: Project,
+    where: Any = None,
+    *,
+    order_by: str = "id",
+    descending: bool = False,
+    seed: int = 0,
+    limit: int = 50,
+    cursor: str | None = None,
+    offset: int | None = None,
+    with_labels: bool = False,
+) -> Page:
+    """One page of records matching ``where``, with the exact total count."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}", limit=limit)
+    query, key, condition = build(session, project, where, order_by, descending, seed)
+    total = int(session.scalar(select(func.count()).select_from(Record).where(condition)) or 0)
+    if cursor:
+        query = query.where(_after(key, descending, _decode_cursor(cursor)))
+    elif offset:
+        if offset < 0:
+            raise ValidationError("offset must not be negative", offset=offset)
+        query = query.offset(offset)
+    rows = session.execute(query.limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more and rows:
+        last = rows[-1]
+        next_cursor = _encode_cursor([last.sort_key if key is not None else None, last.id])
+    page = [{"id": r.id, "key": r.key, "data": r.data} for r in rows]
+    if with_labels and page:
+        attach_labels(session, project, page)
+    return Page(page, total, next_cursor)
+
+
+def attach_labels(session: Session, project: Project, page: list[dict[str, Any]]) -> None:
+    """Add each record's labels per task: the manual reference and every other source."""
+    ids = [r["id"] for r in page]
+    summaries: dict[int, dict[str, Any]] = {i: {} for i in ids}
+    for task in tasks.list_tasks(session, project):
+        manual = annotations.reference_values(session, task, ids)
+        others = {
+            source: annotations.source_values(session, task, ids, source)
+            for source in annotations.SOURCES[1:]
+        }
+        for record_id in ids:
+            entry: dict[str, Any] = {"manual": manual.get(record_id)}
+            for source, (values, confidences) in others.items():
+                if record_id in values:
+                    entry[source] = values[record_id]
+                    entry[f"{source}_confidence"] = confidences.get(record_id)
+            summaries[record_id][task.name] = entry
+    for record in page:
+        record["labels"] = summaries[record["id"]]

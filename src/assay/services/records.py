@@ -1,0 +1,78 @@
+"""Records: keys, hashes, lookup by key or id, and reading a record with its labels."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from assay.errors import NotFound, ValidationError
+from assay.services import projects
+from assay.storage.models import Attribute, Project, Record
+
+
+def canonical_key(values: list[Any]) -> str:
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+
+
+def content_hash(data: dict[str, Any]) -> str:
+    encoded = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(encoded.encode(), digest_size=16).hexdigest()
+
+
+def parse_value(attribute: Attribute, raw: str) -> Any:
+    """A value typed on the command line, converted to the attribute's type."""
+    try:
+        if attribute.data_type == "integer":
+            return int(raw)
+        if attribute.data_type == "float":
+            return float(raw)
+        if attribute.data_type == "boolean":
+            lowered = raw.strip().lower()
+            if lowered not in ("true", "false", "1", "0"):
+                raise ValueError(raw)
+            return lowered in ("true", "1")
+    except ValueError as exc:
+        raise ValidationError(
+            f"{raw!r} is not a valid {attribute.data_type} for attribute {attribute.name!r}",
+            attribute=attribute.name,
+        ) from exc
+    return raw
+
+
+def resolve(session: Session, project: Project, ref: str | int) -> Record:
+    """A record named by its internal id (``123``) or its key (``col=value,col=value``)."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+        record = session.get(Record, int(ref))
+        if record is None or record.project_id != project.id:
+            raise NotFound(f"project {project.name!r} has no record with id {ref}", record=ref)
+        return record
+    pairs = {}
+    for part in str(ref).split(","):
+        name, sep, value = part.partition("=")
+        if not sep:
+            raise ValidationError(
+                f"cannot read record reference {ref!r}: use an id or col=value[,col=value]",
+                record=str(ref),
+            )
+        pairs[name.strip()] = value
+    key_attributes = projects.primary_key(session, project)
+    if not key_attributes:
+        raise ValidationError(
+            f"project {project.name!r} has no primary key; name records by their id",
+            record=str(ref),
+        )
+    names = [a.name for a in key_attributes]
+    if sorted(pairs) != sorted(names):
+        raise ValidationError(
+            f"record reference {ref!r} must name the primary key {', '.join(names)}",
+            record=str(ref),
+        )
+    key = canonical_key([parse_value(a, pairs[a.name]) for a in key_attributes])
+    found = session.scalar(select(Record).where(Record.project_id == project.id, Record.key == key))
+    if found is None:
+        raise NotFound(f"project {project.name!r} has no record {ref}", record=str(ref))
+    return found

@@ -1,0 +1,100 @@
+"""Sample projects that ship with assay.
+
+``clickbait``: 1,400 short headlines written for assay (see ``assay/samples/README.md``).
+Variant ``initial`` holds the data and the two tasks of the first-hour story; ``finished``
+applies the story's steps through the services themselves (today: renaming the labels and
+labeling 25 records by hand, spans included). Gold answers are kept apart, for scoring.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from assay.errors import NotFound, ValidationError
+from assay.services import annotations, importing, projects, records, tasks, tokens
+from assay.services.files import table_from_records
+from assay.storage.models import Project, RecordTokens
+
+SAMPLES = ("clickbait",)
+VARIANTS = ("initial", "finished")
+STORY_ANNOTATOR = "sample-annotator"
+STORY_LABELED = 25
+RENAMES = {"yes": "clickbait", "no": "not clickbait"}
+
+
+def _lines(name: str) -> list[dict[str, Any]]:
+    text = resources.files("assay.samples").joinpath(name).read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def data(sample: str = "clickbait") -> list[dict[str, Any]]:
+    _check(sample)
+    return _lines(f"{sample}.jsonl")
+
+
+def gold(sample: str = "clickbait") -> list[dict[str, Any]]:
+    """Gold answers (kept outside the project data): a label and character spans per record."""
+    _check(sample)
+    return _lines(f"{sample}_gold.jsonl")
+
+
+def _check(sample: str) -> None:
+    if sample not in SAMPLES:
+        raise NotFound(f"no sample project {sample!r} (samples: {', '.join(SAMPLES)})")
+
+
+def create(
+    session: Session,
+    sample: str = "clickbait",
+    variant: str = "initial",
+    name: str | None = None,
+) -> Project:
+    _check(sample)
+    if variant not in VARIANTS:
+        raise ValidationError(f"unknown variant {variant!r}; use one of {', '.join(VARIANTS)}")
+    project_name = name or (sample if variant == "initial" else f"{sample}-{variant}")
+    table = table_from_records(f"sample {sample}", data(sample))
+    importing.import_table(session, project_name, table, primary_key=["running_id"])
+    project = projects.get(session, project_name)
+    project.description = "Short news headlines, some of them clickbait (assay sample project)."
+    tasks.create(session, project, "clickbait", "classification", labels=["yes", "no"])
+    tasks.create(
+        session,
+        project,
+        "entities",
+        "extraction",
+        attribute="headline",
+        labels=["clickbait_expression", "country_related"],
+    )
+    if variant == "finished":
+        _apply_story(session, project, sample)
+    return project
+
+
+def _apply_story(session: Session, project: Project, sample: str) -> None:
+    """Steps 6-7 of the first-hour story: rename the labels, label 25 records by hand."""
+    clickbait = tasks.get(session, project, "clickbait")
+    for old, new in RENAMES.items():
+        tasks.update_label(session, clickbait, old, new_name=new)
+    entities = tasks.get(session, project, "entities")
+    for answer in gold(sample)[:STORY_LABELED]:
+        record = records.resolve(session, project, f"running_id={answer['running_id']}")
+        annotations.add(session, record, clickbait, RENAMES[answer["clickbait"]], STORY_ANNOTATOR)
+        blob = session.get(RecordTokens, (record.id, entities.attribute_id))
+        assert blob is not None
+        for span in answer["entities"]:
+            start, end = tokens.char_span_to_tokens(
+                blob.offsets, span["start_char"], span["end_char"]
+            )
+            annotations.add(
+                session,
+                record,
+                entities,
+                span["label"],
+                STORY_ANNOTATOR,
+                span=annotations.Span(start, end),
+            )

@@ -1,0 +1,125 @@
+"""Data slices: a saved filter (dynamic, re-evaluated on every use) or a set of records."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+
+from assay.errors import Conflict, NotFound, ValidationError
+from assay.services import queries
+from assay.storage.models import DataSlice, Project, Record, SliceRecord
+
+KINDS = ("dynamic", "static")
+
+
+def create(
+    session: Session,
+    project: Project,
+    name: str,
+    *,
+    where: Any = None,
+    kind: str = "dynamic",
+    record_ids: list[int] | None = None,
+) -> DataSlice:
+    """A dynamic slice stores ``where``; a static one stores ``record_ids`` (or the ids
+    ``where`` matches now)."""
+    name = name.strip()
+    if not name:
+        raise ValidationError("a slice needs a name")
+    if kind not in KINDS:
+        raise ValidationError(f"unknown slice kind {kind!r}; use dynamic or static", kind=kind)
+    if _find(session, project, name) is not None:
+        raise Conflict(f"project {project.name!r} already has a slice {name!r}", slice=name)
+    queries.compile_filter(session, project, where)  # fails early on a bad filter
+    found = DataSlice(
+        project_id=project.id,
+        name=name,
+        kind=kind,
+        filter=where if kind == "dynamic" else None,
+    )
+    session.add(found)
+    session.flush()
+    if kind == "static":
+        ids = record_ids if record_ids is not None else queries.record_ids(session, project, where)
+        ids = sorted(set(ids))
+        known: set[int] = set()
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            known.update(
+                session.scalars(
+                    select(Record.id).where(Record.project_id == project.id, Record.id.in_(chunk))
+                )
+            )
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise NotFound(
+                f"project {project.name!r} has no records with ids {missing[:10]}",
+                records=missing[:10],
+            )
+        if ids:
+            session.execute(
+                insert(SliceRecord),
+                [{"slice_id": found.id, "record_id": i} for i in ids],
+            )
+    return found
+
+
+def _find(session: Session, project: Project, name: str) -> DataSlice | None:
+    return session.scalar(
+        select(DataSlice).where(DataSlice.project_id == project.id, DataSlice.name == name)
+    )
+
+
+def get(session: Session, project: Project, name: str) -> DataSlice:
+    found = _find(session, project, name)
+    if found is None:
+        raise NotFound(f"project {project.name!r} has no slice {name!r}", slice=name)
+    return found
+
+
+def list_slices(session: Session, project: Project) -> list[DataSlice]:
+    return list(
+        session.scalars(
+            select(DataSlice).where(DataSlice.project_id == project.id).order_by(DataSlice.name)
+        )
+    )
+
+
+def describe(session: Session, project: Project, found: DataSlice) -> dict[str, Any]:
+    return {
+        "id": found.id,
+        "name": found.name,
+        "kind": found.kind,
+        "filter": found.filter,
+        "records": queries.count(session, project, {"slice": found.name}),
+        "created_at": found.created_at.isoformat(),
+    }
+
+
+def static_record_ids(session: Session, found: DataSlice) -> list[int]:
+    return list(
+        session.scalars(
+            select(SliceRecord.record_id)
+            .where(SliceRecord.slice_id == found.id)
+            .order_by(SliceRecord.record_id)
+        )
+    )
+
+
+def rename(session: Session, project: Project, name: str, new_name: str) -> DataSlice:
+    found = get(session, project, name)
+    new_name = new_name.strip()
+    if not new_name:
+        raise ValidationError("a slice needs a name")
+    if new_name != name and _find(session, project, new_name) is not None:
+        raise Conflict(f"project {project.name!r} already has a slice {new_name!r}", slice=new_name)
+    found.name = new_name
+    session.flush()
+    return found
+
+
+def delete_slice(session: Session, project: Project, name: str) -> None:
+    found = get(session, project, name)
+    session.execute(delete(DataSlice).where(DataSlice.id == found.id))

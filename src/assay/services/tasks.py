@@ -1,0 +1,181 @@
+"""Labeling tasks and their labels."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from assay.errors import Conflict, NotFound, ValidationError
+from assay.services import projects
+from assay.storage.models import Attribute, Label, LabelingTask, Project
+
+TASK_TYPES = ("classification", "multi-label", "extraction")
+PALETTE = (
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+)  # fmt: skip
+
+
+def create(
+    session: Session,
+    project: Project,
+    name: str,
+    task_type: str,
+    attribute: str | None = None,
+    labels: list[str] | None = None,
+) -> LabelingTask:
+    name = name.strip()
+    if not name or "__" in name:
+        raise ValidationError(f"invalid task name {name!r} (empty or containing '__')", task=name)
+    if task_type not in TASK_TYPES:
+        raise ValidationError(
+            f"unknown task type {task_type!r}; use one of {', '.join(TASK_TYPES)}",
+            task_type=task_type,
+        )
+    if session.scalar(
+        select(LabelingTask.id).where(
+            LabelingTask.project_id == project.id, LabelingTask.name == name
+        )
+    ):
+        raise Conflict(f"project {project.name!r} already has a task {name!r}", task=name)
+    target: Attribute | None = None
+    if attribute:
+        target = projects.attribute(session, project, attribute)
+    if task_type == "extraction" and (target is None or target.data_type != "text"):
+        raise ValidationError(
+            f"extraction task {name!r} needs a text attribute (--attribute)", task=name
+        )
+    task = LabelingTask(
+        project_id=project.id,
+        name=name,
+        task_type=task_type,
+        attribute_id=target.id if target else None,
+    )
+    session.add(task)
+    session.flush()
+    for label in labels or []:
+        add_label(session, task, label)
+    return task
+
+
+def list_tasks(session: Session, project: Project) -> list[LabelingTask]:
+    return list(
+        session.scalars(
+            select(LabelingTask)
+            .where(LabelingTask.project_id == project.id)
+            .order_by(LabelingTask.id)
+        )
+    )
+
+
+def get(session: Session, project: Project, name: str) -> LabelingTask:
+    task = session.scalar(
+        select(LabelingTask).where(LabelingTask.project_id == project.id, LabelingTask.name == name)
+    )
+    if task is None:
+        known = ", ".join(t.name for t in list_tasks(session, project)) or "none"
+        raise NotFound(
+            f"project {project.name!r} has no labeling task {name!r} (tasks: {known})",
+            task=name,
+        )
+    return task
+
+
+def attribute_name(session: Session, task: LabelingTask) -> str | None:
+    if task.attribute_id is None:
+        return None
+    attribute = session.get(Attribute, task.attribute_id)
+    return attribute.name if attribute else None
+
+
+def labels(session: Session, task: LabelingTask) -> list[Label]:
+    return list(session.scalars(select(Label).where(Label.task_id == task.id).order_by(Label.id)))
+
+
+def label(session: Session, task: LabelingTask, name: str) -> Label:
+    found = session.scalar(select(Label).where(Label.task_id == task.id, Label.name == name))
+    if found is None:
+        known = ", ".join(lb.name for lb in labels(session, task)) or "none"
+        raise NotFound(f"task {task.name!r} has no label {name!r} (labels: {known})", label=name)
+    return found
+
+
+def add_label(
+    session: Session,
+    task: LabelingTask,
+    name: str,
+    color: str | None = None,
+    hotkey: str | None = None,
+) -> Label:
+    name = name.strip()
+    if not name:
+        raise ValidationError("a label needs a name", task=task.name)
+    if session.scalar(select(Label.id).where(Label.task_id == task.id, Label.name == name)):
+        raise Conflict(f"task {task.name!r} already has a label {name!r}", label=name)
+    count = session.scalar(select(func.count()).where(Label.task_id == task.id)) or 0
+    if hotkey is None and count < 9:
+        hotkey = str(count + 1)
+    _check_hotkey(session, task, hotkey, None)
+    created = Label(
+        task_id=task.id,
+        name=name,
+        color=color or PALETTE[count % len(PALETTE)],
+        hotkey=hotkey,
+    )
+    session.add(created)
+    session.flush()
+    return created
+
+
+def _check_hotkey(
+    session: Session, task: LabelingTask, hotkey: str | None, label_id: int | None
+) -> None:
+    if hotkey is None:
+        return
+    if len(hotkey) != 1:
+        raise ValidationError(f"a hotkey is one character, not {hotkey!r}", hotkey=hotkey)
+    taken = session.scalar(
+        select(Label).where(Label.task_id == task.id, Label.hotkey == hotkey, Label.id != label_id)
+    )
+    if taken is not None:
+        raise Conflict(f"hotkey {hotkey!r} is taken by label {taken.name!r}", hotkey=hotkey)
+
+
+def update_label(
+    session: Session,
+    task: LabelingTask,
+    name: str,
+    new_name: str | None = None,
+    color: str | None = None,
+    hotkey: str | None = None,
+) -> Label:
+    """Rename, recolor or re-key a label; annotations point to the label, so they follow."""
+    found = label(session, task, name)
+    if new_name is not None and new_name.strip() != found.name:
+        new_name = new_name.strip()
+        if not new_name:
+            raise ValidationError("a label needs a name", label=name)
+        if session.scalar(select(Label.id).where(Label.task_id == task.id, Label.name == new_name)):
+            raise Conflict(f"task {task.name!r} already has a label {new_name!r}", label=new_name)
+        found.name = new_name
+    if color is not None:
+        found.color = color
+    if hotkey is not None:
+        _check_hotkey(session, task, hotkey or None, found.id)
+        found.hotkey = hotkey or None
+    session.flush()
+    return found
+
+
+def delete_label(session: Session, task: LabelingTask, name: str) -> None:
+    from assay.services import annotations
+
+    found = label(session, task, name)
+    affected = annotations.records_with_label(session, found)
+    session.execute(delete(Label).where(Label.id == found.id))
+    annotations.refresh_reference(session, task, affected)
+
+
+def delete_task(session: Session, project: Project, name: str) -> None:
+    task = get(session, project, name)
+    session.execute(delete(LabelingTask).where(LabelingTask.id == task.id))

@@ -1,0 +1,89 @@
+"""Tokenization with spaCy's blank pipelines (no model download).
+
+Tokens are stored as int32 pairs of character offsets (start, end), end exclusive; a span
+``[start_token, end_token)`` maps to ``text[offsets[start][0]:offsets[end - 1][1]]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from assay.errors import ValidationError
+
+
+@lru_cache(maxsize=8)
+def pipeline(language: str) -> Any:
+    """The blank spaCy pipeline of a language, checked to tokenize without extra packages."""
+    import spacy
+
+    try:
+        nlp = spacy.blank(language)
+        nlp("check")
+    except ImportError as exc:
+        raise ValidationError(
+            f"language {language!r} needs extra packages to tokenize ({exc}); "
+            "install them or choose another language",
+            language=language,
+        ) from exc
+    except Exception as exc:  # spaCy raises a plain ImportError/ValueError mix here
+        raise ValidationError(
+            f"spaCy has no tokenizer for language {language!r}: {exc}",
+            language=language,
+        ) from exc
+    return nlp
+
+
+def check_language(language: str) -> None:
+    pipeline(language)
+
+
+def tokenize(texts: Iterable[str], language: str) -> Iterator[bytes]:
+    """Token offsets of each text, as bytes of int32 (start, end) pairs."""
+    nlp = pipeline(language)
+    for doc in nlp.tokenizer.pipe(texts, batch_size=1000):
+        pairs = np.fromiter(
+            (i for tok in doc for i in (tok.idx, tok.idx + len(tok.text))),
+            dtype=np.int32,
+            count=2 * len(doc),
+        )
+        yield pairs.tobytes()
+
+
+def offsets(blob: bytes) -> np.ndarray:
+    """(n_tokens, 2) array of character offsets."""
+    return np.frombuffer(blob, dtype=np.int32).reshape(-1, 2)
+
+
+def token_texts(text: str, blob: bytes) -> list[str]:
+    return [text[s:e] for s, e in offsets(blob).tolist()]
+
+
+def span_text(text: str, blob: bytes, start: int, end: int) -> str:
+    """Text of tokens ``[start, end)``; raises when the span lies outside the tokens."""
+    pairs = offsets(blob)
+    if not 0 <= start < end <= len(pairs):
+        raise ValidationError(
+            f"span [{start}, {end}) is outside the text's {len(pairs)} tokens",
+            start_token=start,
+            end_token=end,
+            tokens=len(pairs),
+        )
+    return text[int(pairs[start][0]) : int(pairs[end - 1][1])]
+
+
+def char_span_to_tokens(blob: bytes, start_char: int, end_char: int) -> tuple[int, int]:
+    """Token span covering exactly ``[start_char, end_char)``; raises if not on boundaries."""
+    pairs = offsets(blob)
+    starts = pairs[:, 0].tolist()
+    ends = pairs[:, 1].tolist()
+    if start_char not in starts or end_char not in ends:
+        raise ValidationError(
+            f"characters [{start_char}, {end_char}) do not fall on token boundaries",
+            start_char=start_char,
+            end_char=end_char,
+        )
+    return starts.index(start_char), ends.index(end_char) + 1

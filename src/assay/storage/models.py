@@ -1,0 +1,209 @@
+"""The schema. Alembic owns the tables (``assay/migrations``); this module describes them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Project(Base):
+    __tablename__ = "project"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    language: Mapped[str] = mapped_column(String(20), default="en")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Attribute(Base):
+    __tablename__ = "attribute"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    data_type: Mapped[str] = mapped_column(String(20))
+    is_primary_key: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Record(Base):
+    __tablename__ = "record"
+    __table_args__ = (
+        UniqueConstraint("project_id", "key"),
+        Index("ix_record_project_id_id", "project_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    # Canonical primary-key value (a JSON list); NULL when the project has no primary key.
+    key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    content_hash: Mapped[str] = mapped_column(String(64))
+
+
+class RecordText(Base):
+    """Case-folded text of each text/category value: one search semantics on every database."""
+
+    __tablename__ = "record_text"
+
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("record.id", ondelete="CASCADE"), primary_key=True
+    )
+    attribute_id: Mapped[int] = mapped_column(
+        ForeignKey("attribute.id", ondelete="CASCADE"), primary_key=True
+    )
+    folded: Mapped[str] = mapped_column(Text)
+
+
+class RecordTokens(Base):
+    """Token character offsets of a text value: int32 pairs (start, end), end exclusive."""
+
+    __tablename__ = "record_tokens"
+
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("record.id", ondelete="CASCADE"), primary_key=True
+    )
+    attribute_id: Mapped[int] = mapped_column(
+        ForeignKey("attribute.id", ondelete="CASCADE"), primary_key=True
+    )
+    offsets: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LabelingTask(Base):
+    __tablename__ = "labeling_task"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    task_type: Mapped[str] = mapped_column(String(20))
+    attribute_id: Mapped[int | None] = mapped_column(
+        ForeignKey("attribute.id", ondelete="CASCADE"), nullable=True
+    )
+
+
+class Label(Base):
+    __tablename__ = "label"
+    __table_args__ = (UniqueConstraint("task_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("labeling_task.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    color: Mapped[str] = mapped_column(String(20))
+    hotkey: Mapped[str | None] = mapped_column(String(5), nullable=True)
+
+
+class Annotation(Base):
+    __tablename__ = "annotation"
+    __table_args__ = (
+        Index("ix_annotation_record_task_source", "record_id", "task_id", "source"),
+        Index("ix_annotation_task_label", "task_id", "label_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("labeling_task.id", ondelete="CASCADE"))
+    label_id: Mapped[int] = mapped_column(ForeignKey("label.id", ondelete="CASCADE"))
+    # manual | heuristic | weak_supervision | model
+    source: Mapped[str] = mapped_column(String(20))
+    # Which heuristic/model/run produced it; "" for manual labels.
+    source_id: Mapped[str] = mapped_column(String(200), default="")
+    annotator: Mapped[str] = mapped_column(String(200), default="")
+    span_start: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    span_end: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    is_gold: Mapped[bool] = mapped_column(Boolean, default=False)
+    # True on the manual rows that make up the record's reference label.
+    is_reference: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ManualState(Base):
+    """State of the reference manual label of a (record, task): gold | agreed | conflict.
+
+    No row means the record has no manual label for the task.
+    """
+
+    __tablename__ = "manual_state"
+    __table_args__ = (Index("ix_manual_state_task_state", "task_id", "state"),)
+
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("record.id", ondelete="CASCADE"), primary_key=True
+    )
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("labeling_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(String(10))
+
+
+class DataSlice(Base):
+    __tablename__ = "data_slice"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(10))  # dynamic | static
+    filter: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SliceRecord(Base):
+    __tablename__ = "slice_record"
+
+    slice_id: Mapped[int] = mapped_column(
+        ForeignKey("data_slice.id", ondelete="CASCADE"), primary_key=True
+    )
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("record.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Job(Base):
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), nullable=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    # queued | running | done | failed | cancelled
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
