@@ -583,13 +583,8 @@ def recase(text: str, style: str) -> str:
     for i, w in enumerate(words):
         m = re.match(r"[^\w]*(\w)", w)
         prev_colon = i > 0 and words[i - 1][-1:] in ":—?."
-        skip = (
-            style == "first"
-            and i > 0
-            or style == "ap"
-            and i > 0
-            and not prev_colon
-            and w.lower() in SMALL_WORDS
+        skip = (style == "first" and i > 0) or (
+            style == "ap" and i > 0 and not prev_colon and w.lower() in SMALL_WORDS
         )
         if m and m.group(1).isalpha() and not skip and len(m.group(1).upper()) == 1:
             j = m.start(1)
@@ -674,7 +669,7 @@ def check(items: list[dict]) -> None:
             if m.span() not in covered:
                 errors.append(f"unmarked country word {m.group(0)!r} in {h!r}")
         if it["group"] in ("cb_list", "cb_text") and not any(
-            l == "clickbait_expression" for *_, l in it["spans"]
+            lab == "clickbait_expression" for *_, lab in it["spans"]
         ):
             errors.append(f"clickbait without expression span: {h!r}")
     if errors:
@@ -709,11 +704,11 @@ def main() -> None:
     # statistics
     n = len(items)
     labels = Counter(it["label"] for it in items)
-    span_labels = Counter(l for it in items for *_, l in it["spans"])
+    span_labels = Counter(lab for it in items for *_, lab in it["spans"])
     digit = Counter(it["label"] for it in items if it["headline"].split()[0][0].isdigit())
     tyson = Counter(it["label"] for it in items if "Mike Tyson" in it["headline"])
     country_items = Counter(
-        it["label"] for it in items if any(l == "country_related" for *_, l in it["spans"])
+        it["label"] for it in items if any(lab == "country_related" for *_, lab in it["spans"])
     )
     lengths = [len(it["headline"].split()) for it in items]
     n_templates = len(CB_LIST) + len(CB_TEXT) + len(NEWS_NUM) + len(NEWS_TEXT) + len(AMBIGUOUS)

@@ -77,10 +77,15 @@ def wb(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workbench]:
         finally:
             workbench.close()
     else:
-        workbench = request.getfixturevalue("postgres_workbench")
-        _truncate(workbench)
-        workbench.settings.data_dir = tmp_path / "data"
-        yield workbench
+        yield request.getfixturevalue("pg_wb")
+
+
+@pytest.fixture
+def pg_wb(postgres_workbench: Workbench, tmp_path: Path) -> Workbench:
+    """The run's PostgreSQL Workbench, emptied for this test."""
+    _truncate(postgres_workbench)
+    postgres_workbench.settings.data_dir = tmp_path / "data"
+    return postgres_workbench
 
 
 @pytest.fixture

@@ -393,24 +393,13 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Entry point: usage errors exit 2 (click's), domain errors 1 with one line on stderr."""
     try:
         args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
-        app(args=args, prog_name="assay", standalone_mode=False)
+        app(args=args, prog_name="assay")
     except AssayError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise SystemExit(1) from None
-    except typer.Exit as exc:
-        raise SystemExit(exc.exit_code) from None
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        raise SystemExit(130) from None
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            raise SystemExit(exc.exit_code) from None
-        raise
 
 
 if __name__ == "__main__":

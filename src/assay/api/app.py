@@ -134,7 +134,9 @@ def create_app(workbench: Workbench | None = None, settings: Settings | None = N
         format: str = "json",
         slice: str | None = None,
     ) -> FileResponse:
-        folder = Path(tempfile.mkdtemp(dir=wb.settings.data_dir))
+        exports = wb.settings.data_dir / "exports"
+        exports.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(dir=exports))
         suffix = ".assay.json" if format == "project" else f".{format}"
         out = folder / f"{project}{suffix}"
         wb.export(project, format, out, slice_name=slice)

@@ -125,8 +125,8 @@ def run(
     raised: BaseException | None = None
     try:
         result = function(progress)
-    except JobCancelled:
-        status = "cancelled"
+    except JobCancelled as exc:
+        status, raised = "cancelled", exc
     except AssayError as exc:
         status, error, raised = "failed", exc.message, exc
     except Exception as exc:  # noqa: BLE001 -- a bug: recorded on the job, then re-raised

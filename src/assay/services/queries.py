@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Integer,
     ColumnElement,
     Select,
     and_,
@@ -60,7 +62,7 @@ OPS = (
 TEXT_OPS = ("contains", "begins_with", "ends_with")
 STATES = ("none", "labeled", "conflict", "gold", "agreed")
 MAX_LIMIT = 1000
-_PRIME = 4294967291  # the largest prime below 2**32
+_PRIME = 2147483647  # 2**31 - 1, a prime
 
 
 def _invalid(message: str, path: str) -> ValidationError:
@@ -132,7 +134,7 @@ def _text_expr(ctx: _Context, attribute: Attribute) -> ColumnElement[Any]:
 
 def value_expr(ctx: _Context, attribute: Attribute) -> ColumnElement[Any]:
     """The typed SQL value of an attribute of the current record."""
-    column = Record.data[attribute.name]
+    column: Any = Record.data[attribute.name]
     if attribute.data_type == "integer":
         return column.as_integer()
     if attribute.data_type == "float":
@@ -142,15 +144,13 @@ def value_expr(ctx: _Context, attribute: Attribute) -> ColumnElement[Any]:
     return _text_expr(ctx, attribute)
 
 
-def _position(ctx: _Context, haystack: ColumnElement[Any], needle: str) -> ColumnElement[Any]:
+def _position(ctx: _Context, haystack: Any, needle: str) -> ColumnElement[Any]:
     if ctx.dialect == "postgresql":
         return func.strpos(haystack, literal(needle))
     return func.instr(haystack, literal(needle))
 
 
-def _text_match(
-    ctx: _Context, expr: ColumnElement[Any], op: str, needle: str
-) -> ColumnElement[bool]:
+def _text_match(ctx: _Context, expr: Any, op: str, needle: str) -> ColumnElement[bool]:
     if op == "contains":
         return _position(ctx, expr, needle) > 0
     length = len(needle)
@@ -197,7 +197,7 @@ def _attribute_condition(ctx: _Context, node: dict[str, Any], path: str) -> Colu
     is_string = attribute.data_type in projects.STRING_TYPES
     case_sensitive = bool(node.get("case_sensitive", op not in TEXT_OPS))
     value = node.get("value")
-    expr = value_expr(ctx, attribute)
+    expr: Any = value_expr(ctx, attribute)
     if op == "is_null":
         return expr.is_(None)
     if op in TEXT_OPS:
@@ -230,15 +230,16 @@ def _attribute_condition(ctx: _Context, node: dict[str, Any], path: str) -> Colu
     return _comparison(expr, op, value)
 
 
-def _comparison(expr: ColumnElement[Any], op: str, value: Any) -> ColumnElement[bool]:
-    return {
+def _comparison(expr: Any, op: str, value: Any) -> ColumnElement[bool]:
+    comparisons: dict[str, Callable[[], ColumnElement[bool]]] = {
         "eq": lambda: expr == value,
         "ne": lambda: expr != value,
         "lt": lambda: expr < value,
         "le": lambda: expr <= value,
         "gt": lambda: expr > value,
         "ge": lambda: expr >= value,
-    }[op]()
+    }
+    return comparisons[op]()
 
 
 def _label_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnElement[bool]:
@@ -343,8 +344,13 @@ def _sort_key(ctx: _Context, order_by: str, seed: int) -> ColumnElement[Any] | N
     if order_by == "id":
         return None
     if order_by == "random":
-        mixed = (cast(Record.id, BigInteger) * 40503 + seed) % _PRIME
-        return (mixed * 1000003 + 12345) % _PRIME
+        # Two rounds of square-and-mix modulo 2**31 - 1: integer arithmetic that SQLite and
+        # PostgreSQL compute alike (squares stay below 2**62), and non-linear in the seed.
+        seed = seed % _PRIME
+        x = (cast(Record.id, BigInteger) * 48271 + seed * 7919 + 1) % _PRIME
+        y = (x * x) % _PRIME
+        z = (y * 16807 + seed) % _PRIME
+        return (z * z + x) % _PRIME
     attribute = ctx.attributes.get(order_by)
     if attribute is None:
         raise ValidationError(
@@ -352,6 +358,8 @@ def _sort_key(ctx: _Context, order_by: str, seed: int) -> ColumnElement[Any] | N
             f"({', '.join(ctx.attributes) or 'none'})",
             order_by=order_by,
         )
+    if attribute.data_type == "boolean":  # false < true, and comparable in a keyset cursor
+        return cast(value_expr(ctx, attribute), Integer)
     return value_expr(ctx, attribute)
 
 

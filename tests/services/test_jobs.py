@@ -1,0 +1,93 @@
+"""Jobs: recorded, progress, failure, cancellation (and a cancelled import leaves nothing)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from assay import AssayError, JobCancelled, Workbench
+from assay.services import jobs
+
+
+def _job(wb: Workbench, kind: str = "test") -> int:
+    with wb.db.session() as s:
+        return jobs.create(s, kind, None).id
+
+
+def test_a_job_records_its_result_and_progress(wb: Workbench) -> None:
+    seen: list[float] = []
+    job_id = _job(wb)
+
+    def work(progress: jobs.Progress) -> dict[str, object]:
+        progress(0.5, "half")
+        assert wb.get_job(job_id)["progress"] == 0.5  # live progress while running
+        assert wb.get_job(job_id)["status"] == "running"
+        return {"answer": 42}
+
+    assert jobs.run(wb.db, job_id, work, lambda done, _m: seen.append(done)) == {"answer": 42}
+    job = wb.get_job(job_id)
+    assert (job["status"], job["progress"], job["result"]) == ("done", 1.0, {"answer": 42})
+    assert job["started_at"] and job["finished_at"]
+    assert seen == [0.5]
+
+
+def test_a_failing_job_keeps_the_message(wb: Workbench) -> None:
+    job_id = _job(wb)
+
+    def work(_progress: jobs.Progress) -> dict[str, object]:
+        raise AssayError("the file is broken")
+
+    with pytest.raises(AssayError):
+        jobs.run(wb.db, job_id, work)
+    job = wb.get_job(job_id)
+    assert (job["status"], job["error"]) == ("failed", "the file is broken")
+
+
+def test_cancel_stops_a_running_job(wb: Workbench) -> None:
+    job_id = _job(wb)
+    started = threading.Event()
+
+    def work(progress: jobs.Progress) -> dict[str, object]:
+        started.set()
+        for _ in range(1000):
+            progress(0.1, "waiting")
+            threading.Event().wait(0.01)
+        return {}
+
+    thread = threading.Thread(target=jobs.run, args=(wb.db, job_id, work))
+    thread.start()
+    assert started.wait(5)
+    wb.cancel_job(job_id)
+    thread.join(10)
+    assert not thread.is_alive()
+    assert wb.get_job(job_id)["status"] == "cancelled"
+    with pytest.raises(AssayError, match="already ended"):
+        wb.cancel_job(job_id)
+
+
+def test_a_cancelled_import_leaves_nothing(wb: Workbench, tmp_path: Path) -> None:
+    data = tmp_path / "big.csv"
+    data.write_text("k,text\n" + "".join(f"{i},headline {i}\n" for i in range(2000)))
+
+    def cancel_at_start(_done: float, _message: str) -> None:
+        running = [j for j in wb.list_jobs() if j["status"] == "running"]
+        wb.cancel_job(running[0]["id"])
+
+    with pytest.raises(JobCancelled):
+        wb.import_file(data, "big", listener=cancel_at_start)
+    assert [p["name"] for p in wb.list_projects()] == []
+    assert wb.list_jobs()[0]["status"] == "cancelled"
+
+
+def test_background_import_through_the_executor(wb: Workbench, tmp_path: Path) -> None:
+    data = tmp_path / "small.jsonl"
+    data.write_text('{"a": "x"}\n{"a": "y"}\n')
+    job = wb.start_import(data, "bg")
+    assert job["status"] in ("queued", "running", "done")
+    wb.executor.pool.shutdown(wait=True)
+    wb._executor = None
+    done = wb.get_job(job["id"])
+    assert done["status"] == "done", done
+    assert wb.get_project("bg")["records"] == 2

@@ -1,0 +1,141 @@
+"""The command line, in-process, against both databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assay import Workbench
+from assay.cli import main
+
+
+class Run:
+    def __init__(self, wb: Workbench, capsys: pytest.CaptureFixture[str], tmp_path: Path):
+        self.url = wb.settings.resolved_database_url()
+        self.capsys = capsys
+        self.tmp_path = tmp_path
+
+    def __call__(self, *args: str, code: int = 0) -> tuple[str, str]:
+        argv = [*args, "--database-url", self.url]
+        try:
+            main(argv)
+            exit_code = 0
+        except SystemExit as exc:
+            exit_code = int(exc.code or 0)
+        out, err = self.capsys.readouterr()
+        assert exit_code == code, (argv, out, err)
+        return out, err
+
+
+@pytest.fixture
+def run(
+    wb: Workbench,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Run:
+    monkeypatch.setenv("ASSAY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ASSAY_DATABASE_URL", wb.settings.resolved_database_url())
+    return Run(wb, capsys, tmp_path)
+
+
+def _lines(out: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in out.splitlines() if line.strip()]
+
+
+def test_import_tasks_annotate_records_export(run: Run, tmp_path: Path) -> None:
+    data = tmp_path / "news.csv"
+    data.write_text(
+        "nid,headline\n1,You won't believe this\n2,Parliament passes budget\n3,10 cats\n",
+        encoding="utf-8",
+    )
+    out, _ = run("import", str(data), "--project", "news", "--primary-key", "nid")
+    assert json.loads(out)["created"] == 3
+    run("tasks", "add", "-p", "news", "--name", "cb", "--type", "classification",
+        "--labels", "yes,no")  # fmt: skip
+    run("tasks", "add", "-p", "news", "--name", "ents", "--type", "extraction",
+        "--attribute", "headline", "--labels", "expr")  # fmt: skip
+    tasks_out, _ = run("tasks", "list", "-p", "news")
+    assert [t["name"] for t in _lines(tasks_out)] == ["cb", "ents"]
+
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(
+        "\n".join(
+            json.dumps(row)
+            for row in [
+                {"key": 1, "task": "cb", "label": "yes", "annotator": "ann"},
+                {"key": "nid=2", "task": "cb", "label": "no", "annotator": "ann"},
+                {"key": 2, "task": "cb", "label": "yes", "annotator": "lead", "gold": True},
+                {"key": 1, "task": "ents", "label": "expr", "annotator": "ann",
+                 "start_token": 0, "end_token": 4},
+            ]
+        ),
+        encoding="utf-8",
+    )  # fmt: skip
+    out, _ = run("annotate", str(labels), "--project", "news")
+    assert json.loads(out) == {"applied": 4}
+
+    out, err = run(
+        "records", "-p", "news", "--where",
+        '{"attribute": "headline", "op": "contains", "value": "YOU"}',
+    )  # fmt: skip
+    assert _lines(out) == [{"id": 1, "nid": 1, "headline": "You won't believe this"}]
+    assert "1 of 1 records" in err
+    out, _ = run("records", "-p", "news", "--order-by", "headline", "--limit", "2")
+    assert [r["headline"] for r in _lines(out)] == ["10 cats", "Parliament passes budget"]
+
+    target = tmp_path / "out.json"
+    run("export", "-p", "news", "--format", "json", "-o", str(target))
+    rows = json.loads(target.read_text(encoding="utf-8"))
+    assert [r["__cb__MANUAL"] for r in rows] == ["yes", "yes", None]
+    assert rows[0]["headline__ents__MANUAL"] == [
+        {"label": "expr", "start_token": 0, "end_token": 4, "text": "You won't believe"}
+    ]
+
+
+def test_global_options_before_the_subcommand(run: Run) -> None:
+    out, _ = run("--database-url", run.url, "projects", "create", "early")
+    assert json.loads(out)["name"] == "early"
+    listed, _ = run("projects", "list")
+    assert [p["name"] for p in _lines(listed)] == ["early"]
+
+
+def test_sample_and_slices(run: Run) -> None:
+    run("sample", "clickbait", "--variant", "finished", "--project", "cb")
+    out, _ = run("slices", "create", "-p", "cb", "--name", "tyson",
+                 "--where", '{"search": "mike tyson"}')  # fmt: skip
+    assert json.loads(out)["records"] >= 5
+    out, _ = run("slices", "create", "-p", "cb", "--name", "frozen", "--static",
+                 "--where", '{"task": "clickbait", "state": "labeled"}')  # fmt: skip
+    assert json.loads(out)["records"] == 25
+    run("slices", "rename", "-p", "cb", "--name", "tyson", "--to", "boxing")
+    out, _ = run("slices", "list", "-p", "cb")
+    assert [s["name"] for s in _lines(out)] == ["boxing", "frozen"]
+    run("slices", "delete", "-p", "cb", "--name", "boxing")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("records", "-p", "missing"), "no project named 'missing'"),
+        (("records", "-p", "x", "--where", "{bad"), "--where is not valid JSON"),
+        (("import", "nowhere.csv", "-p", "x"), "no such file"),
+        (("export", "-p", "missing", "-o", "x.json"), "no project named 'missing'"),
+        (("tasks", "add", "-p", "missing", "--name", "t", "--type", "classification"),
+         "no project named"),
+        (("sample", "nope"), "no sample project 'nope'"),
+    ],
+)  # fmt: skip
+def test_errors_exit_non_zero_with_one_line(run: Run, args: tuple[str, ...], message: str) -> None:
+    if args[0] == "records" and "x" in args:
+        run("projects", "create", "x")
+    _, err = run(*args, code=1)
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], err
+
+
+def test_usage_errors_exit_2(run: Run) -> None:
+    _, err = run("tasks", "add", "-p", "x", code=2)
+    assert "Missing option" in err
