@@ -27,7 +27,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-projects_app = typer.Typer(help="List, create and delete projects.", no_args_is_help=True)
+projects_app = typer.Typer(help="List, show, create and delete projects.", no_args_is_help=True)
 tasks_app = typer.Typer(help="Labeling tasks.", no_args_is_help=True)
 labels_app = typer.Typer(
     help="Labels of a task: add, rename, recolor, delete.", no_args_is_help=True
@@ -272,7 +272,9 @@ def labels_delete(
 
 @app.command()
 def annotate(
-    file: Annotated[Path, typer.Argument(help="CSV or JSONL: key|id, task, label, ...")],
+    file: Annotated[
+        Path, typer.Argument(help="A table file (CSV, JSONL, ...): key|id, task, label, ...")
+    ],
     project: ProjectOpt,
 ) -> None:
     """Apply manual labels from a file, all or nothing (columns in docs/cli.md)."""
@@ -289,7 +291,7 @@ def records(
     limit: Annotated[int, typer.Option(help="Records to print.")] = 50,
     labels: Annotated[bool, typer.Option("--labels", help="Include labels.")] = False,
 ) -> None:
-    """Print matching records as JSON lines (id, key, attributes); total on stderr."""
+    """Print matching records as JSON lines (internal id and attributes); total on stderr."""
     try:
         parsed = json.loads(where) if where else None
     except json.JSONDecodeError as exc:

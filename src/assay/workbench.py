@@ -5,6 +5,7 @@ notebooks alike. Every method opens its own unit of work and returns plain JSON-
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from assay.config import Settings
 from assay.errors import AssayError, ImportFileError, ValidationError
 from assay.services import (
-    annotations,
+    annotating,
     archives,
     exporting,
     files,
@@ -112,7 +113,7 @@ class Workbench:
     ) -> dict[str, Any]:
         """Import a file as a background job (``wait``: in this thread); returns the job.
 
-        ``remove_file`` deletes the file when the job ends (uploads).
+        ``remove_file`` deletes the file's folder when the job ends (an upload's own folder).
         """
         job_id = self._new_job("import", project, f"import {Path(path).name}")
         work = self._import_work(
@@ -130,7 +131,7 @@ class Workbench:
                 return work(progress)
             finally:
                 if remove_file:
-                    Path(path).unlink(missing_ok=True)
+                    shutil.rmtree(Path(path).parent, ignore_errors=True)
 
         if wait:
             with contextlib.suppress(AssayError):  # recorded on the job, which the caller reads
@@ -307,16 +308,17 @@ class Workbench:
             found = projects.get(s, project)
             row = records.resolve(s, found, record)
             target = tasks.get(s, found, task)
-            annotations.add(
+            annotating.add(
                 s,
                 row,
                 target,
                 label,
                 annotator,
                 gold=gold,
-                span=annotations.Span(*span) if span else None,
+                span=annotating.Span(*span) if span else None,
             )
-            return annotations.record_labels(s, row)[task]
+            labels: dict[str, Any] = annotating.record_labels(s, row)[task]
+            return labels
 
     def remove_annotation(
         self,
@@ -333,16 +335,17 @@ class Workbench:
             found = projects.get(s, project)
             row = records.resolve(s, found, record)
             target = tasks.get(s, found, task)
-            annotations.remove(
+            annotating.remove(
                 s,
                 row,
                 target,
                 annotator,
                 label_name=label,
                 gold=gold,
-                span=annotations.Span(*span) if span else None,
+                span=annotating.Span(*span) if span else None,
             )
-            return annotations.record_labels(s, row)[task]
+            labels: dict[str, Any] = annotating.record_labels(s, row)[task]
+            return labels
 
     def annotate_file(self, project: str, path: str | Path) -> dict[str, Any]:
         """Apply manual labels from a CSV or JSONL file, all or nothing.
@@ -370,8 +373,8 @@ class Workbench:
                         None,
                         "",
                     ):
-                        span = annotations.Span(int(row["start_token"]), int(row["end_token"]))
-                    annotations.add(
+                        span = annotating.Span(int(row["start_token"]), int(row["end_token"]))
+                    annotating.add(
                         s,
                         record,
                         task,
@@ -446,7 +449,7 @@ class Workbench:
                 "key": row.key,
                 "data": row.data,
                 "tokens": token_docs,
-                "labels": annotations.record_labels(s, row),
+                "labels": annotating.record_labels(s, row),
             }
 
     # --- slices ----------------------------------------------------------------------------

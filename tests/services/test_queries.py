@@ -140,7 +140,8 @@ CASES: list[tuple[str, Any, Callable[[dict[str, Any]], bool]]] = [
         "and/or",
         {
             "and": [
-                {"or": [{"attribute": "n", "op": "lt", "value": 5}, {"attribute": "flag", "op": "eq", "value": False}]},
+                {"or": [{"attribute": "n", "op": "lt", "value": 5},
+                        {"attribute": "flag", "op": "eq", "value": False}]},
                 {"attribute": "text", "op": "contains", "value": "a"},
             ]
         },
@@ -149,7 +150,8 @@ CASES: list[tuple[str, Any, Callable[[dict[str, Any]], bool]]] = [
     (
         "search all terms",
         {"search": "mike TYSON"},
-        lambda r: all(t in ((_fold(r["text"]) or "") + " " + r["topic"].casefold()) for t in ("mike", "tyson")),
+        lambda r: all(t in f"{_fold(r['text']) or ''} {r['topic'].casefold()}"
+                      for t in ("mike", "tyson")),
     ),
     ("ids", {"ids": [1, 2, 3, 999]}, None),  # internal ids: compared across databases only
 ]  # fmt: skip
@@ -252,3 +254,17 @@ def test_bad_filters_name_the_node(wb: Workbench) -> None:
         wb.query("q", None, cursor="garbage!")
     with pytest.raises(ValidationError, match="limit"):
         wb.query("q", None, limit=0)
+
+
+def test_negation_includes_missing_values(both: list[Workbench]) -> None:
+    for where in (
+        {"not": {"attribute": "text", "op": "eq", "value": "abc"}},
+        {"attribute": "text", "op": "lt", "value": "Z", "negate": True},
+        {"not": {"attribute": "score", "op": "gt", "value": 0.5}},
+    ):
+        results = [_all_ids(wb, where)[0] for wb in both]
+        assert results[0] == results[1]
+        missing = [
+            r["rid"] for r in ROWS if r[where.get("attribute") or where["not"]["attribute"]] is None
+        ]  # type: ignore[index]
+        assert set(missing) <= set(results[0]), where

@@ -106,15 +106,17 @@ def create_app(workbench: Workbench | None = None, settings: Settings | None = N
         uploads = wb.settings.data_dir / "uploads"
         uploads.mkdir(parents=True, exist_ok=True)
         name = Path(file.filename or "upload").name
-        with tempfile.NamedTemporaryFile(dir=uploads, suffix="-" + name, delete=False) as handle:
+        # The file keeps its name (errors name it) in a folder of its own.
+        target = Path(tempfile.mkdtemp(dir=uploads)) / name
+        with target.open("wb") as handle:
             shutil.copyfileobj(file.file, handle)
         try:
             parsed_types = json.loads(types) if types else None
         except json.JSONDecodeError as exc:
-            Path(handle.name).unlink(missing_ok=True)
+            shutil.rmtree(target.parent, ignore_errors=True)
             raise ValidationError(f"types is not a JSON object: {exc.msg}") from exc
         return wb.start_import(
-            handle.name,
+            target,
             project,
             wait=wait,
             remove_file=True,
@@ -139,7 +141,11 @@ def create_app(workbench: Workbench | None = None, settings: Settings | None = N
         folder = Path(tempfile.mkdtemp(dir=exports))
         suffix = ".assay.json" if format == "project" else f".{format}"
         out = folder / f"{project}{suffix}"
-        wb.export(project, format, out, slice_name=slice)
+        try:
+            wb.export(project, format, out, slice_name=slice)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         return FileResponse(
             out,
             filename=out.name,

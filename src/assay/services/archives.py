@@ -15,9 +15,9 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from assay.errors import ImportFileError
-from assay.services import annotations, importing, projects, slices, tasks
+from assay.services import annotating, importing, projects, slices, tasks
 from assay.services.files import Table
-from assay.storage.models import Annotation, DataSlice, Project, Record, SliceRecord
+from assay.storage.models import Annotation, DataSlice, Project, Record, SliceRecord, core_table
 
 ARCHIVE_FORMAT = "assay-project"
 
@@ -167,9 +167,9 @@ def restore(
         for a in document["annotations"]
     ]
     for start in range(0, len(rows), 5000):
-        session.execute(insert(Annotation), rows[start : start + 5000])
+        session.execute(insert(core_table(Annotation)), rows[start : start + 5000])
     for task in task_by_name.values():
-        annotations.refresh_reference(session, task, ids)
+        annotating.refresh_reference(session, task, ids)
     for doc in document["slices"]:
         found = DataSlice(
             project_id=project.id,

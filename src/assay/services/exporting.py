@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.errors import ValidationError
-from assay.services import annotations, projects, queries, slices, tasks, tokens
+from assay.services import annotating, projects, queries, slices, tasks, tokens
 from assay.storage.models import (
     Annotation,
     Attribute,
@@ -76,16 +76,14 @@ def iter_rows(
     ids = queries.record_ids(session, project, where)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
-        data = dict(
-            session.execute(select(Record.id, Record.data).where(Record.id.in_(chunk)))
-            .tuples()
-            .all()
+        data: dict[int, dict[str, Any]] = dict(
+            session.execute(select(Record.id, Record.data).where(Record.id.in_(chunk))).all()
         )
         labels: list[tuple[_Column, dict[int, Any], dict[int, Any], dict[int, Any]]] = []
         for column in columns:
-            manual = annotations.reference_values(session, column.task, chunk)
+            manual = annotating.reference_values(session, column.task, chunk)
             weak, confidence = (
-                annotations.source_values(session, column.task, chunk, "weak_supervision")
+                annotating.source_values(session, column.task, chunk, "weak_supervision")
                 if column.has_weak
                 else ({}, {})
             )
@@ -118,9 +116,7 @@ def _add_span_texts(
                 RecordTokens.attribute_id == attribute.id,
                 RecordTokens.record_id.in_(wanted),
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     for values in value_maps:
         for record_id, spans in values.items():
@@ -164,7 +160,20 @@ def export_records(
     if fmt == "parquet":
         return _write_parquet(session, project, rows, out)
     with out.open("w", encoding="utf-8", newline="") as handle:
-        return {"json": _write_json, "jsonl": _write_jsonl, "csv": _write_csv}[fmt](rows, handle)
+        if fmt == "csv":
+            return _write_csv(rows, handle, header(session, project))
+        return {"json": _write_json, "jsonl": _write_jsonl}[fmt](rows, handle)
+
+
+def header(session: Session, project: Project) -> list[str]:
+    """Column names of a records export (also when it has no rows)."""
+    names = [a.name for a in projects.attributes(session, project)]
+    for task in tasks.list_tasks(session, project):
+        column = _Column(session, task)
+        names.append(column.manual)
+        if column.has_weak:
+            names += [column.weak, column.weak + "__confidence"]
+    return names
 
 
 def _write_json(rows: Iterator[dict[str, Any]], handle: IO[str]) -> int:
@@ -187,13 +196,11 @@ def _write_jsonl(rows: Iterator[dict[str, Any]], handle: IO[str]) -> int:
     return count
 
 
-def _write_csv(rows: Iterator[dict[str, Any]], handle: IO[str]) -> int:
-    writer: Any = None
+def _write_csv(rows: Iterator[dict[str, Any]], handle: IO[str], names: list[str]) -> int:
+    writer = csv.DictWriter(handle, fieldnames=names)
+    writer.writeheader()
     count = 0
     for row in rows:
-        if writer is None:
-            writer = csv.DictWriter(handle, fieldnames=list(row))
-            writer.writeheader()
         writer.writerow({k: _cell(v) for k, v in row.items()})
         count += 1
     return count
@@ -213,11 +220,11 @@ def _write_parquet(
     count = 0
     batch: list[dict[str, Any]] = []
 
-    def flush() -> None:
+    def flush(names: list[str] | None = None) -> None:
         nonlocal writer
-        if not batch:
+        if not batch and names is None:
             return
-        names = list(batch[0])
+        names = list(batch[0]) if batch else names or []
         fields = [
             pa.field(
                 n,
@@ -242,6 +249,7 @@ def _write_parquet(
         if len(batch) >= 50_000:
             flush()
     flush()
-    if writer is not None:
-        writer.close()
+    if writer is None:  # no rows: still a file, with the columns
+        flush(header(session, project))
+    writer.close()
     return count

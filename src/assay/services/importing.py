@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from assay.errors import ImportFileError, NotFound, ValidationError
-from assay.services import annotations, projects, records, tasks, tokens
+from assay.services import annotating, projects, records, tasks, tokens
 from assay.services.files import Table
 from assay.storage.models import (
     Annotation,
@@ -27,6 +27,7 @@ from assay.storage.models import (
     Record,
     RecordText,
     RecordTokens,
+    core_table,
 )
 
 LABEL_COLUMN = re.compile(
@@ -284,6 +285,9 @@ def prepare(
                 file=table.source,
                 column=name,
             )
+    if not existing:
+        # A new key takes the column order: the attribute order references resolve in.
+        key_names = [name for name in attribute_columns if name in key_names]
     for name, data_type in types.items():
         if name not in attribute_columns:
             raise ValidationError(f"--type names {name!r}, which is not a column", column=name)
@@ -420,11 +424,12 @@ def import_table(
                 }
             )
     if new_rows:
-        inserted = session.scalars(
-            insert(Record).returning(Record.id, sort_by_parameter_order=True), new_rows
-        ).all()
-        for position, record_id in zip(new_positions, inserted, strict=True):
+        for position, record_id, new_row in zip(
+            new_positions, _allocate_ids(session, project, len(new_rows)), new_rows, strict=True
+        ):
             record_ids[position] = record_id
+            new_row["id"] = record_id
+        session.execute(insert(core_table(Record)), new_rows)
         result.created = len(new_rows)
     progress(0.7, "wrote records")
 
@@ -451,7 +456,7 @@ def import_table(
         if value is not None
     ]
     if text_rows:
-        session.execute(insert(RecordText), text_rows)
+        session.execute(insert(core_table(RecordText)), text_rows)
     token_rows = [
         {"record_id": record_ids[row], "attribute_id": a.id, "offsets": blob}
         for a in text_attributes
@@ -459,7 +464,7 @@ def import_table(
         if blob is not None
     ]
     if token_rows:
-        session.execute(insert(RecordTokens), token_rows)
+        session.execute(insert(core_table(RecordTokens)), token_rows)
     progress(0.85, "wrote text and tokens")
 
     for column in label_columns:
@@ -482,6 +487,25 @@ def import_table(
     ]
     progress(1.0, "done")
     return result
+
+
+def _allocate_ids(session: Session, project: Project, n: int) -> list[int]:
+    """Ids for new records, so a bulk insert needs no RETURNING (one statement per row)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return list(
+            session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('record', 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"n": n},
+            )
+        )
+    # SQLite: a write first, so this transaction holds the write lock before reading max(id).
+    projects.touch(session, project)
+    session.flush()
+    start = session.scalar(select(func.max(Record.id))) or 0
+    return list(range(start + 1, start + n + 1))
 
 
 def _tokenize_column(column: list[Any], language: str) -> list[bytes | None]:
@@ -569,8 +593,8 @@ def _import_labels(
             "record_id": record_id,
             "task_id": task.id,
             "source": column.source,
-            "source_id": IMPORT_SOURCE_ID if column.source != annotations.MANUAL else "",
-            "annotator": annotator if column.source == annotations.MANUAL else "",
+            "source_id": IMPORT_SOURCE_ID if column.source != annotating.MANUAL else "",
+            "annotator": annotator if column.source == annotating.MANUAL else "",
             "confidence": confidence,
             "is_gold": False,
             "is_reference": False,
@@ -631,7 +655,7 @@ def _import_labels(
             Annotation.record_id.in_(chunk),
             Annotation.source == column.source,
         )
-        if column.source == annotations.MANUAL:
+        if column.source == annotating.MANUAL:
             replace = replace.where(
                 Annotation.annotator == annotator, Annotation.is_gold.is_(False)
             )
@@ -639,7 +663,7 @@ def _import_labels(
             replace = replace.where(Annotation.source_id == IMPORT_SOURCE_ID)
         session.execute(replace)
     if rows:
-        session.execute(insert(Annotation), rows)
-    if column.source == annotations.MANUAL:
-        annotations.refresh_reference(session, task, touched)
+        session.execute(insert(core_table(Annotation)), rows)
+    if column.source == annotating.MANUAL:
+        annotating.refresh_reference(session, task, touched)
     return len(rows)

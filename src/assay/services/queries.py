@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Integer,
     ColumnElement,
+    Integer,
     Select,
     and_,
     cast,
@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from assay.errors import NotFound, ValidationError
-from assay.services import annotations, projects, tasks
+from assay.services import annotating, projects, tasks
 from assay.storage.models import (
     Annotation,
     Attribute,
@@ -110,7 +110,10 @@ def _compile(ctx: _Context, node: Any, path: str) -> ColumnElement[bool]:
     if "not" in node:
         return not_(_compile(ctx, node["not"], f"{path}.not"))
     if "attribute" in node:
-        condition = _attribute_condition(ctx, node, path)
+        # NULL-safe: a condition on a missing value is false, so its negation holds.
+        condition: ColumnElement[bool] = func.coalesce(
+            _attribute_condition(ctx, node, path), false()
+        )
     elif "task" in node:
         condition = _label_condition(ctx, node, path)
     elif "search" in node:
@@ -135,13 +138,16 @@ def _text_expr(ctx: _Context, attribute: Attribute) -> ColumnElement[Any]:
 def value_expr(ctx: _Context, attribute: Attribute) -> ColumnElement[Any]:
     """The typed SQL value of an attribute of the current record."""
     column: Any = Record.data[attribute.name]
+    typed: ColumnElement[Any]
     if attribute.data_type == "integer":
-        return column.as_integer()
-    if attribute.data_type == "float":
-        return column.as_float()
-    if attribute.data_type == "boolean":
-        return column.as_boolean()
-    return _text_expr(ctx, attribute)
+        typed = column.as_integer()
+    elif attribute.data_type == "float":
+        typed = column.as_float()
+    elif attribute.data_type == "boolean":
+        typed = column.as_boolean()
+    else:
+        typed = _text_expr(ctx, attribute)
+    return typed
 
 
 def _position(ctx: _Context, haystack: Any, needle: str) -> ColumnElement[Any]:
@@ -199,7 +205,7 @@ def _attribute_condition(ctx: _Context, node: dict[str, Any], path: str) -> Colu
     value = node.get("value")
     expr: Any = value_expr(ctx, attribute)
     if op == "is_null":
-        return expr.is_(None)
+        return cast_bool(expr.is_(None))
     if op in TEXT_OPS:
         if not is_string:
             raise _invalid(f"{op!r} works on text and category attributes only", path)
@@ -214,9 +220,9 @@ def _attribute_condition(ctx: _Context, node: dict[str, Any], path: str) -> Colu
             raise _invalid("'in' takes a list", path)
         values = [_coerce(attribute, v, path) for v in value]
         if is_string and not case_sensitive:
-            folded = [v.casefold() for v in values]
-            return _folded_exists(ctx, attribute, RecordText.folded.in_(folded))
-        return expr.in_(values)
+            wanted = [v.casefold() for v in values]
+            return _folded_exists(ctx, attribute, RecordText.folded.in_(wanted))
+        return cast_bool(expr.in_(values))
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
             raise _invalid("'between' takes [low, high]", path)
@@ -224,10 +230,17 @@ def _attribute_condition(ctx: _Context, node: dict[str, Any], path: str) -> Colu
         return and_(expr >= low, expr <= high)
     value = _coerce(attribute, value, path)
     if is_string and not case_sensitive:
-        expr, value = RecordText.folded, value.casefold()
-        comparison = _comparison(expr, op, value)
-        return _folded_exists(ctx, attribute, comparison)
+        folded: Any = RecordText.folded
+        if ctx.dialect == "postgresql":
+            folded = folded.collate("C")
+        return _folded_exists(ctx, attribute, _comparison(folded, op, value.casefold()))
     return _comparison(expr, op, value)
+
+
+def cast_bool(expr: Any) -> ColumnElement[bool]:
+    """An SQL expression typed as a condition (SQLAlchemy's JSON accessors type as Any)."""
+    condition: ColumnElement[bool] = expr
+    return condition
 
 
 def _comparison(expr: Any, op: str, value: Any) -> ColumnElement[bool]:
@@ -244,14 +257,14 @@ def _comparison(expr: Any, op: str, value: Any) -> ColumnElement[bool]:
 
 def _label_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnElement[bool]:
     task = tasks.get(ctx.session, ctx.project, node["task"])
-    source = node.get("source", annotations.MANUAL)
-    if source not in annotations.SOURCES:
-        raise _invalid(f"unknown source {source!r}; use one of {annotations.SOURCES}", path)
+    source = node.get("source", annotating.MANUAL)
+    if source not in annotating.SOURCES:
+        raise _invalid(f"unknown source {source!r}; use one of {annotating.SOURCES}", path)
     state = node.get("state")
     if state is not None:
         if state not in STATES:
             raise _invalid(f"unknown state {state!r}; use one of {', '.join(STATES)}", path)
-        if source == annotations.MANUAL:
+        if source == annotating.MANUAL:
             has_state = exists().where(
                 ManualState.record_id == Record.id, ManualState.task_id == task.id
             )
@@ -276,7 +289,7 @@ def _label_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnEl
         Annotation.task_id == task.id,
         Annotation.source == source,
     ]
-    if source == annotations.MANUAL:
+    if source == annotating.MANUAL:
         conditions.append(Annotation.is_reference.is_(True))
     wanted_labels = node.get("labels") or ([node["label"]] if "label" in node else [])
     if not isinstance(wanted_labels, list):
@@ -382,11 +395,11 @@ def _after(
 ) -> ColumnElement[bool]:
     """Keyset condition: rows after (value, id) in (key, id) order, nulls last."""
     value, last_id = cursor
-    next_id = Record.id < last_id if descending else Record.id > last_id
+    next_id = cast_bool(Record.id < last_id if descending else Record.id > last_id)
     if key is None:
         return next_id
     if value is None:
-        return and_(key.is_(None), next_id)
+        return and_(cast_bool(key.is_(None)), next_id)
     beyond = key < value if descending else key > value
     return or_(beyond, and_(key == value, next_id), key.is_(None))
 
@@ -465,10 +478,10 @@ def attach_labels(session: Session, project: Project, page: list[dict[str, Any]]
     ids = [r["id"] for r in page]
     summaries: dict[int, dict[str, Any]] = {i: {} for i in ids}
     for task in tasks.list_tasks(session, project):
-        manual = annotations.reference_values(session, task, ids)
+        manual = annotating.reference_values(session, task, ids)
         others = {
-            source: annotations.source_values(session, task, ids, source)
-            for source in annotations.SOURCES[1:]
+            source: annotating.source_values(session, task, ids, source)
+            for source in annotating.SOURCES[1:]
         }
         for record_id in ids:
             entry: dict[str, Any] = {"manual": manual.get(record_id)}

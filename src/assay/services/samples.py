@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from assay.errors import NotFound, ValidationError
-from assay.services import annotations, importing, projects, records, tasks, tokens
+from assay.services import annotating, importing, projects, records, tasks, tokens
 from assay.services.files import table_from_records
 from assay.storage.models import Project, RecordTokens
 
@@ -83,18 +83,18 @@ def _apply_story(session: Session, project: Project, sample: str) -> None:
     entities = tasks.get(session, project, "entities")
     for answer in gold(sample)[:STORY_LABELED]:
         record = records.resolve(session, project, f"running_id={answer['running_id']}")
-        annotations.add(session, record, clickbait, RENAMES[answer["clickbait"]], STORY_ANNOTATOR)
+        annotating.add(session, record, clickbait, RENAMES[answer["clickbait"]], STORY_ANNOTATOR)
         blob = session.get(RecordTokens, (record.id, entities.attribute_id))
         assert blob is not None
         for span in answer["entities"]:
             start, end = tokens.char_span_to_tokens(
                 blob.offsets, span["start_char"], span["end_char"]
             )
-            annotations.add(
+            annotating.add(
                 session,
                 record,
                 entities,
                 span["label"],
                 STORY_ANNOTATOR,
-                span=annotations.Span(start, end),
+                span=annotating.Span(start, end),
             )

@@ -168,12 +168,12 @@ def update_label(
 
 
 def delete_label(session: Session, task: LabelingTask, name: str) -> None:
-    from assay.services import annotations
+    from assay.services import annotating
 
     found = label(session, task, name)
-    affected = annotations.records_with_label(session, found)
+    affected = annotating.records_with_label(session, found)
     session.execute(delete(Label).where(Label.id == found.id))
-    annotations.refresh_reference(session, task, affected)
+    annotating.refresh_reference(session, task, affected)
 
 
 def delete_task(session: Session, project: Project, name: str) -> None:

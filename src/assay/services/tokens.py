@@ -24,6 +24,12 @@ def pipeline(language: str) -> Any:
         nlp = spacy.blank(language)
         nlp("check")
     except ImportError as exc:
+        if "E048" in str(exc):  # spaCy knows no language of that code
+            raise ValidationError(
+                f"spaCy has no tokenizer for language {language!r}; use a spaCy language code "
+                "such as en, de, fr, es",
+                language=language,
+            ) from exc
         raise ValidationError(
             f"language {language!r} needs extra packages to tokenize ({exc}); "
             "install them or choose another language",
@@ -43,13 +49,12 @@ def check_language(language: str) -> None:
 
 def tokenize(texts: Iterable[str], language: str) -> Iterator[bytes]:
     """Token offsets of each text, as bytes of int32 (start, end) pairs."""
+    from spacy.attrs import IDX, LENGTH
+
     nlp = pipeline(language)
     for doc in nlp.tokenizer.pipe(texts, batch_size=1000):
-        pairs = np.fromiter(
-            (i for tok in doc for i in (tok.idx, tok.idx + len(tok.text))),
-            dtype=np.int32,
-            count=2 * len(doc),
-        )
+        pairs = doc.to_array([IDX, LENGTH]).astype(np.int32).reshape(-1, 2)
+        pairs[:, 1] += pairs[:, 0]
         yield pairs.tobytes()
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -31,6 +32,12 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     pass
+
+
+def core_table(model: type[Base]) -> Table:
+    """The Core table of a model, for bulk inserts that skip the ORM's per-row work."""
+    found: Table = model.__table__  # type: ignore[assignment]
+    return found
 
 
 class Project(Base):

@@ -1,0 +1,508 @@
+"""Import from every format: types, keys, refinery label columns, and all-or-nothing errors.
+
+Every test runs on SQLite and on PostgreSQL (the ``wb`` fixture); files are real files written
+to ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from assay import NotFound, ValidationError, Workbench
+from assay.errors import ImportFileError
+
+TOPICS = ["sports", "politics", "tech"]
+
+
+def _rows(n: int = 40) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": i,
+            "headline": f"Headline number {i} about {TOPICS[i % 3]}",
+            "topic": TOPICS[i % 3],
+            "score": i + 0.5,
+            "flag": i % 2 == 0,
+        }
+        for i in range(1, n + 1)
+    ]
+
+
+def _write(path: Path, fmt: str, rows: list[dict[str, Any]]) -> Path:
+    frame = pd.DataFrame(rows)
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    elif fmt == "tsv":
+        frame.to_csv(path, index=False, sep="\t")
+    elif fmt == "json":
+        path.write_text(json.dumps(rows), encoding="utf-8")
+    elif fmt == "jsonl":
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    elif fmt == "parquet":
+        frame.to_parquet(path, index=False)
+    elif fmt == "xlsx":
+        frame.to_excel(path, index=False)
+    else:  # pragma: no cover
+        raise AssertionError(fmt)
+    return path
+
+
+def _types(wb: Workbench, project: str) -> dict[str, str]:
+    return {a["name"]: a["data_type"] for a in wb.get_project(project)["attributes"]}
+
+
+def _state(wb: Workbench, project: str) -> dict[str, Any] | None:
+    """Everything of a project (None when it does not exist)."""
+    try:
+        return wb.archive(project)
+    except NotFound:
+        return None
+
+
+EXPECTED_TYPES = {
+    "id": "integer",
+    "headline": "text",
+    "topic": "category",
+    "score": "float",
+    "flag": "boolean",
+}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "jsonl", "parquet", "xlsx"])
+def test_create_project_from_each_format(wb: Workbench, tmp_path: Path, fmt: str) -> None:
+    rows = _rows()
+    path = _write(tmp_path / f"data.{fmt}", fmt, rows)
+    result = wb.import_file(path, "p", primary_key=["id"])
+    assert result["created"] == 40 and result["updated"] == 0
+    assert _types(wb, "p") == EXPECTED_TYPES
+    assert wb.get_project("p")["records"] == 40
+    assert wb.get_record("p", "id=7")["data"] == rows[6]
+    assert wb.get_record("p", "id=8")["data"]["flag"] is True
+    assert wb.query("p", {"attribute": "topic", "value": "tech"})["total"] == 13
+    assert wb.query("p", {"search": "number 12 about"})["total"] == 1
+
+
+def test_create_project_from_dataframe(wb: Workbench) -> None:
+    frame = pd.DataFrame(_rows())
+    frame.loc[3, "score"] = None  # a missing float becomes None
+    result = wb.import_dataframe(frame, "p", primary_key=["id"])
+    assert result["created"] == 40
+    assert _types(wb, "p") == EXPECTED_TYPES
+    record = wb.get_record("p", "id=4")
+    assert record["data"] == {**_rows()[3], "score": None}
+    assert [t["text"] for t in record["tokens"]["headline"]] == [
+        "Headline",
+        "number",
+        "4",
+        "about",
+        "politics",
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_types_can_be_overridden(wb: Workbench, tmp_path: Path, fmt: str) -> None:
+    path = _write(tmp_path / f"data.{fmt}", fmt, _rows())
+    wb.import_file(path, "p", primary_key=["id"], types={"id": "text", "topic": "text"})
+    assert _types(wb, "p") == {**EXPECTED_TYPES, "id": "text", "topic": "text"}
+    assert wb.get_record("p", "id=5")["data"]["id"] == "5"
+    with pytest.raises(ValidationError, match="'nope'"):
+        wb.import_file(path, "q", types={"nope": "text"})
+    with pytest.raises(ValidationError, match="unknown type 'words'"):
+        wb.import_file(path, "q", types={"id": "words"})
+    assert _state(wb, "q") is None
+
+
+def test_composite_key_updates_and_adds(wb: Workbench, tmp_path: Path) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text(
+        "lang,num,text\nen,1,the old story\nde,1,die alte Geschichte\nen,2,another story\n",
+        encoding="utf-8",
+    )
+    # the key is named in another order than the columns
+    assert wb.import_file(first, "p", primary_key=["num", "lang"])["created"] == 3
+    assert [a["name"] for a in wb.get_project("p")["attributes"] if a["primary_key"]] == [
+        "lang",
+        "num",
+    ]
+    before = wb.get_record("p", "lang=en,num=1")
+    second = tmp_path / "second.csv"
+    second.write_text(
+        "num,text,lang\n1,a newword headline,en\n1,une histoire,fr\n", encoding="utf-8"
+    )
+    result = wb.import_file(second, "p")
+    assert (result["created"], result["updated"]) == (1, 1)
+    assert wb.get_project("p")["records"] == 4
+    after = wb.get_record("p", "num=1,lang=en")
+    assert after["id"] == before["id"]
+    assert after["data"] == {"lang": "en", "num": 1, "text": "a newword headline"}
+    assert [t["text"] for t in after["tokens"]["text"]] == ["a", "newword", "headline"]
+    hits = wb.query("p", {"search": "newword"})
+    assert [r["id"] for r in hits["records"]] == [before["id"]]
+    assert wb.query("p", {"search": "old story"})["total"] == 0
+    assert wb.query("p", {"search": "story"})["total"] == 1
+    assert wb.get_record("p", "lang=fr,num=1")["data"]["text"] == "une histoire"
+    assert wb.get_record("p", "lang=de,num=1")["data"]["text"] == "die alte Geschichte"
+    # an import cannot change the key
+    with pytest.raises(ValidationError, match="primary key"):
+        wb.import_file(second, "p", primary_key=["lang"])
+
+
+def test_update_by_single_key_in_another_format(wb: Workbench, tmp_path: Path) -> None:
+    rows = _rows(30)
+    wb.import_file(_write(tmp_path / "a.parquet", "parquet", rows), "p", primary_key=["id"])
+    changed = [
+        {**rows[0], "headline": "Completely newword text"},
+        {**rows[0], "id": 99, "headline": "Another newword"},
+    ]
+    result = wb.import_file(_write(tmp_path / "b.jsonl", "jsonl", changed), "p")
+    assert (result["created"], result["updated"]) == (1, 1)
+    assert wb.get_project("p")["records"] == 31
+    assert wb.get_record("p", "id=1")["data"]["headline"] == "Completely newword text"
+    assert wb.query("p", {"search": "newword"})["total"] == 2
+    old = {"attribute": "headline", "op": "contains", "value": "number 1 about"}
+    assert wb.query("p", old)["total"] == 0
+
+
+# --- refinery-style label columns ---------------------------------------------------------
+
+LABELED = [
+    {
+        "id": 1,
+        "headline": "Mike Tyson visits France",
+        "__clickbait__MANUAL": "no",
+        "__tags__MANUAL": ["sport", "people"],
+        "headline__entities__MANUAL": [
+            {"label": "person", "start_token": 0, "end_token": 2, "text": "Mike Tyson"},
+            {"label": "country", "start_token": 3, "end_token": 4, "text": "France"},
+        ],
+        "__clickbait__WEAK_SUPERVISION": "no",
+        "__clickbait__WEAK_SUPERVISION__confidence": 0.9,
+    },
+    {
+        "id": 2,
+        "headline": "You won't believe this trick",
+        "__clickbait__MANUAL": "yes",
+        "__tags__MANUAL": ["people"],
+        "headline__entities__MANUAL": [],
+        "__clickbait__WEAK_SUPERVISION": "yes",
+        "__clickbait__WEAK_SUPERVISION__confidence": 0.75,
+    },
+    {
+        "id": 3,
+        "headline": "Ten facts about Peru",
+        "__clickbait__MANUAL": None,
+        "__tags__MANUAL": None,
+        "headline__entities__MANUAL": None,
+        "__clickbait__WEAK_SUPERVISION": "yes",
+        "__clickbait__WEAK_SUPERVISION__confidence": 0.6,
+    },
+]
+
+
+def _csv_cell(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, list) else value
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_label_columns_become_tasks_and_labels(wb: Workbench, tmp_path: Path, fmt: str) -> None:
+    if fmt == "json":
+        path = _write(tmp_path / "labeled.json", "json", LABELED)
+    else:
+        rows = [{k: _csv_cell(v) for k, v in r.items()} for r in LABELED]
+        path = _write(tmp_path / "labeled.csv", "csv", rows)
+    result = wb.import_file(path, "p", primary_key=["id"], annotator="ann")
+    assert sorted(result["tasks"]) == ["clickbait", "clickbait", "entities", "tags"]
+    assert _types(wb, "p") == {"id": "integer", "headline": "text"}
+    tasks = {t["name"]: t for t in wb.list_tasks("p")}
+    assert {n: (t["type"], t["attribute"]) for n, t in tasks.items()} == {
+        "clickbait": ("classification", None),
+        "tags": ("multi-label", None),
+        "entities": ("extraction", "headline"),
+    }
+    assert sorted(lb["name"] for lb in tasks["entities"]["labels"]) == ["country", "person"]
+
+    one = wb.get_record("p", "id=1")["labels"]
+    assert one["clickbait"]["reference"] == {"state": "agreed", "value": "no"}
+    assert one["tags"]["reference"] == {"state": "agreed", "value": ["people", "sport"]}
+    assert one["entities"]["reference"]["value"] == [
+        {"label": "person", "start_token": 0, "end_token": 2},
+        {"label": "country", "start_token": 3, "end_token": 4},
+    ]
+    manual = [a for a in one["clickbait"]["annotations"] if a["source"] == "manual"]
+    assert [(a["label"], a["annotator"]) for a in manual] == [("no", "ann")]
+    weak = [a for a in one["clickbait"]["annotations"] if a["source"] == "weak_supervision"]
+    assert [(a["label"], a["confidence"]) for a in weak] == [("no", 0.9)]
+
+    three = wb.get_record("p", "id=3")["labels"]
+    assert three["clickbait"]["reference"] == {"state": "none", "value": None}
+    assert [a["source"] for a in three["clickbait"]["annotations"]] == ["weak_supervision"]
+
+    ws_yes = wb.query("p", {"task": "clickbait", "source": "weak_supervision", "label": "yes"})
+    assert sorted(r["data"]["id"] for r in ws_yes["records"]) == [2, 3]
+    none = wb.query("p", {"task": "clickbait", "state": "none"})
+    assert [r["data"]["id"] for r in none["records"]] == [3]
+    sure = wb.query(
+        "p",
+        {"task": "clickbait", "source": "weak_supervision", "min_confidence": 0.7},
+    )
+    assert sorted(r["data"]["id"] for r in sure["records"]) == [1, 2]
+
+
+def test_reimport_replaces_the_importers_labels_only(wb: Workbench, tmp_path: Path) -> None:
+    path = _write(tmp_path / "labeled.json", "json", LABELED)
+    wb.import_file(path, "p", primary_key=["id"], annotator="ann")
+    wb.annotate("p", "id=1", "clickbait", "no", "bob")
+    changed = [{"id": 1, "headline": "Mike Tyson visits France", "__clickbait__MANUAL": "yes"}]
+    wb.import_file(_write(tmp_path / "again.json", "json", changed), "p", annotator="ann")
+    labels = wb.get_record("p", "id=1")["labels"]["clickbait"]
+    manual = sorted(
+        (a["annotator"], a["label"]) for a in labels["annotations"] if a["source"] == "manual"
+    )
+    assert manual == [("ann", "yes"), ("bob", "no")]
+    assert labels["reference"]["state"] == "conflict"
+    assert wb.get_project("p")["records"] == 3
+
+
+# --- bad input: a clear message, and the project exactly as before -------------------------
+
+
+@pytest.fixture
+def existing(wb: Workbench, tmp_path: Path) -> str:
+    wb.import_file(
+        _write(tmp_path / "base.json", "json", LABELED), "p", primary_key=["id"], annotator="a"
+    )
+    return "p"
+
+
+def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, list[str]]]:
+    """name -> (file, fragments the message must hold)."""
+    d = tmp_path / "bad"
+    d.mkdir()
+    header = "id,headline\n"
+
+    def text(name: str, content: str) -> Path:
+        (d / name).write_text(content, encoding="utf-8")
+        return d / name
+
+    latin = d / "latin.csv"
+    latin.write_bytes((header + "4,ok\n5,Caf\xe9 au lait\n").encode("latin-1"))
+    return {
+        "encoding": (latin, ["latin.csv", "not UTF-8", "0xe9", "line 3"]),
+        "too many fields": (
+            text("wide.csv", header + "4,ok\n5,too,many\n"),
+            ["wide.csv", "row 2", "line 3", "3 fields", "header has 2"],
+        ),
+        "too few fields": (
+            text("narrow.tsv", "id\theadline\n4\tok\n5\n"),
+            ["narrow.tsv", "row 2", "1 fields"],
+        ),
+        "invalid json": (
+            text("broken.json", '[{"id": 4, "headline": "a"},\n {"id": 5 "headline": "b"}]'),
+            ["broken.json", "invalid JSON", "line 2"],
+        ),
+        "jsonl bad line": (
+            text("broken.jsonl", '{"id": 4, "headline": "a"}\n{"id": 5, "headline": \n'),
+            ["broken.jsonl", "line 2"],
+        ),
+        "json not array": (
+            text("object.json", '{"id": 4}'),
+            ["object.json", "array"],
+        ),
+        "empty": (text("empty.csv", ""), ["empty.csv", "empty"]),
+        "empty jsonl": (text("empty.jsonl", "\n\n"), ["empty.jsonl", "empty"]),
+        "header only": (text("header.csv", header), ["header.csv", "no rows"]),
+        "duplicate keys": (
+            text("dupes.csv", header + "4,a\n5,b\n4,c\n"),
+            ["dupes.csv", "rows 1 and 3", "id=4"],
+        ),
+        "mixed json column": (
+            text(
+                "mixed.json",
+                '[{"id": 4, "headline": "a", "extra": "x"},\n'
+                ' {"id": 5, "headline": "b", "extra": 7}]',
+            ),
+            ["mixed.json", "'extra'", "mixes types", "string in row 1", "integer in row 2"],
+        ),
+        "span outside the text": (
+            text(
+                "outside.jsonl",
+                json.dumps(
+                    {
+                        "id": 4,
+                        "headline": "Visit Peru",
+                        "headline__entities__MANUAL": [
+                            {"label": "country", "start_token": 1, "end_token": 5}
+                        ],
+                    }
+                )
+                + "\n",
+            ),
+            ["outside.jsonl", "row 1", "headline__entities__MANUAL", "outside", "2 tokens"],
+        ),
+        "span text mismatch": (
+            text(
+                "mismatch.json",
+                json.dumps(
+                    [
+                        {"id": 4, "headline": "Visit Peru", "headline__entities__MANUAL": []},
+                        {
+                            "id": 5,
+                            "headline": "Visit Chile",
+                            "headline__entities__MANUAL": [
+                                {
+                                    "label": "country",
+                                    "start_token": 1,
+                                    "end_token": 2,
+                                    "text": "Peru",
+                                }
+                            ],
+                        },
+                    ]
+                ),
+            ),
+            ["mismatch.json", "row 2", "headline__entities__MANUAL", "'Peru'", "'Chile'"],
+        ),
+        "bad confidence": (
+            text(
+                "conf.csv",
+                "id,headline,__clickbait__WEAK_SUPERVISION,__clickbait__WEAK_SUPERVISION__confidence\n"
+                "4,a,yes,0.5\n5,b,no,high\n",
+            ),
+            ["conf.csv", "row 2", "'high'"],
+        ),
+        "list in a classification": (
+            text(
+                "list.json",
+                json.dumps([{"id": 4, "headline": "a", "__clickbait__MANUAL": ["yes", "no"]}]),
+            ),
+            ["list.json", "row 1", "__clickbait__MANUAL", "classification"],
+        ),
+    }
+
+
+CASES = [
+    "encoding",
+    "too many fields",
+    "too few fields",
+    "invalid json",
+    "jsonl bad line",
+    "json not array",
+    "empty",
+    "empty jsonl",
+    "header only",
+    "duplicate keys",
+    "mixed json column",
+    "span outside the text",
+    "span text mismatch",
+    "bad confidence",
+    "list in a classification",
+]
+
+
+def _check_refused(wb: Workbench, path: Path, project: str, fragments: list[str]) -> None:
+    before = _state(wb, project)
+    with pytest.raises(ImportFileError) as raised:
+        wb.import_file(path, project, primary_key=None if before else ["id"])
+    for fragment in fragments:
+        assert fragment in raised.value.message, (fragment, raised.value.message)
+    assert raised.value.detail.get("file", "").endswith(path.name)
+    assert _state(wb, project) == before
+
+
+def test_bad_files_leave_a_project_as_it_was(wb: Workbench, tmp_path: Path, existing: str) -> None:
+    files = _bad_files(tmp_path)
+    for case in CASES:
+        path, fragments = files[case]
+        _check_refused(wb, path, existing, fragments)
+    jobs = [j for j in wb.list_jobs() if j["kind"] == "import"]
+    assert sum(j["status"] == "failed" for j in jobs) == len(CASES)
+
+
+def test_bad_files_create_no_project(wb: Workbench, tmp_path: Path) -> None:
+    files = _bad_files(tmp_path)
+    # (in a new project a list makes the task multi-label: no error there)
+    for case in [c for c in CASES if c != "list in a classification"]:
+        path, fragments = files[case]
+        _check_refused(wb, path, "new", fragments)
+    assert wb.list_projects() == []
+
+
+def test_error_details_name_row_and_column(wb: Workbench, tmp_path: Path) -> None:
+    path = tmp_path / "typed.csv"
+    path.write_text("id,n\n1,5\n2,x\n", encoding="utf-8")
+    with pytest.raises(ImportFileError) as raised:
+        wb.import_file(path, "p", types={"n": "integer"})
+    assert "row 2, column 'n'" in raised.value.message
+    assert raised.value.detail == {"file": "typed.csv", "row": 2, "column": "n"}
+    assert _state(wb, "p") is None
+
+
+def test_cell_size_limit(
+    wb: Workbench, tmp_path: Path, existing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_text = "word " * 20_000  # 100,000 characters
+    big = _write(
+        tmp_path / "big.jsonl", "jsonl", [{"id": 10, "headline": long_text.strip() + " end"}]
+    )
+    # the default limit (1 MB) takes a 100,000-character text
+    assert wb.import_file(big, existing)["created"] == 1
+    record = wb.get_record(existing, "id=10")
+    assert len(record["data"]["headline"]) == 100_003
+    assert len(record["tokens"]["headline"]) == 20_001
+
+    monkeypatch.setattr(wb.settings, "max_cell_bytes", 1_000)
+    before = _state(wb, existing)
+    rows = [{"id": 11, "headline": "short"}, {"id": 12, "headline": "é" * 600}]
+    path = _write(tmp_path / "over.csv", "csv", rows)
+    with pytest.raises(ImportFileError) as raised:
+        wb.import_file(path, existing)
+    message = raised.value.message
+    assert "over.csv" in message and "row 2" in message and "'headline'" in message
+    assert "1,200 bytes" in message and "1,000" in message
+    assert _state(wb, existing) == before
+    with pytest.raises(ImportFileError, match="over the limit"):
+        wb.import_dataframe(pd.DataFrame(rows), "new")
+    assert _state(wb, "new") is None
+
+
+def test_languages(wb: Workbench, tmp_path: Path) -> None:
+    path = _write(tmp_path / "words.csv", "csv", [{"id": 1, "text": "一些中文文本"}])
+    with pytest.raises(ValidationError) as raised:
+        wb.import_file(path, "p", language="qq")
+    assert "'qq'" in raised.value.message
+    assert _state(wb, "p") is None
+    # Japanese needs SudachiPy, which spaCy does not bring along: the message says so
+    with pytest.raises(ValidationError) as raised:
+        wb.import_file(path, "p", language="ja")
+    assert "'ja'" in raised.value.message and "extra packages" in raised.value.message
+    assert "SudachiPy" in raised.value.message
+    assert _state(wb, "p") is None
+    # Chinese splits into characters without extra packages; "xx" is spaCy's multi-language
+    wb.import_file(path, "zh", language="zh")
+    assert wb.get_project("zh")["language"] == "zh"
+    assert len(wb.get_record("zh", 1)["tokens"]["text"]) == 6
+    wb.import_file(path, "xx", language="xx")
+    assert wb.get_project("xx")["language"] == "xx"
+
+
+def test_unknown_format_and_missing_file(wb: Workbench, tmp_path: Path) -> None:
+    odd = tmp_path / "data.txt"
+    odd.write_text("id\n1\n", encoding="utf-8")
+    with pytest.raises(ImportFileError, match=r"data\.txt.*extension '\.txt'"):
+        wb.import_file(odd, "p")
+    assert wb.import_file(odd, "p", fmt="csv")["created"] == 1
+    with pytest.raises(ImportFileError, match="no such file"):
+        wb.import_file(tmp_path / "missing.csv", "q")
+    assert _state(wb, "q") is None
+
+
+def test_dataframe_errors(wb: Workbench) -> None:
+    with pytest.raises(ImportFileError, match="no rows"):
+        wb.import_dataframe(pd.DataFrame({"a": []}), "p")
+    with pytest.raises(ImportFileError, match="duplicate column"):
+        wb.import_dataframe(pd.DataFrame([[1, 2]], columns=["a", "a"]), "p")
+    assert _state(wb, "p") is None
