@@ -28,7 +28,7 @@ from assay.services import (
     tokens,
 )
 from assay.storage.db import Database
-from assay.storage.models import Attribute, LabelingTask, Project, RecordTokens
+from assay.storage.models import Attribute, LabelingTask, Project, Record, RecordTokens
 
 Listener = Callable[[float, str], None]
 
@@ -305,20 +305,9 @@ class Workbench:
     ) -> dict[str, Any]:
         """Give a record a manual label; returns the record's labels for that task."""
         with self.db.session() as s:
-            found = projects.get(s, project)
-            row = records.resolve(s, found, record)
-            target = tasks.get(s, found, task)
-            annotating.add(
-                s,
-                row,
-                target,
-                label,
-                annotator,
-                gold=gold,
-                span=annotating.Span(*span) if span else None,
-            )
-            labels: dict[str, Any] = annotating.record_labels(s, row)[task]
-            return labels
+            row, target = _record_and_task(s, project, record, task)
+            annotating.add(s, row, target, label, annotator, gold=gold, span=_span(span))
+            return annotating.task_labels(s, row, target)
 
     def remove_annotation(
         self,
@@ -332,20 +321,11 @@ class Workbench:
         span: tuple[int, int] | None = None,
     ) -> dict[str, Any]:
         with self.db.session() as s:
-            found = projects.get(s, project)
-            row = records.resolve(s, found, record)
-            target = tasks.get(s, found, task)
+            row, target = _record_and_task(s, project, record, task)
             annotating.remove(
-                s,
-                row,
-                target,
-                annotator,
-                label_name=label,
-                gold=gold,
-                span=annotating.Span(*span) if span else None,
+                s, row, target, annotator, label_name=label, gold=gold, span=_span(span)
             )
-            labels: dict[str, Any] = annotating.record_labels(s, row)[task]
-            return labels
+            return annotating.task_labels(s, row, target)
 
     def annotate_file(self, project: str, path: str | Path) -> dict[str, Any]:
         """Apply manual labels from a CSV or JSONL file, all or nothing.
@@ -511,6 +491,17 @@ class Workbench:
     def cancel_job(self, job_id: int) -> dict[str, Any]:
         with self.db.session() as s:
             return jobs.describe(jobs.cancel(s, job_id))
+
+
+def _record_and_task(
+    s: Any, project: str, record: str | int, task: str
+) -> tuple[Record, LabelingTask]:
+    found = projects.get(s, project)
+    return records.resolve(s, found, record), tasks.get(s, found, task)
+
+
+def _span(span: tuple[int, int] | None) -> annotating.Span | None:
+    return annotating.Span(*span) if span else None
 
 
 def _truthy(value: Any) -> bool:

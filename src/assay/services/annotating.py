@@ -299,41 +299,45 @@ def _values(
 
 def record_labels(session: Session, record: Record) -> dict[str, Any]:
     """Every label of one record, per task and source, with the reference manual label."""
-    result: dict[str, Any] = {}
     project_tasks = session.scalars(
-        select(LabelingTask).where(LabelingTask.project_id == record.project_id)
+        select(LabelingTask)
+        .where(LabelingTask.project_id == record.project_id)
+        .order_by(LabelingTask.id)
     ).all()
-    for task in project_tasks:
-        names = label_names(session, task)
-        rows = session.scalars(
-            select(Annotation)
-            .where(Annotation.record_id == record.id, Annotation.task_id == task.id)
-            .order_by(Annotation.id)
-        ).all()
-        state = session.scalar(
-            select(ManualState.state).where(
-                ManualState.record_id == record.id, ManualState.task_id == task.id
-            )
+    return {task.name: task_labels(session, record, task) for task in project_tasks}
+
+
+def task_labels(session: Session, record: Record, task: LabelingTask) -> dict[str, Any]:
+    """One task's labels of a record: ``{"reference": {state, value}, "annotations": [...]}``."""
+    names = label_names(session, task)
+    rows = session.scalars(
+        select(Annotation)
+        .where(Annotation.record_id == record.id, Annotation.task_id == task.id)
+        .order_by(Annotation.id)
+    ).all()
+    state = session.scalar(
+        select(ManualState.state).where(
+            ManualState.record_id == record.id, ManualState.task_id == task.id
         )
-        result[task.name] = {
-            "reference": {
-                "state": state or "none",
-                "value": reference_values(session, task, [record.id]).get(record.id),
-            },
-            "annotations": [
-                {
-                    "id": r.id,
-                    "label": names[r.label_id],
-                    "source": r.source,
-                    "source_id": r.source_id,
-                    "annotator": r.annotator,
-                    "start_token": r.span_start,
-                    "end_token": r.span_end,
-                    "confidence": r.confidence,
-                    "gold": r.is_gold,
-                    "created_at": r.created_at.isoformat(),
-                }
-                for r in rows
-            ],
-        }
-    return result
+    )
+    return {
+        "reference": {
+            "state": state or "none",
+            "value": reference_values(session, task, [record.id]).get(record.id),
+        },
+        "annotations": [
+            {
+                "id": r.id,
+                "label": names[r.label_id],
+                "source": r.source,
+                "source_id": r.source_id,
+                "annotator": r.annotator,
+                "start_token": r.span_start,
+                "end_token": r.span_end,
+                "confidence": r.confidence,
+                "gold": r.is_gold,
+                "created_at": r.created_at.isoformat(),
+            }
+            for r in rows
+        ],
+    }
