@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     max_cell_bytes: int = Field(
         default=1_000_000, description="Largest cell an import accepts, in UTF-8 bytes."
     )
+    import_chunk_size: int = Field(
+        default=20_000,
+        description="Records a large import writes per transaction; larger imports are "
+        "staged in such chunks and appear at once when the last one commits.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -161,19 +161,20 @@ class Workbench:
                         "created": len(document["records"]),
                     }
             table = files.read_table(path, fmt)
-            with self.db.session() as s:
-                result = importing.import_table(
-                    s,
-                    project,
-                    table,
-                    primary_key=primary_key,
-                    types=types,
-                    annotator=annotator,
-                    language=language,
-                    max_cell_bytes=self.settings.max_cell_bytes,
-                    progress=progress,
-                )
-                return result.summary()
+            result = importing.import_staged(
+                self.db,
+                project,
+                table,
+                job_id=progress.job_id,
+                primary_key=primary_key,
+                types=types,
+                annotator=annotator,
+                language=language,
+                max_cell_bytes=self.settings.max_cell_bytes,
+                chunk_size=self.settings.import_chunk_size,
+                progress=progress,
+            )
+            return result.summary()
 
         return work
 
@@ -203,11 +204,8 @@ class Workbench:
 
     def _new_job(self, kind: str, project: str | None, message: str) -> int:
         with self.db.session() as s:
-            project_id = None
-            if project:
-                found = s.query(Project.id).filter(Project.name == project).scalar()
-                project_id = found
-            return jobs.create(s, kind, project_id, message).id
+            found = projects.find(s, project) if project else None
+            return jobs.create(s, kind, found.id if found else None, message).id
 
     # --- export ----------------------------------------------------------------------------
 

@@ -20,9 +20,12 @@ from sqlalchemy.orm import Session
 from assay.errors import ImportFileError, NotFound, ValidationError
 from assay.services import annotating, projects, records, tasks, tokens
 from assay.services.files import Table
+from assay.storage import bulk
+from assay.storage.db import Database
 from assay.storage.models import (
     Annotation,
     Attribute,
+    Job,
     Project,
     Record,
     RecordText,
@@ -336,6 +339,52 @@ def prepare(
     return _Prepared(planned, values, keys, table.n_rows)
 
 
+@dataclass
+class _Plan:
+    """A checked import, before any write: what to create and with which values."""
+
+    table: Table
+    project: Project | None
+    prepared: _Prepared
+    label_columns: list[LabelColumn]
+    existing: dict[str, int]  # primary key -> id of the records this import updates
+    language: str
+
+
+def plan_import(
+    session: Session,
+    project_name: str,
+    table: Table,
+    *,
+    primary_key: list[str] | None = None,
+    types: dict[str, str] | None = None,
+    language: str = "en",
+    max_cell_bytes: int = 1_000_000,
+) -> _Plan:
+    """Check a table against the project (if any); reads, never writes."""
+    if table.n_rows == 0:
+        raise ImportFileError(f"{table.source}: no rows", file=table.source)
+    attribute_columns, label_columns = split_columns(table)
+    if not attribute_columns:
+        raise ImportFileError(f"{table.source}: no attribute columns", file=table.source)
+    project = projects.find(session, project_name)
+    prepared = prepare(
+        session, project, table, attribute_columns, primary_key, types or {}, max_cell_bytes
+    )
+    existing: dict[str, int] = {}
+    if project is not None and any(k is not None for k in prepared.keys):
+        wanted = {k for k in prepared.keys if k is not None}
+        rows = session.execute(
+            select(Record.key, Record.id).where(
+                Record.project_id == project.id, Record.key.is_not(None)
+            )
+        ).all()
+        existing = {k: i for k, i in rows if k in wanted}
+    return _Plan(
+        table, project, prepared, label_columns, existing, project.language if project else language
+    )
+
+
 def import_table(
     session: Session,
     project_name: str,
@@ -352,141 +401,300 @@ def import_table(
 
     The caller's transaction makes it all-or-nothing; the project is created when missing.
     """
-    if table.n_rows == 0:
-        raise ImportFileError(f"{table.source}: no rows", file=table.source)
-    attribute_columns, label_columns = split_columns(table)
-    if not attribute_columns:
-        raise ImportFileError(f"{table.source}: no attribute columns", file=table.source)
-    project = session.scalar(select(Project).where(Project.name == project_name))
-    prepared = prepare(
+    plan = plan_import(
         session,
-        project,
+        project_name,
         table,
-        attribute_columns,
-        primary_key,
-        types or {},
-        max_cell_bytes,
+        primary_key=primary_key,
+        types=types,
+        language=language,
+        max_cell_bytes=max_cell_bytes,
     )
     progress(0.05, "checked the file")
     # Tokenize before the first write: it is the slow part, and on SQLite a write
     # transaction locks out every other writer until it ends.
-    token_blobs: dict[str, list[bytes | None]] = {}
-    for name, data_type, _ in prepared.attributes:
-        if data_type == "text":
-            token_blobs[name] = _tokenize_column(
-                prepared.values[name], project.language if project else language
-            )
+    rows = list(range(plan.prepared.n_rows))
+    token_blobs = _tokenize_rows(plan, rows)
     progress(0.4, "tokenized")
-    if project is None:
-        project = projects.create(session, project_name, language=language)
-    attributes = _ensure_attributes(session, project, prepared)
-    text_attributes = [a for a in attributes if a.data_type == "text"]
-    string_attributes = [a for a in attributes if a.data_type in projects.STRING_TYPES]
-    names = [a.name for a in attributes]
-
-    existing: dict[str, int] = {}
-    if any(k is not None for k in prepared.keys):
-        rows = session.execute(
-            select(Record.key, Record.id).where(
-                Record.project_id == project.id, Record.key.is_not(None)
-            )
-        ).all()
-        existing = {k: i for k, i in rows if k is not None}
-
-    record_ids: list[int] = []
-    result = ImportResult(project=project.name, record_ids=record_ids)
-    new_rows: list[dict[str, Any]] = []
-    new_positions: list[int] = []
-    for row in range(prepared.n_rows):
-        data = {name: prepared.values[name][row] for name in names}
-        key = prepared.keys[row]
-        if key is not None and key in existing:
-            record_id = existing[key]
-            record = session.get(Record, record_id)
-            assert record is not None
-            merged = {**record.data, **data}
-            session.execute(
-                update(Record)
-                .where(Record.id == record_id)
-                .values(data=merged, content_hash=records.content_hash(merged))
-            )
-            record_ids.append(record_id)
-            result.updated += 1
-        else:
-            record_ids.append(-1)
-            new_positions.append(row)
-            new_rows.append(
-                {
-                    "project_id": project.id,
-                    "key": key,
-                    "data": data,
-                    "content_hash": records.content_hash(data),
-                }
-            )
-    if new_rows:
-        for position, record_id, new_row in zip(
-            new_positions, _allocate_ids(session, project, len(new_rows)), new_rows, strict=True
-        ):
-            record_ids[position] = record_id
-            new_row["id"] = record_id
-        session.execute(insert(core_table(Record)), new_rows)
-        result.created = len(new_rows)
-    progress(0.7, "wrote records")
-
-    created = set(new_positions)
-    updated_ids = [record_ids[r] for r in range(prepared.n_rows) if r not in created]
-    for chunk_start in range(0, len(updated_ids), 500):
-        chunk = updated_ids[chunk_start : chunk_start + 500]
-        ids_attr = [a.id for a in attributes]
-        session.execute(
-            delete(RecordText).where(
-                RecordText.record_id.in_(chunk), RecordText.attribute_id.in_(ids_attr)
-            )
-        )
-        session.execute(
-            delete(RecordTokens).where(
-                RecordTokens.record_id.in_(chunk),
-                RecordTokens.attribute_id.in_(ids_attr),
-            )
-        )
-    text_rows = [
-        {"record_id": record_ids[row], "attribute_id": a.id, "folded": value.casefold()}
-        for a in string_attributes
-        for row, value in enumerate(prepared.values[a.name])
-        if value is not None
-    ]
-    if text_rows:
-        session.execute(insert(core_table(RecordText)), text_rows)
-    token_rows = [
-        {"record_id": record_ids[row], "attribute_id": a.id, "offsets": blob}
-        for a in text_attributes
-        for row, blob in enumerate(token_blobs[a.name])
-        if blob is not None
-    ]
-    if token_rows:
-        session.execute(insert(core_table(RecordTokens)), token_rows)
-    progress(0.85, "wrote text and tokens")
-
-    for column in label_columns:
+    project, attributes = _begin(session, plan, project_name, import_job_id=None)
+    result = ImportResult(project=project.name)
+    result.record_ids = _write_records(session, plan, project, attributes, rows, token_blobs, None)
+    result.updated = len(plan.existing)
+    result.created = plan.prepared.n_rows - result.updated
+    progress(0.85, "wrote records, text and tokens")
+    for column in plan.label_columns:
         result.labels += _import_labels(
             session,
             project,
             table,
             column,
-            record_ids,
-            prepared,
+            result.record_ids,
+            plan.prepared,
             token_blobs,
             annotator,
         )
         result.tasks.append(column.task)
     projects.touch(session, project)
     session.flush()
-    result.attributes = [
+    result.attributes = _attribute_docs(attributes)
+    progress(1.0, "done")
+    return result
+
+
+def import_staged(
+    db: Database,
+    project_name: str,
+    table: Table,
+    *,
+    job_id: int,
+    primary_key: list[str] | None = None,
+    types: dict[str, str] | None = None,
+    annotator: str = "import",
+    language: str = "en",
+    max_cell_bytes: int = 1_000_000,
+    chunk_size: int = 20_000,
+    progress: Progress = _no_progress,
+) -> ImportResult:
+    """Import a large table in short transactions, invisible until one last short one.
+
+    New records are written a chunk at a time, marked with the job; queries hide them while
+    the job is staging. The final transaction clears the job's staging flag (and shows a
+    project the import created), so the records appear at once. On any failure the staged
+    rows are removed. Imports that update existing records or carry label columns, and small
+    ones, run in one transaction instead (:func:`import_table`).
+    """
+    with db.session() as session:
+        plan = plan_import(
+            session,
+            project_name,
+            table,
+            primary_key=primary_key,
+            types=types,
+            language=language,
+            max_cell_bytes=max_cell_bytes,
+        )
+    n = plan.prepared.n_rows
+    if plan.existing or plan.label_columns or n <= chunk_size:
+        with db.session() as session:
+            return import_table(
+                session,
+                project_name,
+                table,
+                primary_key=primary_key,
+                types=types,
+                annotator=annotator,
+                language=language,
+                max_cell_bytes=max_cell_bytes,
+                progress=progress,
+            )
+    progress(0.05, "checked the file")
+    with db.session() as session:
+        created_project = plan.project is None
+        project, attributes = _begin(session, plan, project_name, import_job_id=job_id)
+        known = {a.id for a in projects.attributes(session, project)}
+        session.execute(
+            update(Job).where(Job.id == job_id).values(staging=True, project_id=project.id)
+        )
+    created_attributes = [a.id for a in attributes if plan.project is None or a.id not in known]
+    result = ImportResult(project=project.name)
+    chunks = [list(range(i, min(n, i + chunk_size))) for i in range(0, n, chunk_size)]
+    try:
+        with tokens.Tokenizer(plan.language, parallel=len(chunks) > 1) as tokenizer:
+            # Workers tokenize the next chunks while this process writes the current one.
+            ahead = [tokenizer.submit(_text_columns(plan, rows)) for rows in chunks[:2]]
+            for number, rows in enumerate(chunks):
+                blobs = ahead.pop(0).result()
+                if number + 2 < len(chunks):
+                    ahead.append(tokenizer.submit(_text_columns(plan, chunks[number + 2])))
+                token_blobs = _spread(plan, rows, blobs)
+                with db.session() as session:
+                    result.record_ids += _write_records(
+                        session, plan, project, attributes, rows, token_blobs, job_id
+                    )
+                progress(0.05 + 0.9 * (rows[-1] + 1) / n, f"wrote {rows[-1] + 1:,} of {n:,}")
+        with db.session() as session:  # the swap: one short transaction
+            session.execute(update(Job).where(Job.id == job_id).values(staging=False))
+            session.execute(
+                update(Project).where(Project.id == project.id).values(import_job_id=None)
+            )
+            projects.touch(session, project)
+    except BaseException:
+        _discard(db, job_id, project.id if created_project else None, created_attributes)
+        raise
+    result.created = n
+    result.attributes = _attribute_docs(attributes)
+    progress(1.0, "done")
+    return result
+
+
+def _discard(
+    db: Database, job_id: int, created_project: int | None, created_attributes: list[int]
+) -> None:
+    """Remove what a failed staged import wrote, a chunk per transaction."""
+    if created_project is not None:
+        with db.session() as session:
+            session.execute(delete(Project).where(Project.id == created_project))
+    else:
+        while True:
+            with db.session() as session:
+                ids = list(
+                    session.scalars(
+                        select(Record.id).where(Record.import_job_id == job_id).limit(5000)
+                    )
+                )
+                if not ids:
+                    break
+                session.execute(delete(Record).where(Record.id.in_(ids)))
+        if created_attributes:
+            with db.session() as session:
+                session.execute(delete(Attribute).where(Attribute.id.in_(created_attributes)))
+    with db.session() as session:
+        session.execute(update(Job).where(Job.id == job_id).values(staging=False))
+
+
+def _attribute_docs(attributes: list[Attribute]) -> list[dict[str, Any]]:
+    return [
         {"name": a.name, "data_type": a.data_type, "primary_key": a.is_primary_key}
         for a in attributes
     ]
-    progress(1.0, "done")
-    return result
+
+
+def _text_columns(plan: _Plan, rows: list[int]) -> dict[str, list[str]]:
+    """The present values of each text attribute in these rows."""
+    return {
+        name: [v for v in (plan.prepared.values[name][r] for r in rows) if v is not None]
+        for name, data_type, _ in plan.prepared.attributes
+        if data_type == "text"
+    }
+
+
+def _spread(
+    plan: _Plan, rows: list[int], blobs: dict[str, list[bytes]]
+) -> dict[str, list[bytes | None]]:
+    """Token blobs back in row positions (None where the value is missing), per attribute."""
+    spread: dict[str, list[bytes | None]] = {}
+    for name, column_blobs in blobs.items():
+        values = plan.prepared.values[name]
+        found = iter(column_blobs)
+        out: list[bytes | None] = [None] * plan.prepared.n_rows
+        for r in rows:
+            if values[r] is not None:
+                out[r] = next(found)
+        spread[name] = out
+    return spread
+
+
+def _tokenize_rows(plan: _Plan, rows: list[int]) -> dict[str, list[bytes | None]]:
+    with tokens.Tokenizer(plan.language, parallel=False) as tokenizer:
+        blobs = tokenizer.submit(_text_columns(plan, rows)).result()
+    return _spread(plan, rows, blobs)
+
+
+def _begin(
+    session: Session, plan: _Plan, project_name: str, import_job_id: int | None
+) -> tuple[Project, list[Attribute]]:
+    project = plan.project
+    if project is None:
+        project = projects.create(session, project_name, language=plan.language)
+        project.import_job_id = import_job_id
+    return project, _ensure_attributes(session, project, plan.prepared)
+
+
+def _write_records(
+    session: Session,
+    plan: _Plan,
+    project: Project,
+    attributes: list[Attribute],
+    rows: list[int],
+    token_blobs: dict[str, list[bytes | None]],
+    import_job_id: int | None,
+) -> list[int]:
+    """Insert or update the records of these rows with their folded text and tokens."""
+    values = plan.prepared.values
+    keys = plan.prepared.keys
+    names = [a.name for a in attributes]
+    record_ids: list[int] = []
+    new_rows: list[int] = []
+    updated: list[tuple[int, dict[str, Any]]] = []
+    for r in rows:
+        key = keys[r]
+        data = {name: values[name][r] for name in names}
+        if key is not None and key in plan.existing:
+            record_ids.append(plan.existing[key])
+            updated.append((plan.existing[key], data))
+        else:
+            record_ids.append(-1)
+            new_rows.append(len(record_ids) - 1)
+    for start in range(0, len(updated), 500):
+        chunk = updated[start : start + 500]
+        stored: dict[int, dict[str, Any]] = dict(
+            session.execute(
+                select(Record.id, Record.data).where(Record.id.in_([i for i, _ in chunk]))
+            ).all()
+        )
+        for record_id, data in chunk:
+            merged = {**stored[record_id], **data}
+            session.execute(
+                update(Record)
+                .where(Record.id == record_id)
+                .values(data=merged, content_hash=records.content_hash(merged))
+            )
+    if updated:
+        ids = [i for i, _ in updated]
+        attribute_ids = [a.id for a in attributes]
+        for start in range(0, len(ids), 500):
+            chunk_ids = ids[start : start + 500]
+            for model in (RecordText, RecordTokens):
+                session.execute(
+                    delete(model).where(
+                        model.record_id.in_(chunk_ids), model.attribute_id.in_(attribute_ids)
+                    )
+                )
+    if new_rows:
+        for position, record_id in zip(
+            new_rows, _allocate_ids(session, project, len(new_rows)), strict=True
+        ):
+            record_ids[position] = record_id
+        record_tuples = []
+        for position in new_rows:
+            r = rows[position]
+            encoded = records.encode({name: values[name][r] for name in names})
+            record_tuples.append(
+                (
+                    record_ids[position],
+                    project.id,
+                    keys[r],
+                    encoded,
+                    records.hash_encoded(encoded),
+                    import_job_id,
+                )
+            )
+        bulk.insert_rows(
+            session,
+            "record",
+            ("id", "project_id", "key", "data", "content_hash", "import_job_id"),
+            record_tuples,
+        )
+    text_rows: list[tuple[int, int, str]] = []
+    token_rows: list[tuple[int, int, bytes]] = []
+    for attribute_id, name, data_type in [(a.id, a.name, a.data_type) for a in attributes]:
+        column = values[name]
+        if data_type in projects.STRING_TYPES:
+            text_rows += [
+                (record_id, attribute_id, value.casefold())
+                for record_id, r in zip(record_ids, rows, strict=True)
+                if (value := column[r]) is not None
+            ]
+        if data_type == "text":
+            blobs = token_blobs[name]
+            token_rows += [
+                (record_id, attribute_id, blob)
+                for record_id, r in zip(record_ids, rows, strict=True)
+                if (blob := blobs[r]) is not None
+            ]
+    bulk.insert_rows(session, "record_text", ("record_id", "attribute_id", "folded"), text_rows)
+    bulk.insert_rows(session, "record_tokens", ("record_id", "attribute_id", "offsets"), token_rows)
+    return record_ids
 
 
 def _allocate_ids(session: Session, project: Project, n: int) -> list[int]:
@@ -506,11 +714,6 @@ def _allocate_ids(session: Session, project: Project, n: int) -> list[int]:
     session.flush()
     start = session.scalar(select(func.max(Record.id))) or 0
     return list(range(start + 1, start + n + 1))
-
-
-def _tokenize_column(column: list[Any], language: str) -> list[bytes | None]:
-    blobs = iter(tokens.tokenize((v for v in column if v is not None), language))
-    return [next(blobs) if v is not None else None for v in column]
 
 
 def _ensure_attributes(session: Session, project: Project, prepared: _Prepared) -> list[Attribute]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from assay.errors import Conflict, NotFound, ValidationError
 from assay.services import tokens
-from assay.storage.models import Attribute, LabelingTask, Project, Record, utcnow
+from assay.storage.models import Attribute, Job, LabelingTask, Project, Record, utcnow
 
 DATA_TYPES = ("text", "category", "integer", "float", "boolean")
 STRING_TYPES = ("text", "category")
@@ -41,16 +41,37 @@ def create(session: Session, name: str, description: str = "", language: str = "
     return project
 
 
+def find(session: Session, name: str) -> Project | None:
+    """A project by name; one that an import is still creating does not count yet."""
+    return session.scalar(
+        select(Project).where(Project.name == name, Project.import_job_id.is_(None))
+    )
+
+
 def get(session: Session, name: str) -> Project:
-    project = session.scalar(select(Project).where(Project.name == name))
+    project = find(session, name)
     if project is None:
         raise NotFound(f"no project named {name!r}", project=name)
     return project
 
 
-def get_or_create(session: Session, name: str, language: str = "en") -> Project:
-    project = session.scalar(select(Project).where(Project.name == name))
-    return project if project is not None else create(session, name, language=language)
+def staging_jobs(session: Session, project: Project) -> list[int]:
+    """Import jobs whose records in this project must stay hidden (usually none)."""
+    return list(
+        session.scalars(select(Job.id).where(Job.project_id == project.id, Job.staging.is_(True)))
+    )
+
+
+def visible_records(session: Session, project: Project) -> ColumnElement[bool]:
+    """The condition that selects the project's records, leaving out staged ones."""
+    condition = Record.project_id == project.id
+    hidden = staging_jobs(session, project)
+    if hidden:
+        condition = and_(
+            condition,
+            or_(Record.import_job_id.is_(None), Record.import_job_id.not_in(hidden)),
+        )
+    return condition
 
 
 def touch(session: Session, project: Project) -> None:
@@ -58,7 +79,7 @@ def touch(session: Session, project: Project) -> None:
 
 
 def summarize(session: Session, project: Project) -> ProjectSummary:
-    records = session.scalar(select(func.count()).where(Record.project_id == project.id)) or 0
+    records = session.scalar(select(func.count()).where(visible_records(session, project))) or 0
     tasks = session.scalar(select(func.count()).where(LabelingTask.project_id == project.id)) or 0
     return ProjectSummary(
         id=project.id,
@@ -73,7 +94,9 @@ def summarize(session: Session, project: Project) -> ProjectSummary:
 
 
 def list_all(session: Session) -> list[ProjectSummary]:
-    projects = session.scalars(select(Project).order_by(Project.name)).all()
+    projects = session.scalars(
+        select(Project).where(Project.import_job_id.is_(None)).order_by(Project.name)
+    ).all()
     return [summarize(session, p) for p in projects]
 
 

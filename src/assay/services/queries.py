@@ -413,7 +413,7 @@ def build(
     seed: int = 0,
 ) -> tuple[Select[Any], ColumnElement[Any] | None, ColumnElement[bool]]:
     ctx = _context(session, project)
-    condition = and_(Record.project_id == project.id, _compile(ctx, where or {}, "$"))
+    condition = and_(projects.visible_records(session, project), _compile(ctx, where or {}, "$"))
     key = _sort_key(ctx, order_by, seed)
     columns: list[Any] = [Record.id, Record.key, Record.data]
     if key is not None:

@@ -13,14 +13,28 @@ from assay.errors import NotFound, ValidationError
 from assay.services import projects
 from assay.storage.models import Attribute, Project, Record
 
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 
 def canonical_key(values: list[Any]) -> str:
-    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    """A primary-key value as stored: a compact JSON list."""
+    if len(values) == 1 and type(values[0]) is int:  # the common case, without the encoder
+        return f"[{values[0]}]"
+    return _JSON.encode(values)
+
+
+def encode(data: dict[str, Any]) -> str:
+    """A record's data as stored: compact JSON, attributes in schema order."""
+    return _JSON.encode(data)
+
+
+def hash_encoded(encoded: str) -> str:
+    return hashlib.blake2b(encoded.encode(), digest_size=16).hexdigest()
 
 
 def content_hash(data: dict[str, Any]) -> str:
-    encoded = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.blake2b(encoded.encode(), digest_size=16).hexdigest()
+    """Hash of a record's content (its encoded data), for caches keyed by content."""
+    return hash_encoded(encode(data))
 
 
 def parse_value(attribute: Attribute, raw: str) -> Any:

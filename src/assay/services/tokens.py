@@ -6,7 +6,9 @@ Tokens are stored as int32 pairs of character offsets (start, end), end exclusiv
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from functools import lru_cache
 from typing import Any
 
@@ -56,6 +58,43 @@ def tokenize(texts: Iterable[str], language: str) -> Iterator[bytes]:
         pairs = doc.to_array([IDX, LENGTH]).astype(np.int32).reshape(-1, 2)
         pairs[:, 1] += pairs[:, 0]
         yield pairs.tobytes()
+
+
+def tokenize_columns(columns: dict[str, list[str]], language: str) -> dict[str, list[bytes]]:
+    return {name: list(tokenize(texts, language)) for name, texts in columns.items()}
+
+
+class Tokenizer:
+    """Tokenizes batches of text columns; with ``parallel``, in two worker processes
+    (forked: they run only spaCy), so that the caller can write one batch while the next
+    ones are tokenized."""
+
+    def __init__(self, language: str, *, parallel: bool) -> None:
+        self.language = language
+        self.parallel = parallel
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Tokenizer:
+        pipeline(self.language)  # fail early, here, on a language spaCy cannot tokenize
+        if self.parallel:
+            self._pool = ProcessPoolExecutor(
+                max_workers=2,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=pipeline,
+                initargs=(self.language,),
+            )
+        return self
+
+    def submit(self, columns: dict[str, list[str]]) -> Future[dict[str, list[bytes]]]:
+        if self._pool is not None:
+            return self._pool.submit(tokenize_columns, columns, self.language)
+        done: Future[dict[str, list[bytes]]] = Future()
+        done.set_result(tokenize_columns(columns, self.language))
+        return done
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def offsets(blob: bytes) -> np.ndarray:

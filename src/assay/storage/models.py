@@ -47,6 +47,8 @@ class Project(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     language: Mapped[str] = mapped_column(String(20), default="en")
+    # Set while an import job creates the project: hidden until that job commits.
+    import_job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -76,6 +78,8 @@ class Record(Base):
     key: Mapped[str | None] = mapped_column(Text, nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JsonType)
     content_hash: Mapped[str] = mapped_column(String(64))
+    # The import job that wrote the record; hidden while that job is staging.
+    import_job_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
 
 class RecordText(Base):
@@ -211,6 +215,8 @@ class Job(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # True while the job's staged records may exist but must stay invisible.
+    staging: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 01:58:33.110407
+Create Date: 2026-11-22 02:23:02.733076
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "project",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
         sa.Column("language", sa.String(length=20), nullable=False),
+        sa.Column("import_job_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
@@ -73,6 +73,7 @@ def upgrade() -> None:
             nullable=True,
         ),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
+        sa.Column("staging", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
@@ -90,11 +91,15 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("content_hash", sa.String(length=64), nullable=False),
+        sa.Column("import_job_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(["project_id"], ["project.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("project_id", "key"),
     )
     with op.batch_alter_table("record", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_record_import_job_id"), ["import_job_id"], unique=False
+        )
         batch_op.create_index("ix_record_project_id_id", ["project_id", "id"], unique=False)
 
     op.create_table(
@@ -180,15 +185,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("annotation", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_annotation_record_task_source",
-            ["record_id", "task_id", "source"],
-            unique=False,
+            "ix_annotation_record_task_source", ["record_id", "task_id", "source"], unique=False
         )
         batch_op.create_index("ix_annotation_task_label", ["task_id", "label_id"], unique=False)
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("annotation", schema=None) as batch_op:
         batch_op.drop_index("ix_annotation_task_label")
         batch_op.drop_index("ix_annotation_record_task_source")
@@ -205,6 +207,7 @@ def downgrade() -> None:
     op.drop_table("labeling_task")
     with op.batch_alter_table("record", schema=None) as batch_op:
         batch_op.drop_index("ix_record_project_id_id")
+        batch_op.drop_index(batch_op.f("ix_record_import_job_id"))
 
     op.drop_table("record")
     op.drop_table("job")
