@@ -15,7 +15,7 @@ from assay import ValidationError, Workbench
 WORDS = [
     "Straße", "STRASSE", "ΣΊΣΥΦΟΣ", "σίσυφος", "İstanbul", "istanbul", "Zürich", "zurich",
     "東京", "Ünïcödé", "emoji 🎉", "You", "you", "YOU", "young", "Mike Tyson", "mike tyson",
-    "apple", "Apple", "banana", "", "Ångström", "ａｂｃ", "abc",
+    "apple", "Apple", "banana", "", "Ångström", "ａｂｃ", "abc", '100%_done "quoted"', "100 done",
 ]  # fmt: skip
 
 
@@ -87,6 +87,16 @@ CASES: list[tuple[str, Any, Callable[[dict[str, Any]], bool]]] = [
         "contains sigma",
         {"attribute": "text", "op": "contains", "value": "σίσυφος"},
         lambda r: "σίσυφος".casefold() in (_fold(r["text"]) or "\0"),
+    ),
+    (
+        "contains LIKE wildcards literally",
+        {"attribute": "text", "op": "contains", "value": "0%_D"},
+        lambda r: "0%_d" in (_fold(r["text"]) or "\0"),
+    ),
+    (
+        "contains quotes",
+        {"attribute": "text", "op": "contains", "value": '"QUOTED"'},
+        lambda r: '"quoted"' in (_fold(r["text"]) or "\0"),
     ),
     (
         "contains case-sensitive",

@@ -110,10 +110,7 @@ def _compile(ctx: _Context, node: Any, path: str) -> ColumnElement[bool]:
     if "not" in node:
         return not_(_compile(ctx, node["not"], f"{path}.not"))
     if "attribute" in node:
-        # NULL-safe: a condition on a missing value is false, so its negation holds.
-        condition: ColumnElement[bool] = func.coalesce(
-            _attribute_condition(ctx, node, path), false()
-        )
+        condition: ColumnElement[bool] = _attribute_condition(ctx, node, path)
     elif "task" in node:
         condition = _label_condition(ctx, node, path)
     elif "search" in node:
@@ -167,12 +164,34 @@ def _text_match(ctx: _Context, expr: Any, op: str, needle: str) -> ColumnElement
     return and_(func.length(expr) >= length, func.substr(expr, -length) == needle)
 
 
-def _folded_exists(ctx: _Context, attribute: Attribute, condition: Any) -> ColumnElement[bool]:
-    return exists().where(
-        RecordText.record_id == Record.id,
-        RecordText.attribute_id == attribute.id,
-        condition,
+def _folded_match(
+    ctx: _Context, attribute_ids: list[int], condition: Any, substring: str | None = None
+) -> ColumnElement[bool]:
+    """Records whose folded text (of any of these attributes) meets ``condition``.
+
+    A non-correlated ``IN``: the database finds the matching texts once, through the trigram
+    index when ``substring`` (a folded needle the condition requires) is long enough, then
+    looks the records up by id.
+    """
+    matching = select(RecordText.record_id).where(
+        RecordText.attribute_id.in_(attribute_ids), condition
     )
+    if substring is not None and len(substring) >= TRIGRAM:
+        matching = matching.where(_trigram_candidates(ctx, substring))
+    return Record.id.in_(matching)
+
+
+TRIGRAM = 3
+
+
+def _trigram_candidates(ctx: _Context, substring: str) -> ColumnElement[bool]:
+    """Narrow record_text rows to those containing ``substring`` through PostgreSQL's
+    pg_trgm index (a LIKE it can use). Exactness comes from the caller's own condition.
+    SQLite has no such index (see migration 0002) and scans."""
+    if ctx.dialect != "postgresql":
+        return true()
+    escaped = substring.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast_bool(RecordText.folded.like(f"%{escaped}%", escape="\\"))
 
 
 def _coerce(attribute: Attribute, value: Any, path: str) -> Any:
@@ -211,9 +230,13 @@ def _attribute_condition(ctx: _Context, node: dict[str, Any], path: str) -> Colu
             raise _invalid(f"{op!r} works on text and category attributes only", path)
         needle = _coerce(attribute, value, path)
         if case_sensitive:
-            return _text_match(ctx, expr, op, needle)
-        return _folded_exists(
-            ctx, attribute, _text_match(ctx, RecordText.folded, op, needle.casefold())
+            return _null_safe(_text_match(ctx, expr, op, needle))
+        folded_needle = needle.casefold()
+        return _folded_match(
+            ctx,
+            [attribute.id],
+            _text_match(ctx, RecordText.folded, op, folded_needle),
+            folded_needle,
         )
     if op == "in":
         if not isinstance(value, list):
@@ -221,20 +244,27 @@ def _attribute_condition(ctx: _Context, node: dict[str, Any], path: str) -> Colu
         values = [_coerce(attribute, v, path) for v in value]
         if is_string and not case_sensitive:
             wanted = [v.casefold() for v in values]
-            return _folded_exists(ctx, attribute, RecordText.folded.in_(wanted))
-        return cast_bool(expr.in_(values))
+            return _folded_match(ctx, [attribute.id], RecordText.folded.in_(wanted))
+        return _null_safe(expr.in_(values))
     if op == "between":
         if not isinstance(value, list) or len(value) != 2:
             raise _invalid("'between' takes [low, high]", path)
         low, high = (_coerce(attribute, v, path) for v in value)
-        return and_(expr >= low, expr <= high)
+        return _null_safe(and_(expr >= low, expr <= high))
     value = _coerce(attribute, value, path)
     if is_string and not case_sensitive:
         folded: Any = RecordText.folded
         if ctx.dialect == "postgresql":
             folded = folded.collate("C")
-        return _folded_exists(ctx, attribute, _comparison(folded, op, value.casefold()))
-    return _comparison(expr, op, value)
+        return _folded_match(ctx, [attribute.id], _comparison(folded, op, value.casefold()))
+    return _null_safe(_comparison(expr, op, value))
+
+
+def _null_safe(condition: Any) -> ColumnElement[bool]:
+    """A condition on a missing (NULL) value is false, not unknown, so its negation holds.
+    Only conditions on a record's JSON values need this; the others are never NULL."""
+    safe: ColumnElement[bool] = func.coalesce(condition, false())
+    return safe
 
 
 def cast_bool(expr: Any) -> ColumnElement[bool]:
@@ -306,20 +336,16 @@ def _label_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnEl
 
 
 def _search_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnElement[bool]:
-    text = node["search"]
-    if not isinstance(text, str):
+    phrase = node["search"]
+    if not isinstance(phrase, str):
         raise _invalid("'search' takes a string", path)
-    terms = text.casefold().split()
+    terms = phrase.casefold().split()
     if not terms:
         return true()
     string_ids = [a.id for a in ctx.attributes.values() if a.data_type in projects.STRING_TYPES]
     return and_(
         *(
-            exists().where(
-                RecordText.record_id == Record.id,
-                RecordText.attribute_id.in_(string_ids),
-                _position(ctx, RecordText.folded, term) > 0,
-            )
+            _folded_match(ctx, string_ids, _position(ctx, RecordText.folded, term) > 0, term)
             for term in terms
         )
     )
@@ -453,14 +479,20 @@ def run(
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}", limit=limit)
     query, key, condition = build(session, project, where, order_by, descending, seed)
-    total = int(session.scalar(select(func.count()).select_from(Record).where(condition)) or 0)
     if cursor:
         query = query.where(_after(key, descending, _decode_cursor(cursor)))
-    elif offset:
-        if offset < 0:
-            raise ValidationError("offset must not be negative", offset=offset)
-        query = query.offset(offset)
+    else:
+        # The first pages carry the total in the same pass (a window count over the matches).
+        query = query.add_columns(func.count().over().label("total"))
+        if offset:
+            if offset < 0:
+                raise ValidationError("offset must not be negative", offset=offset)
+            query = query.offset(offset)
     rows = session.execute(query.limit(limit + 1)).all()
+    if rows and not cursor:
+        total = int(rows[0].total)
+    else:
+        total = int(session.scalar(select(func.count()).select_from(Record).where(condition)) or 0)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None
