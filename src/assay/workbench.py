@@ -41,6 +41,7 @@ class Workbench:
         self.db = Database(self.settings.resolved_database_url())
         if migrate:
             self.db.migrate()
+            importing.recover(self.db)
         self._executor: Any = None
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from assay import JobCancelled, Workbench
+from assay.services import importing, jobs
 from assay.storage.models import Record, RecordText, RecordTokens
 
 
@@ -96,3 +97,27 @@ def test_a_cancelled_staged_import_removes_its_rows(
         wb.import_file(_csv(tmp_path / "c.csv", 0, 200), "fresh", listener=cancel_after_two_chunks)
     assert "fresh" not in [p["name"] for p in wb.list_projects()]
     assert _rows(wb, Record) == before[0]
+
+
+def test_an_import_whose_process_died_is_failed_and_removed(wb: Workbench, tmp_path: Path) -> None:
+    wb.import_file(_csv(tmp_path / "a.csv", 0, 20), "p", primary_key=["rid"])
+    host = jobs.RUNNER.rsplit(":", 1)[0]
+    with wb.db.session() as s:  # how a crash mid-import leaves things: running, staging rows
+        project_id = wb.get_project("p")["id"]
+        job = jobs.create(s, "import", project_id)
+        job.status, job.staging, job.runner = "running", True, f"{host}:999999999"
+        s.flush()
+        for i in range(5):
+            s.add(Record(project_id=project_id, key=f"[{1000 + i}]", data={"rid": 1000 + i},
+                         content_hash="x", import_job_id=job.id))  # fmt: skip
+        job_id = job.id
+    assert _rows(wb, Record) == 25
+    assert wb.query("p", None)["total"] == 20  # staged rows stay hidden
+    assert importing.recover(wb.db) == [job_id]
+    assert _rows(wb, Record) == 20
+    job_doc = wb.get_job(job_id)
+    assert (job_doc["status"], job_doc["error"]) == (
+        "failed",
+        "the process running this job stopped",
+    )
+    assert importing.recover(wb.db) == []  # a live or finished job is left alone

@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from assay.errors import ImportFileError, NotFound, ValidationError
-from assay.services import annotating, projects, records, tasks, tokens
+from assay.services import annotating, jobs, projects, records, tasks, tokens
 from assay.services.files import Table
 from assay.storage import bulk
 from assay.storage.db import Database
@@ -525,6 +525,30 @@ def import_staged(
     result.attributes = _attribute_docs(attributes)
     progress(1.0, "done")
     return result
+
+
+def recover(db: Database) -> list[int]:
+    """Fail the import jobs whose process died, and remove the rows they had staged."""
+    with db.session() as session:
+        found = [(job.id, job.staging) for job in jobs.dead(session)]
+        for job_id, _ in found:
+            session.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(status="failed", error="the process running this job stopped")
+            )
+        created = {
+            job_id: project_id
+            for project_id, job_id in session.execute(
+                select(Project.id, Project.import_job_id).where(
+                    Project.import_job_id.in_([j for j, _ in found])
+                )
+            )
+        }
+    for job_id, staging in found:
+        if staging:
+            _discard(db, job_id, created.get(job_id), [])
+    return [job_id for job_id, _ in found]
 
 
 def _discard(

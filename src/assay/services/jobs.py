@@ -7,6 +7,8 @@ Cancellation is cooperative: the job's progress callback raises :class:`JobCance
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import traceback
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from assay.storage.db import Database
 from assay.storage.models import Job, utcnow
 
 FINAL = ("done", "failed", "cancelled")
+RUNNER = f"{socket.gethostname()}:{os.getpid()}"
 
 
 @dataclass
@@ -107,6 +110,27 @@ def cancel(session: Session, job_id: int) -> Job:
     return job
 
 
+def dead(session: Session) -> list[Job]:
+    """Running jobs whose process, on this host, is gone (it crashed or was killed)."""
+    host = RUNNER.rsplit(":", 1)[0]
+    found = []
+    for job in session.scalars(select(Job).where(Job.status == "running")):
+        runner_host, _, pid = (job.runner or "").rpartition(":")
+        if runner_host == host and pid.isdigit() and not _alive(int(pid)):
+            found.append(job)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True
+
+
 def run(
     db: Database,
     job_id: int,
@@ -120,6 +144,7 @@ def run(
             return {}
         job.status = "running"
         job.started_at = utcnow()
+        job.runner = RUNNER
     progress = Progress(job_id, listener)
     status, error, result = "done", None, None
     raised: BaseException | None = None

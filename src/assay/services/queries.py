@@ -416,12 +416,10 @@ def _decode_cursor(cursor: str) -> list[Any]:
     return values
 
 
-def _after(
-    key: ColumnElement[Any] | None, descending: bool, cursor: list[Any]
-) -> ColumnElement[bool]:
+def _after(key: Any, id_column: Any, descending: bool, cursor: list[Any]) -> ColumnElement[bool]:
     """Keyset condition: rows after (value, id) in (key, id) order, nulls last."""
     value, last_id = cursor
-    next_id = cast_bool(Record.id < last_id if descending else Record.id > last_id)
+    next_id = cast_bool(id_column < last_id if descending else id_column > last_id)
     if key is None:
         return next_id
     if value is None:
@@ -447,9 +445,13 @@ def build(
     query = select(*columns).where(condition)
     order: list[Any] = []
     if key is not None:
-        order.append((key.desc() if descending else key.asc()).nulls_last())
+        order.append(_direction(key, descending))
     order.append(Record.id.desc() if descending else Record.id.asc())
     return query.order_by(*order), key, condition
+
+
+def _direction(key: Any, descending: bool) -> Any:
+    return (key.desc() if descending else key.asc()).nulls_last()
 
 
 def record_ids(session: Session, project: Project, where: Any = None) -> list[int]:
@@ -479,19 +481,26 @@ def run(
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}", limit=limit)
     query, key, condition = build(session, project, where, order_by, descending, seed)
+    # Each page carries the total from the same pass: a window count over all matches.
+    query = query.add_columns(func.count().over().label("total"))
     if cursor:
-        query = query.where(_after(key, descending, _decode_cursor(cursor)))
-    else:
-        # The first pages carry the total in the same pass (a window count over the matches).
-        query = query.add_columns(func.count().over().label("total"))
-        if offset:
-            if offset < 0:
-                raise ValidationError("offset must not be negative", offset=offset)
-            query = query.offset(offset)
+        # Keyset: filter after the window, so the count still covers every match.
+        matches = query.order_by(None).subquery()
+        sort_column = matches.c.sort_key if key is not None else None
+        order = [] if sort_column is None else [_direction(sort_column, descending)]
+        query = (
+            select(matches)
+            .where(_after(sort_column, matches.c.id, descending, _decode_cursor(cursor)))
+            .order_by(*order, matches.c.id.desc() if descending else matches.c.id.asc())
+        )
+    elif offset:
+        if offset < 0:
+            raise ValidationError("offset must not be negative", offset=offset)
+        query = query.offset(offset)
     rows = session.execute(query.limit(limit + 1)).all()
-    if rows and not cursor:
+    if rows:
         total = int(rows[0].total)
-    else:
+    else:  # past the last match: count alone
         total = int(session.scalar(select(func.count()).select_from(Record).where(condition)) or 0)
     more = len(rows) > limit
     rows = rows[:limit]

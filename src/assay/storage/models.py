@@ -217,6 +217,8 @@ class Job(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     # True while the job's staged records may exist but must stay invisible.
     staging: Mapped[bool] = mapped_column(Boolean, default=False)
+    # host:pid of the process running the job, so a job whose process died can be recovered.
+    runner: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

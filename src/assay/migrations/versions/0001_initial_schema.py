@@ -74,6 +74,7 @@ def upgrade() -> None:
         ),
         sa.Column("cancel_requested", sa.Boolean(), nullable=False),
         sa.Column("staging", sa.Boolean(), nullable=False),
+        sa.Column("runner", sa.String(length=200), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
