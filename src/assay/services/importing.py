@@ -716,9 +716,26 @@ def _write_records(
                 for record_id, r in zip(record_ids, rows, strict=True)
                 if (blob := blobs[r]) is not None
             ]
-    bulk.insert_rows(session, "record_text", ("record_id", "attribute_id", "folded"), text_rows)
+    _insert_texts(session, text_rows)
     bulk.insert_rows(session, "record_tokens", ("record_id", "attribute_id", "offsets"), token_rows)
     return record_ids
+
+
+def _insert_texts(session: Session, rows: list[tuple[int, int, str]]) -> None:
+    """Insert folded texts; on SQLite also into the substring index, in the same transaction."""
+    if not rows:
+        return
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    before = session.scalar(select(func.max(RecordText.id))) or 0 if sqlite else 0
+    bulk.insert_rows(session, "record_text", ("record_id", "attribute_id", "folded"), rows)
+    if sqlite:
+        session.execute(
+            text(
+                "INSERT INTO record_text_fts(rowid, folded) "
+                "SELECT id, folded FROM record_text WHERE id > :before"
+            ),
+            {"before": before},
+        )
 
 
 def _allocate_ids(session: Session, project: Project, n: int) -> list[int]:

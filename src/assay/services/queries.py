@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    bindparam,
     cast,
     exists,
     false,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    text,
     true,
 )
 from sqlalchemy.orm import Session
@@ -182,14 +184,18 @@ def _folded_match(
 
 
 TRIGRAM = 3
+MAX_TRIGRAMS = 16  # enough to be selective; the exact test runs on the candidates anyway
 
 
 def _trigram_candidates(ctx: _Context, substring: str) -> ColumnElement[bool]:
-    """Narrow record_text rows to those containing ``substring`` through PostgreSQL's
-    pg_trgm index (a LIKE it can use). Exactness comes from the caller's own condition.
-    SQLite has no such index (see migration 0002) and scans."""
-    if ctx.dialect != "postgresql":
-        return true()
+    """Narrow record_text rows to a superset of those containing ``substring`` through the
+    trigram index (migration 0002): on SQLite the rows holding all of its trigrams, on
+    PostgreSQL a LIKE that pg_trgm can serve. Exactness comes from the caller's condition."""
+    if ctx.dialect == "sqlite":
+        grams = sorted({substring[i : i + TRIGRAM] for i in range(len(substring) - TRIGRAM + 1)})
+        query = " AND ".join('"' + g.replace('"', '""') + '"' for g in grams[:MAX_TRIGRAMS])
+        fts = text("SELECT rowid FROM record_text_fts WHERE record_text_fts MATCH :grams")
+        return RecordText.id.in_(fts.bindparams(bindparam("grams", query, unique=True)))
     escaped = substring.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return cast_bool(RecordText.folded.like(f"%{escaped}%", escape="\\"))
 

@@ -83,16 +83,22 @@ class Record(Base):
 
 
 class RecordText(Base):
-    """Case-folded text of each text/category value: one search semantics on every database."""
+    """Case-folded text of each text/category value: one search semantics on every database.
+
+    ``id`` only grows (AUTOINCREMENT on SQLite), so an entry of the SQLite substring index
+    (``record_text_fts``, keyed by this id) never points at other text: entries of deleted
+    rows simply match nothing.
+    """
 
     __tablename__ = "record_text"
+    __table_args__ = (
+        UniqueConstraint("record_id", "attribute_id"),
+        {"sqlite_autoincrement": True},
+    )
 
-    record_id: Mapped[int] = mapped_column(
-        ForeignKey("record.id", ondelete="CASCADE"), primary_key=True
-    )
-    attribute_id: Mapped[int] = mapped_column(
-        ForeignKey("attribute.id", ondelete="CASCADE"), primary_key=True
-    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"))
+    attribute_id: Mapped[int] = mapped_column(ForeignKey("attribute.id", ondelete="CASCADE"))
     folded: Mapped[str] = mapped_column(Text)
 
 

@@ -1,8 +1,8 @@
 """initial schema
 
 Revision ID: 0001
-Revises:
-Create Date: 2026-11-22 02:23:02.733076
+Revises: (none)
+Create Date: 2026-11-22 03:00:16.468482
 """
 
 from __future__ import annotations
@@ -117,12 +117,15 @@ def upgrade() -> None:
     )
     op.create_table(
         "record_text",
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("record_id", sa.Integer(), nullable=False),
         sa.Column("attribute_id", sa.Integer(), nullable=False),
         sa.Column("folded", sa.Text(), nullable=False),
         sa.ForeignKeyConstraint(["attribute_id"], ["attribute.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["record_id"], ["record.id"], ondelete="CASCADE"),
-        sa.PrimaryKeyConstraint("record_id", "attribute_id"),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("record_id", "attribute_id"),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "record_tokens",
