@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -97,9 +97,16 @@ def sqlite_wb(tmp_path: Path) -> Iterator[Workbench]:
         workbench.close()
 
 
-def shared_data(name: str) -> Path:
+@pytest.fixture
+def shared_data() -> Callable[[str], Path]:
     """A dataset folder under ../shared/data, or a skip saying it is absent."""
-    path = SHARED_DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent (the shared datasets exist only in this workplace and CI)")
-    return path
+
+    def find(name: str) -> Path:
+        path = SHARED_DATA / name
+        if not path.exists():
+            pytest.skip(
+                f"{path} is absent (the shared datasets exist only in this workplace and CI)"
+            )
+        return path
+
+    return find

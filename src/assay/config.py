@@ -28,7 +28,7 @@ class Settings(BaseSettings):
         default=1_000_000, description="Largest cell an import accepts, in UTF-8 bytes."
     )
     import_chunk_size: int = Field(
-        default=20_000,
+        default=5_000,
         description="Records a large import writes per transaction; larger imports are "
         "staged in such chunks and appear at once when the last one commits.",
     )

@@ -638,7 +638,7 @@ def _write_records(
     keys = plan.prepared.keys
     names = [a.name for a in attributes]
     record_ids: list[int] = []
-    new_rows: list[int] = []
+    new_rows: list[tuple[int, str | None, str, str]] = []  # position, key, data, hash
     updated: list[tuple[int, dict[str, Any]]] = []
     for r in rows:
         key = keys[r]
@@ -647,8 +647,28 @@ def _write_records(
             record_ids.append(plan.existing[key])
             updated.append((plan.existing[key], data))
         else:
+            encoded = records.encode(data)
+            new_rows.append((len(record_ids), key, encoded, records.hash_encoded(encoded)))
             record_ids.append(-1)
-            new_rows.append(len(record_ids) - 1)
+    # Everything that needs no record id is computed before the first write below: on SQLite
+    # the write lock is held from there to the commit.
+    texts: list[tuple[int, int, str]] = []  # position, attribute id, folded text
+    token_rows: list[tuple[int, int, bytes]] = []  # position, attribute id, offsets
+    for attribute_id, name, data_type in [(a.id, a.name, a.data_type) for a in attributes]:
+        column = values[name]
+        if data_type in projects.STRING_TYPES:
+            texts += [
+                (position, attribute_id, value.casefold())
+                for position, r in enumerate(rows)
+                if (value := column[r]) is not None
+            ]
+        if data_type == "text":
+            blobs = token_blobs[name]
+            token_rows += [
+                (position, attribute_id, blob)
+                for position, r in enumerate(rows)
+                if (blob := blobs[r]) is not None
+            ]
     for start in range(0, len(updated), 500):
         chunk = updated[start : start + 500]
         stored: dict[int, dict[str, Any]] = dict(
@@ -675,49 +695,25 @@ def _write_records(
                     )
                 )
     if new_rows:
-        for position, record_id in zip(
-            new_rows, _allocate_ids(session, project, len(new_rows)), strict=True
-        ):
+        allocated = _allocate_ids(session, project, len(new_rows))
+        for (position, _, _, _), record_id in zip(new_rows, allocated, strict=True):
             record_ids[position] = record_id
-        record_tuples = []
-        for position in new_rows:
-            r = rows[position]
-            encoded = records.encode({name: values[name][r] for name in names})
-            record_tuples.append(
-                (
-                    record_ids[position],
-                    project.id,
-                    keys[r],
-                    encoded,
-                    records.hash_encoded(encoded),
-                    import_job_id,
-                )
-            )
         bulk.insert_rows(
             session,
             "record",
             ("id", "project_id", "key", "data", "content_hash", "import_job_id"),
-            record_tuples,
+            [
+                (record_id, project.id, key, encoded, digest, import_job_id)
+                for (_, key, encoded, digest), record_id in zip(new_rows, allocated, strict=True)
+            ],
         )
-    text_rows: list[tuple[int, int, str]] = []
-    token_rows: list[tuple[int, int, bytes]] = []
-    for attribute_id, name, data_type in [(a.id, a.name, a.data_type) for a in attributes]:
-        column = values[name]
-        if data_type in projects.STRING_TYPES:
-            text_rows += [
-                (record_id, attribute_id, value.casefold())
-                for record_id, r in zip(record_ids, rows, strict=True)
-                if (value := column[r]) is not None
-            ]
-        if data_type == "text":
-            blobs = token_blobs[name]
-            token_rows += [
-                (record_id, attribute_id, blob)
-                for record_id, r in zip(record_ids, rows, strict=True)
-                if (blob := blobs[r]) is not None
-            ]
-    _insert_texts(session, text_rows)
-    bulk.insert_rows(session, "record_tokens", ("record_id", "attribute_id", "offsets"), token_rows)
+    _insert_texts(session, [(record_ids[p], a, folded) for p, a, folded in texts])
+    bulk.insert_rows(
+        session,
+        "record_tokens",
+        ("record_id", "attribute_id", "offsets"),
+        [(record_ids[p], a, blob) for p, a, blob in token_rows],
+    )
     return record_ids
 
 

@@ -49,15 +49,55 @@ def check_language(language: str) -> None:
     pipeline(language)
 
 
+BATCH = 1000
+_SEPARATOR = "\n\n"
+
+
 def tokenize(texts: Iterable[str], language: str) -> Iterator[bytes]:
     """Token offsets of each text, as bytes of int32 (start, end) pairs."""
+    nlp = pipeline(language)
+    batch: list[str] = []
+    for text in texts:
+        batch.append(text)
+        if len(batch) == BATCH:
+            yield from _tokenize_batch(nlp, batch)
+            batch = []
+    if batch:
+        yield from _tokenize_batch(nlp, batch)
+
+
+def _pairs(doc: Any) -> np.ndarray:
     from spacy.attrs import IDX, LENGTH
 
-    nlp = pipeline(language)
-    for doc in nlp.tokenizer.pipe(texts, batch_size=1000):
-        pairs = doc.to_array([IDX, LENGTH]).astype(np.int32).reshape(-1, 2)
-        pairs[:, 1] += pairs[:, 0]
-        yield pairs.tobytes()
+    pairs: np.ndarray = doc.to_array([IDX, LENGTH]).astype(np.int64).reshape(-1, 2)
+    pairs[:, 1] += pairs[:, 0]
+    return pairs
+
+
+def _tokenize_batch(nlp: Any, texts: list[str]) -> list[bytes]:
+    """Tokenize many texts as one: spaCy's per-document overhead dominates short texts.
+
+    Texts joined by a blank line tokenize exactly as they do alone when they neither start
+    nor end with whitespace (spaCy always splits at whitespace): checked on the sample and
+    on about 50,000 texts of the shared datasets, and by the tests. Other texts, and any
+    text whose tokens would cross its end, are tokenized alone.
+    """
+    out: list[bytes | None] = [None] * len(texts)
+    joined = [i for i, t in enumerate(texts) if t and not t[0].isspace() and not t[-1].isspace()]
+    if joined:
+        lengths = np.fromiter((len(texts[i]) for i in joined), dtype=np.int64, count=len(joined))
+        starts = np.concatenate(([0], np.cumsum(lengths + len(_SEPARATOR))[:-1]))
+        pairs = _pairs(nlp.tokenizer(_SEPARATOR.join(texts[i] for i in joined)))
+        low = np.searchsorted(pairs[:, 0], starts)
+        high = np.searchsorted(pairs[:, 0], starts + lengths)
+        for k, i in enumerate(joined):
+            own = pairs[low[k] : high[k]] - starts[k]
+            if len(own) and own[-1, 1] <= lengths[k]:
+                out[i] = own.astype(np.int32).tobytes()
+    alone = [i for i, blob in enumerate(out) if blob is None]
+    for i, doc in zip(alone, nlp.tokenizer.pipe(texts[i] for i in alone), strict=True):
+        out[i] = _pairs(doc).astype(np.int32).tobytes()
+    return [blob if blob is not None else b"" for blob in out]
 
 
 def tokenize_columns(columns: dict[str, list[str]], language: str) -> dict[str, list[bytes]]:
