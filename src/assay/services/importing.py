@@ -435,6 +435,7 @@ def import_table(
         )
         result.tasks.append(column.task)
     projects.touch(session, project)
+    merge_text_index(session)
     session.flush()
     result.attributes = _attribute_docs(attributes)
     progress(1.0, "done")
@@ -511,6 +512,9 @@ def import_staged(
                     result.record_ids += _write_records(
                         session, plan, project, attributes, rows, token_blobs, job_id
                     )
+                with db.session() as session:
+                    merge_text_index(session)
+                _checkpoint(db)
                 progress(0.05 + 0.9 * (rows[-1] + 1) / n, f"wrote {rows[-1] + 1:,} of {n:,}")
         with db.session() as session:  # the swap: one short transaction
             session.execute(update(Job).where(Job.id == job_id).values(staging=False))
@@ -732,6 +736,23 @@ def _insert_texts(session: Session, rows: list[tuple[int, int, str]]) -> None:
             ),
             {"before": before},
         )
+
+
+def merge_text_index(session: Session) -> None:
+    """A bounded step of merging the SQLite substring index's segments (see migration 0002);
+    nothing to do on PostgreSQL."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            text("INSERT INTO record_text_fts(record_text_fts, rank) VALUES ('merge', 200)")
+        )
+
+
+def _checkpoint(db: Database) -> None:
+    """Copy the import's pages from SQLite's WAL into the database now, in the importer:
+    otherwise the next small commit (a label) may find a large WAL and do it (seconds)."""
+    if db.dialect == "sqlite":
+        with db.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def _allocate_ids(session: Session, project: Project, n: int) -> list[int]:
