@@ -445,7 +445,7 @@ def build(
     ctx = _context(session, project)
     condition = and_(projects.visible_records(session, project), _compile(ctx, where or {}, "$"))
     key = _sort_key(ctx, order_by, seed)
-    columns: list[Any] = [Record.id, Record.key, Record.data]
+    columns: list[Any] = [Record.id]
     if key is not None:
         columns.append(key.label("sort_key"))
     query = select(*columns).where(condition)
@@ -514,7 +514,15 @@ def run(
     if more and rows:
         last = rows[-1]
         next_cursor = _encode_cursor([last.sort_key if key is not None else None, last.id])
-    page = [{"id": r.id, "key": r.key, "data": r.data} for r in rows]
+    # The sort ran over ids and sort keys only; the page's records are read by id.
+    ids = [r.id for r in rows]
+    stored = {
+        r.id: r
+        for r in session.execute(
+            select(Record.id, Record.key, Record.data).where(Record.id.in_(ids))
+        )
+    }
+    page = [{"id": i, "key": stored[i].key, "data": stored[i].data} for i in ids]
     if with_labels and page:
         attach_labels(session, project, page)
     return Page(page, total, next_cursor)
