@@ -525,6 +525,9 @@ def import_staged(
     except BaseException:
         _discard(db, job_id, project.id if created_project else None, created_attributes)
         raise
+    if db.dialect == "postgresql":  # fresh statistics, so the planner knows the new rows
+        with db.session() as session:
+            session.execute(text("ANALYZE record, record_text, record_tokens"))
     result.created = n
     result.attributes = _attribute_docs(attributes)
     progress(1.0, "done")
