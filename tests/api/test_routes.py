@@ -193,3 +193,5 @@ def test_openapi_lists_the_routes(client: TestClient) -> None:
     schema = client.get("/api/openapi.json").json()
     assert "/api/projects/{project}/records/query" in schema["paths"]
     assert client.get("/docs").status_code == 200
+    home = client.get("/", follow_redirects=False)
+    assert (home.status_code, home.headers["location"]) == (307, "/docs")

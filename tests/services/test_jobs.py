@@ -56,7 +56,11 @@ def test_cancel_stops_a_running_job(wb: Workbench) -> None:
             threading.Event().wait(0.01)
         return {}
 
-    thread = threading.Thread(target=jobs.run, args=(wb.db, job_id, work))
+    def run_until_cancelled() -> None:
+        with pytest.raises(JobCancelled):
+            jobs.run(wb.db, job_id, work)
+
+    thread = threading.Thread(target=run_until_cancelled)
     thread.start()
     assert started.wait(5)
     wb.cancel_job(job_id)
