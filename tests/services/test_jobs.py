@@ -95,3 +95,25 @@ def test_background_import_through_the_executor(wb: Workbench, tmp_path: Path) -
     done = wb.get_job(job["id"])
     assert done["status"] == "done", done
     assert wb.get_project("bg")["records"] == 2
+
+
+def test_a_cancel_from_another_process_arrives_through_the_row(
+    wb: Workbench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import update
+
+    from assay.storage.models import Job
+
+    monkeypatch.setattr(jobs.Progress, "POLL_SECONDS", 0.0)
+    job_id = _job(wb)
+
+    def work(progress: jobs.Progress) -> dict[str, object]:
+        progress(0.1, "started")
+        with wb.db.session() as s:  # what `assay jobs cancel` in another process writes
+            s.execute(update(Job).where(Job.id == job_id).values(cancel_requested=True))
+        progress(0.2, "next step")
+        return {}
+
+    with pytest.raises(JobCancelled):
+        jobs.run(wb.db, job_id, work)
+    assert wb.get_job(job_id)["status"] == "cancelled"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,16 +41,37 @@ JobFunction = Callable[["Progress"], dict[str, Any]]
 
 
 class Progress:
-    """What a job function reports through; raises JobCancelled once a cancel was asked."""
+    """What a job function reports through; raises JobCancelled once a cancel was asked.
 
-    def __init__(self, job_id: int, listener: Callable[[float, str], None] | None = None) -> None:
+    A cancel from this process arrives at once (an in-memory event); one from another
+    process (``assay jobs cancel`` against a server's job) through the job's row, which is
+    read at most once a second.
+    """
+
+    POLL_SECONDS = 1.0
+
+    def __init__(
+        self,
+        job_id: int,
+        listener: Callable[[float, str], None] | None = None,
+        db: Database | None = None,
+    ) -> None:
         self.job_id = job_id
         self.listener = listener
+        self.db = db
+        self._polled = time.monotonic()
         with _lock:
             self.state = _live.setdefault(job_id, LiveState())
 
+    def _cancel_requested_elsewhere(self) -> bool:
+        if self.db is None or time.monotonic() - self._polled < self.POLL_SECONDS:
+            return False
+        self._polled = time.monotonic()
+        with self.db.session() as session:
+            return bool(session.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)))
+
     def __call__(self, done: float, message: str = "") -> None:
-        if self.state.cancel.is_set():
+        if self.state.cancel.is_set() or self._cancel_requested_elsewhere():
             raise JobCancelled(f"job {self.job_id} was cancelled", job=self.job_id)
         self.state.progress = max(0.0, min(1.0, done))
         self.state.message = message
@@ -145,7 +167,7 @@ def run(
         job.status = "running"
         job.started_at = utcnow()
         job.runner = RUNNER
-    progress = Progress(job_id, listener)
+    progress = Progress(job_id, listener, db)
     status, error, result = "done", None, None
     raised: BaseException | None = None
     try:
