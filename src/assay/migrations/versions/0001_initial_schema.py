@@ -135,6 +135,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["attribute_id"], ["attribute.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["record_id"], ["record.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("record_id", "attribute_id"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "slice_record",
