@@ -162,16 +162,13 @@ class Workbench:
                         "created": len(document["records"]),
                     }
             table = files.read_table(path, fmt)
+            options = self._import_options(primary_key, types, annotator, language)
             result = importing.import_staged(
                 self.db,
                 project,
                 table,
+                options,
                 job_id=progress.job_id,
-                primary_key=primary_key,
-                types=types,
-                annotator=annotator,
-                language=language,
-                max_cell_bytes=self.settings.max_cell_bytes,
                 chunk_size=self.settings.import_chunk_size,
                 progress=progress,
             )
@@ -191,17 +188,20 @@ class Workbench:
     ) -> dict[str, Any]:
         """Import a pandas DataFrame, like a file."""
         table = files.table_from_dataframe("DataFrame", frame)
+        options = self._import_options(primary_key, types, annotator, language)
         with self.db.session() as s:
-            return importing.import_table(
-                s,
-                project,
-                table,
-                primary_key=primary_key,
-                types=types,
-                annotator=annotator,
-                language=language,
-                max_cell_bytes=self.settings.max_cell_bytes,
-            ).summary()
+            return importing.import_table(s, project, table, options).summary()
+
+    def _import_options(
+        self,
+        primary_key: list[str] | None,
+        types: dict[str, str] | None,
+        annotator: str,
+        language: str,
+    ) -> importing.ImportOptions:
+        return importing.ImportOptions(
+            primary_key, types, annotator, language, self.settings.max_cell_bytes
+        )
 
     def _new_job(self, kind: str, project: str | None, message: str) -> int:
         with self.db.session() as s:

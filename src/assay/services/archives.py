@@ -130,14 +130,12 @@ def restore(
         f"archive {meta['name']}",
         {a["name"]: [r.get(a["name"]) for r in document["records"]] for a in attributes},
     )
-    result = importing.import_table(
-        session,
-        project_name,
-        table,
+    options = importing.ImportOptions(
         primary_key=[a["name"] for a in attributes if a["primary_key"]],
         types={a["name"]: a["data_type"] for a in attributes},
         max_cell_bytes=max_cell_bytes,
     )
+    result = importing.import_table(session, project_name, table, options)
     ids = result.record_ids
     task_by_name = {}
     label_ids: dict[tuple[str, str], int] = {}

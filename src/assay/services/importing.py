@@ -49,6 +49,18 @@ def _no_progress(_done: float, _message: str) -> None:
     return None
 
 
+@dataclass(frozen=True)
+class ImportOptions:
+    """How to read a table: key columns, type overrides, the annotator of imported manual
+    labels, the tokenizer language of a new project and the largest cell accepted."""
+
+    primary_key: list[str] | None = None
+    types: dict[str, str] | None = None
+    annotator: str = "import"
+    language: str = "en"
+    max_cell_bytes: int = 1_000_000
+
+
 @dataclass
 class LabelColumn:
     column: str
@@ -351,16 +363,7 @@ class _Plan:
     language: str
 
 
-def plan_import(
-    session: Session,
-    project_name: str,
-    table: Table,
-    *,
-    primary_key: list[str] | None = None,
-    types: dict[str, str] | None = None,
-    language: str = "en",
-    max_cell_bytes: int = 1_000_000,
-) -> _Plan:
+def plan_import(session: Session, project_name: str, table: Table, options: ImportOptions) -> _Plan:
     """Check a table against the project (if any); reads, never writes."""
     if table.n_rows == 0:
         raise ImportFileError(f"{table.source}: no rows", file=table.source)
@@ -369,7 +372,13 @@ def plan_import(
         raise ImportFileError(f"{table.source}: no attribute columns", file=table.source)
     project = projects.find(session, project_name)
     prepared = prepare(
-        session, project, table, attribute_columns, primary_key, types or {}, max_cell_bytes
+        session,
+        project,
+        table,
+        attribute_columns,
+        options.primary_key,
+        options.types or {},
+        options.max_cell_bytes,
     )
     existing: dict[str, int] = {}
     if project is not None and any(k is not None for k in prepared.keys):
@@ -380,36 +389,22 @@ def plan_import(
             )
         ).all()
         existing = {k: i for k, i in rows if k in wanted}
-    return _Plan(
-        table, project, prepared, label_columns, existing, project.language if project else language
-    )
+    language = project.language if project else options.language
+    return _Plan(table, project, prepared, label_columns, existing, language)
 
 
 def import_table(
     session: Session,
     project_name: str,
     table: Table,
-    *,
-    primary_key: list[str] | None = None,
-    types: dict[str, str] | None = None,
-    annotator: str = "import",
-    language: str = "en",
-    max_cell_bytes: int = 1_000_000,
+    options: ImportOptions = ImportOptions(),
     progress: Progress = _no_progress,
 ) -> ImportResult:
     """Create or update records (and labels) of a project from a table, in this session.
 
     The caller's transaction makes it all-or-nothing; the project is created when missing.
     """
-    plan = plan_import(
-        session,
-        project_name,
-        table,
-        primary_key=primary_key,
-        types=types,
-        language=language,
-        max_cell_bytes=max_cell_bytes,
-    )
+    plan = plan_import(session, project_name, table, options)
     progress(0.05, "checked the file")
     # Tokenize before the first write: it is the slow part, and on SQLite a write
     # transaction locks out every other writer until it ends.
@@ -431,7 +426,7 @@ def import_table(
             result.record_ids,
             plan.prepared,
             token_blobs,
-            annotator,
+            options.annotator,
         )
         result.tasks.append(column.task)
     projects.touch(session, project)
@@ -446,14 +441,10 @@ def import_staged(
     db: Database,
     project_name: str,
     table: Table,
+    options: ImportOptions,
     *,
     job_id: int,
-    primary_key: list[str] | None = None,
-    types: dict[str, str] | None = None,
-    annotator: str = "import",
-    language: str = "en",
-    max_cell_bytes: int = 1_000_000,
-    chunk_size: int = 20_000,
+    chunk_size: int = 5_000,
     progress: Progress = _no_progress,
 ) -> ImportResult:
     """Import a large table in short transactions, invisible until one last short one.
@@ -465,29 +456,11 @@ def import_staged(
     ones, run in one transaction instead (:func:`import_table`).
     """
     with db.session() as session:
-        plan = plan_import(
-            session,
-            project_name,
-            table,
-            primary_key=primary_key,
-            types=types,
-            language=language,
-            max_cell_bytes=max_cell_bytes,
-        )
+        plan = plan_import(session, project_name, table, options)
     n = plan.prepared.n_rows
     if plan.existing or plan.label_columns or n <= chunk_size:
         with db.session() as session:
-            return import_table(
-                session,
-                project_name,
-                table,
-                primary_key=primary_key,
-                types=types,
-                annotator=annotator,
-                language=language,
-                max_cell_bytes=max_cell_bytes,
-                progress=progress,
-            )
+            return import_table(session, project_name, table, options, progress)
     progress(0.05, "checked the file")
     with db.session() as session:
         created_project = plan.project is None

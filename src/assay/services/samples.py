@@ -58,7 +58,9 @@ def create(
         raise ValidationError(f"unknown variant {variant!r}; use one of {', '.join(VARIANTS)}")
     project_name = name or (sample if variant == "initial" else f"{sample}-{variant}")
     table = table_from_records(f"sample {sample}", data(sample))
-    importing.import_table(session, project_name, table, primary_key=["running_id"])
+    importing.import_table(
+        session, project_name, table, importing.ImportOptions(primary_key=["running_id"])
+    )
     project = projects.get(session, project_name)
     project.description = "Short news headlines, some of them clickbait (assay sample project)."
     tasks.create(session, project, "clickbait", "classification", labels=["yes", "no"])
