@@ -506,3 +506,21 @@ def test_dataframe_errors(wb: Workbench) -> None:
     with pytest.raises(ImportFileError, match="duplicate column"):
         wb.import_dataframe(pd.DataFrame([[1, 2]], columns=["a", "a"]), "p")
     assert _state(wb, "p") is None
+
+
+def test_an_update_may_not_move_labeled_spans(wb: Workbench, tmp_path: Path) -> None:
+    first = tmp_path / "first.csv"
+    first.write_text("k,text\n1,Mike Tyson visits France\n2,Plain news\n", encoding="utf-8")
+    wb.import_file(first, "spans", primary_key=["k"])
+    wb.add_task("spans", "ents", "extraction", attribute="text", labels=["person"])
+    wb.annotate("spans", "k=1", "ents", "person", "ann", span=(0, 2))
+    before = wb.archive("spans")
+    changed = tmp_path / "changed.csv"
+    changed.write_text("k,text\n1,France welcomes Mike Tyson\n2,Other news\n", encoding="utf-8")
+    with pytest.raises(ImportFileError, match=r"changes 'text' of the record with key \[1\]"):
+        wb.import_file(changed, "spans")
+    assert wb.archive("spans") == before
+    same = tmp_path / "same.csv"  # unchanged text with spans, changed text without: fine
+    same.write_text("k,text\n1,Mike Tyson visits France\n2,Other news\n", encoding="utf-8")
+    assert wb.import_file(same, "spans")["updated"] == 2
+    assert wb.get_record("spans", "k=2")["data"]["text"] == "Other news"

@@ -26,6 +26,7 @@ from assay.storage.models import (
     Annotation,
     Attribute,
     Job,
+    LabelingTask,
     Project,
     Record,
     RecordText,
@@ -656,6 +657,7 @@ def _write_records(
                 select(Record.id, Record.data).where(Record.id.in_([i for i, _ in chunk]))
             ).all()
         )
+        _check_spans_survive(session, plan, attributes, chunk, stored)
         for record_id, data in chunk:
             merged = {**stored[record_id], **data}
             session.execute(
@@ -695,6 +697,47 @@ def _write_records(
         [(record_ids[p], a, blob) for p, a, blob in token_rows],
     )
     return record_ids
+
+
+def _check_spans_survive(
+    session: Session,
+    plan: _Plan,
+    attributes: list[Attribute],
+    chunk: list[tuple[int, dict[str, Any]]],
+    stored: dict[int, dict[str, Any]],
+) -> None:
+    """Refuse an update that changes a text that has labeled spans: its token indices would
+    point at other words. The user removes those labels first (or keeps the text)."""
+    texts = {a.id: a.name for a in attributes if a.data_type == "text"}
+    changed = [
+        (record_id, attribute_id)
+        for record_id, data in chunk
+        for attribute_id, name in texts.items()
+        if data.get(name) != stored[record_id].get(name)
+    ]
+    if not changed:
+        return
+    spans = session.execute(
+        select(Annotation.record_id, LabelingTask.attribute_id, func.count())
+        .join(LabelingTask, LabelingTask.id == Annotation.task_id)
+        .where(
+            Annotation.record_id.in_({r for r, _ in changed}),
+            LabelingTask.attribute_id.in_({a for _, a in changed}),
+            Annotation.span_start.is_not(None),
+        )
+        .group_by(Annotation.record_id, LabelingTask.attribute_id)
+    ).all()
+    pairs = set(changed)
+    for record_id, attribute_id, count in spans:
+        if attribute_id is not None and (record_id, attribute_id) in pairs:
+            key = next(k for k, i in plan.existing.items() if i == record_id)
+            raise ImportFileError(
+                f"{plan.table.source}: the upload changes {texts[attribute_id]!r} of the record "
+                f"with key {key}, which has {count} labeled span(s) on that text; remove those "
+                "labels first or keep the text",
+                file=plan.table.source,
+                column=texts[attribute_id],
+            )
 
 
 def _insert_texts(session: Session, rows: list[tuple[int, int, str]]) -> None:
