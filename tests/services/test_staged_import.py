@@ -121,3 +121,11 @@ def test_an_import_whose_process_died_is_failed_and_removed(wb: Workbench, tmp_p
         "the process running this job stopped",
     )
     assert importing.recover(wb.db) == []  # a live or finished job is left alone
+
+
+def test_a_staged_import_marks_the_project_changed(small_chunks: Workbench, tmp_path: Path) -> None:
+    wb = small_chunks
+    wb.import_file(_csv(tmp_path / "a.csv", 0, 20), "p", primary_key=["rid"])
+    before = wb.get_project("p")["updated_at"]
+    wb.import_file(_csv(tmp_path / "b.csv", 100, 120), "p")
+    assert wb.get_project("p")["updated_at"] > before

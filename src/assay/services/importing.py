@@ -788,7 +788,6 @@ def _allocate_ids(session: Session, project: Project, n: int) -> list[int]:
         )
     # SQLite: a write first, so this transaction holds the write lock before reading max(id).
     projects.touch(session, project)
-    session.flush()
     start = session.scalar(select(func.max(Record.id))) or 0
     return list(range(start + 1, start + n + 1))
 

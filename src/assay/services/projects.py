@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, func, or_, select
+from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from assay.errors import Conflict, NotFound, ValidationError
 from assay.services import tokens
@@ -75,7 +76,15 @@ def visible_records(session: Session, project: Project) -> ColumnElement[bool]:
 
 
 def touch(session: Session, project: Project) -> None:
-    project.updated_at = utcnow()
+    """Record a change of the project, now, as a write in this transaction.
+
+    An UPDATE by id rather than an attribute change: it works on a project object loaded by
+    another session (staged imports) and it takes SQLite's write lock at once, which
+    ``importing._allocate_ids`` relies on.
+    """
+    now = utcnow()
+    session.execute(update(Project).where(Project.id == project.id).values(updated_at=now))
+    set_committed_value(project, "updated_at", now)
 
 
 def summarize(session: Session, project: Project) -> ProjectSummary:
