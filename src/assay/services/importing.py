@@ -406,6 +406,12 @@ def import_table(
     The caller's transaction makes it all-or-nothing; the project is created when missing.
     """
     plan = plan_import(session, project_name, table, options)
+    return _import_planned(session, plan, project_name, options, progress)
+
+
+def _import_planned(
+    session: Session, plan: _Plan, project_name: str, options: ImportOptions, progress: Progress
+) -> ImportResult:
     progress(0.05, "checked the file")
     # Tokenize before the first write: it is the slow part, and on SQLite a write
     # transaction locks out every other writer until it ends.
@@ -422,7 +428,7 @@ def import_table(
         result.labels += _import_labels(
             session,
             project,
-            table,
+            plan.table,
             column,
             result.record_ids,
             plan.prepared,
@@ -461,7 +467,7 @@ def import_staged(
     n = plan.prepared.n_rows
     if plan.existing or plan.label_columns or n <= chunk_size:
         with db.session() as session:
-            return import_table(session, project_name, table, options, progress)
+            return _import_planned(session, plan, project_name, options, progress)
     progress(0.05, "checked the file")
     with db.session() as session:
         created_project = plan.project is None
