@@ -65,6 +65,8 @@ TEXT_OPS = ("contains", "begins_with", "ends_with")
 STATES = ("none", "labeled", "conflict", "gold", "agreed")
 MAX_LIMIT = 1000
 _PRIME = 2147483647  # 2**31 - 1, a prime
+TRIGRAM = 3
+MAX_TRIGRAMS = 16  # enough to be selective; the exact test runs on the candidates anyway
 
 
 def _invalid(message: str, path: str) -> ValidationError:
@@ -181,10 +183,6 @@ def _folded_match(
     if substring is not None and len(substring) >= TRIGRAM:
         matching = matching.where(_trigram_candidates(ctx, substring))
     return Record.id.in_(matching)
-
-
-TRIGRAM = 3
-MAX_TRIGRAMS = 16  # enough to be selective; the exact test runs on the candidates anyway
 
 
 def _trigram_candidates(ctx: _Context, substring: str) -> ColumnElement[bool]:
@@ -467,6 +465,10 @@ def record_ids(session: Session, project: Project, where: Any = None) -> list[in
 
 def count(session: Session, project: Project, where: Any = None) -> int:
     _query, _key, condition = build(session, project, where)
+    return _count(session, condition)
+
+
+def _count(session: Session, condition: ColumnElement[bool]) -> int:
     return int(session.scalar(select(func.count()).select_from(Record).where(condition)) or 0)
 
 
@@ -504,10 +506,8 @@ def run(
             raise ValidationError("offset must not be negative", offset=offset)
         query = query.offset(offset)
     rows = session.execute(query.limit(limit + 1)).all()
-    if rows:
-        total = int(rows[0].total)
-    else:  # past the last match: count alone
-        total = int(session.scalar(select(func.count()).select_from(Record).where(condition)) or 0)
+    # Past the last match there is no row to carry the total: count alone.
+    total = int(rows[0].total) if rows else _count(session, condition)
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = None

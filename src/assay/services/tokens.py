@@ -10,7 +10,7 @@ import multiprocessing
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -97,7 +97,7 @@ def _tokenize_batch(nlp: Any, texts: list[str]) -> list[bytes]:
     alone = [i for i, blob in enumerate(out) if blob is None]
     for i, doc in zip(alone, nlp.tokenizer.pipe(texts[i] for i in alone), strict=True):
         out[i] = _pairs(doc).astype(np.int32).tobytes()
-    return [blob if blob is not None else b"" for blob in out]
+    return cast(list[bytes], out)  # every text now has its blob
 
 
 def tokenize_columns(columns: dict[str, list[str]], language: str) -> dict[str, list[bytes]]:
