@@ -19,6 +19,7 @@ from assay.services import (
     files,
     importing,
     jobs,
+    previews,
     projects,
     queries,
     records,
@@ -102,6 +103,10 @@ class Workbench:
         job_id = self._new_job("import", project, f"import {Path(path).name}")
         work = self._import_work(Path(path), project, primary_key, types, fmt, annotator, language)
         return jobs.run(self.db, job_id, work, listener)
+
+    def preview_file(self, path: str | Path, *, fmt: str | None = None) -> dict[str, Any]:
+        """The first rows of a file and the type inferred for each column, before an import."""
+        return previews.preview(files.read_table(Path(path), fmt))
 
     def start_import(
         self,

@@ -1,4 +1,8 @@
-"""Request bodies of the API. Responses are the Workbench's plain documents."""
+"""Request bodies and response documents of the API.
+
+The Workbench returns plain documents; the response models here describe them for the
+OpenAPI schema (and so for the web UI's generated client), and check them on the way out.
+"""
 
 from __future__ import annotations
 
@@ -70,3 +74,154 @@ class SliceCreate(BaseModel):
 
 class SliceUpdate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+class LabelPublic(BaseModel):
+    id: int
+    name: str
+    color: str
+    hotkey: str | None
+
+
+class TaskPublic(BaseModel):
+    id: int
+    name: str
+    type: str = Field(description="classification | multi-label | extraction")
+    attribute: str | None = Field(description="target attribute; null = the whole record")
+    labels: list[LabelPublic]
+
+
+class AttributePublic(BaseModel):
+    name: str
+    data_type: str = Field(description="text | category | integer | float | boolean")
+    primary_key: bool
+    position: int
+
+
+class ProjectSummary(BaseModel):
+    id: int
+    name: str
+    description: str
+    language: str
+    records: int
+    tasks: int
+    created_at: str
+    updated_at: str
+
+
+class ProjectPublic(BaseModel):
+    id: int
+    name: str
+    description: str
+    language: str
+    records: int
+    tasks: list[TaskPublic]
+    attributes: list[AttributePublic]
+    created_at: str
+    updated_at: str
+
+
+class RecordPublic(BaseModel):
+    id: int
+    key: str | None = Field(description="the primary-key value as a JSON list; null without key")
+    data: dict[str, Any]
+    labels: dict[str, dict[str, Any]] | None = Field(
+        default=None,
+        description='per task: {"manual": reference value or null} and, per other source, '
+        '"<source>" and "<source>_confidence"',
+    )
+
+
+class RecordPage(BaseModel):
+    records: list[RecordPublic]
+    total: int = Field(description="exact number of matching records")
+    next_cursor: str | None = Field(description="pass back as cursor for the next page")
+
+
+class Token(BaseModel):
+    text: str
+    start: int = Field(description="character offset")
+    end: int = Field(description="character offset, exclusive")
+
+
+class AnnotationPublic(BaseModel):
+    id: int
+    label: str
+    source: str = Field(description="manual | heuristic | weak_supervision | model")
+    source_id: str
+    annotator: str
+    start_token: int | None
+    end_token: int | None
+    confidence: float | None
+    gold: bool
+    created_at: str
+
+
+class Reference(BaseModel):
+    state: str = Field(description="gold | agreed | conflict | none")
+    value: Any = Field(
+        description="a label name; a list of names (multi-label); a list of "
+        "{label, start_token, end_token} (extraction); null"
+    )
+
+
+class TaskLabels(BaseModel):
+    reference: Reference
+    annotations: list[AnnotationPublic]
+
+
+class RecordDetail(BaseModel):
+    id: int
+    key: str | None
+    data: dict[str, Any]
+    tokens: dict[str, list[Token]] = Field(description="per text attribute")
+    labels: dict[str, TaskLabels] = Field(description="per task")
+
+
+class SlicePublic(BaseModel):
+    id: int
+    name: str
+    kind: str = Field(description="dynamic | static")
+    filter: dict[str, Any] | None
+    records: int
+    created_at: str
+
+
+class JobPublic(BaseModel):
+    id: int
+    kind: str
+    project_id: int | None
+    status: str = Field(description="queued | running | done | failed | cancelled")
+    progress: float
+    message: str | None
+    error: str | None
+    result: Any
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+
+class PreviewColumn(BaseModel):
+    name: str
+    data_type: str | None = Field(description="the inferred type; null where inference failed")
+    problem: str | None = Field(description="why no type could be inferred")
+
+
+class PreviewLabelColumn(BaseModel):
+    name: str
+    task: str
+    attribute: str | None
+    source: str
+
+
+class FilePreview(BaseModel):
+    source: str
+    rows: int = Field(description="rows in the file")
+    columns: list[PreviewColumn] = Field(description="attribute columns, in file order")
+    label_columns: list[PreviewLabelColumn] = Field(
+        description="columns in the refinery label style: they become labeling tasks"
+    )
+    head: list[dict[str, Any]] = Field(description="the first rows, values as read")

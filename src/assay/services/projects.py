@@ -9,8 +9,8 @@ from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from assay.errors import Conflict, NotFound, ValidationError
-from assay.services import tokens
+from assay.errors import Conflict, NotFound
+from assay.services import names, tokens
 from assay.storage.models import Attribute, Job, LabelingTask, Project, Record, utcnow
 
 DATA_TYPES = ("text", "category", "integer", "float", "boolean")
@@ -30,9 +30,7 @@ class ProjectSummary:
 
 
 def create(session: Session, name: str, description: str = "", language: str = "en") -> Project:
-    name = name.strip()
-    if not name:
-        raise ValidationError("a project needs a name")
+    name = names.clean(name, "project")
     tokens.check_language(language)
     if session.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise Conflict(f"project {name!r} already exists", project=name)

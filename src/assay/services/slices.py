@@ -8,7 +8,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from assay.errors import Conflict, NotFound, ValidationError
-from assay.services import queries
+from assay.services import names, queries
 from assay.storage.models import DataSlice, Project, Record, SliceRecord
 
 KINDS = ("dynamic", "static")
@@ -25,9 +25,7 @@ def create(
 ) -> DataSlice:
     """A dynamic slice stores ``where``; a static one stores ``record_ids`` (or the ids
     ``where`` matches now)."""
-    name = name.strip()
-    if not name:
-        raise ValidationError("a slice needs a name")
+    name = names.clean(name, "slice")
     if kind not in KINDS:
         raise ValidationError(f"unknown slice kind {kind!r}; use dynamic or static", kind=kind)
     if _find(session, project, name) is not None:
@@ -110,9 +108,7 @@ def static_record_ids(session: Session, found: DataSlice) -> list[int]:
 
 def rename(session: Session, project: Project, name: str, new_name: str) -> DataSlice:
     found = get(session, project, name)
-    new_name = new_name.strip()
-    if not new_name:
-        raise ValidationError("a slice needs a name")
+    new_name = names.clean(new_name, "slice")
     if new_name != name and _find(session, project, new_name) is not None:
         raise Conflict(f"project {project.name!r} already has a slice {new_name!r}", slice=new_name)
     found.name = new_name

@@ -6,7 +6,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from assay.errors import Conflict, NotFound, ValidationError
-from assay.services import projects
+from assay.services import names, projects
 from assay.storage.models import Attribute, Label, LabelingTask, Project
 
 TASK_TYPES = ("classification", "multi-label", "extraction")
@@ -24,9 +24,9 @@ def create(
     attribute: str | None = None,
     labels: list[str] | None = None,
 ) -> LabelingTask:
-    name = name.strip()
-    if not name or "__" in name:
-        raise ValidationError(f"invalid task name {name!r} (empty or containing '__')", task=name)
+    name = names.clean(name, "task", task=name)
+    if "__" in name:
+        raise ValidationError(f"a task name cannot contain '__': {name!r}", task=name)
     if task_type not in TASK_TYPES:
         raise ValidationError(
             f"unknown task type {task_type!r}; use one of {', '.join(TASK_TYPES)}",
@@ -107,9 +107,7 @@ def add_label(
     color: str | None = None,
     hotkey: str | None = None,
 ) -> Label:
-    name = name.strip()
-    if not name:
-        raise ValidationError("a label needs a name", task=task.name)
+    name = names.clean(name, "label", task=task.name)
     if session.scalar(select(Label.id).where(Label.task_id == task.id, Label.name == name)):
         raise Conflict(f"task {task.name!r} already has a label {name!r}", label=name)
     count = session.scalar(select(func.count()).where(Label.task_id == task.id)) or 0
@@ -152,9 +150,7 @@ def update_label(
     """Rename, recolor or re-key a label; annotations point to the label, so they follow."""
     found = label(session, task, name)
     if new_name is not None and new_name.strip() != found.name:
-        new_name = new_name.strip()
-        if not new_name:
-            raise ValidationError("a label needs a name", label=name)
+        new_name = names.clean(new_name, "label", label=name)
         if session.scalar(select(Label.id).where(Label.task_id == task.id, Label.name == new_name)):
             raise Conflict(f"task {task.name!r} already has a label {new_name!r}", label=new_name)
         found.name = new_name

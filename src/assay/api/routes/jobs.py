@@ -1,0 +1,57 @@
+"""Jobs: status, cancel, and progress as server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from assay.api import schemas
+from assay.api.deps import WorkbenchDep
+from assay.services.jobs import FINAL
+
+router = APIRouter(tags=["jobs"])
+
+
+@router.get("/jobs", summary="Recent jobs")
+def list_jobs(wb: WorkbenchDep, project: str | None = None) -> list[schemas.JobPublic]:
+    return [schemas.JobPublic(**doc) for doc in wb.list_jobs(project)]
+
+
+@router.get("/jobs/{job_id}", summary="A job's status and progress")
+def get_job(wb: WorkbenchDep, job_id: int) -> schemas.JobPublic:
+    return schemas.JobPublic(**wb.get_job(job_id))
+
+
+@router.post("/jobs/{job_id}/cancel", summary="Ask a job to stop")
+def cancel_job(wb: WorkbenchDep, job_id: int) -> schemas.JobPublic:
+    return schemas.JobPublic(**wb.cancel_job(job_id))
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    summary="Job progress as server-sent events, until the job ends",
+    description="Events `progress` (the job, whenever it changed) and a last `end`.",
+    response_class=StreamingResponse,
+)
+async def job_events(wb: WorkbenchDep, job_id: int) -> StreamingResponse:
+    first = wb.get_job(job_id)  # 404 before the stream starts
+
+    async def events() -> AsyncIterator[str]:
+        job = first
+        last = None
+        while True:
+            payload = json.dumps(job)
+            if payload != last:
+                yield f"event: progress\ndata: {payload}\n\n"
+                last = payload
+            if job["status"] in FINAL:
+                yield f"event: end\ndata: {payload}\n\n"
+                return
+            await asyncio.sleep(0.25)
+            job = await asyncio.to_thread(wb.get_job, job_id)
+
+    return StreamingResponse(events(), media_type="text/event-stream")

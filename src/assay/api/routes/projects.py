@@ -1,0 +1,138 @@
+"""Projects: list, create, read, delete; upload records into one; download its records."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
+
+from assay.api import schemas
+from assay.api.deps import WorkbenchDep
+from assay.errors import ValidationError
+
+router = APIRouter(tags=["projects"])
+
+
+@router.get("/projects", summary="List projects")
+def list_projects(wb: WorkbenchDep) -> list[schemas.ProjectSummary]:
+    return [schemas.ProjectSummary(**doc) for doc in wb.list_projects()]
+
+
+@router.post("/projects", status_code=201, summary="Create an empty project")
+def create_project(wb: WorkbenchDep, body: schemas.ProjectCreate) -> schemas.ProjectPublic:
+    return schemas.ProjectPublic(**wb.create_project(body.name, body.description, body.language))
+
+
+@router.get("/projects/{project}", summary="A project with its schema and tasks")
+def get_project(wb: WorkbenchDep, project: str) -> schemas.ProjectPublic:
+    return schemas.ProjectPublic(**wb.get_project(project))
+
+
+@router.delete("/projects/{project}", status_code=204, summary="Delete a project")
+def delete_project(wb: WorkbenchDep, project: str) -> None:
+    wb.delete_project(project)
+
+
+@router.post(
+    "/projects/{project}/import",
+    status_code=202,
+    summary="Upload a file (CSV, TSV, JSON, JSONL, Parquet, Excel, project archive)",
+    description="Creates the project when missing. Runs as a job; with wait=true the "
+    "response is the finished job.",
+)
+def import_file(
+    wb: WorkbenchDep,
+    project: str,
+    file: Annotated[UploadFile, File()],
+    primary_key: Annotated[list[str] | None, Form()] = None,
+    types: Annotated[str | None, Form(description='JSON object {"col": "text"}')] = None,
+    format: Annotated[str | None, Form()] = None,
+    annotator: Annotated[str, Form()] = "import",
+    language: Annotated[str, Form()] = "en",
+    wait: Annotated[bool, Query()] = False,
+) -> schemas.JobPublic:
+    target = _save_upload(wb.settings.data_dir / "uploads", file)
+    try:
+        parsed_types = json.loads(types) if types else None
+    except json.JSONDecodeError as exc:
+        shutil.rmtree(target.parent, ignore_errors=True)
+        raise ValidationError(f"types is not a JSON object: {exc.msg}") from exc
+    job = wb.start_import(
+        target,
+        project,
+        wait=wait,
+        remove_file=True,
+        primary_key=primary_key or None,
+        types=parsed_types,
+        fmt=format or files_format(target.name),
+        annotator=annotator,
+        language=language,
+    )
+    return schemas.JobPublic(**job)
+
+
+@router.post(
+    "/imports/preview",
+    summary="Preview an upload: first rows and inferred column types, nothing imported",
+)
+def preview_file(
+    wb: WorkbenchDep,
+    file: Annotated[UploadFile, File()],
+    format: Annotated[str | None, Form()] = None,
+) -> schemas.FilePreview:
+    target = _save_upload(wb.settings.data_dir / "uploads", file)
+    try:
+        return schemas.FilePreview(**wb.preview_file(target, fmt=format))
+    finally:
+        shutil.rmtree(target.parent, ignore_errors=True)
+
+
+@router.get(
+    "/projects/{project}/export",
+    summary="Download records with labels (json, jsonl, csv, parquet) or a project archive",
+)
+def export(
+    wb: WorkbenchDep, project: str, format: str = "json", slice: str | None = None
+) -> FileResponse:
+    exports = wb.settings.data_dir / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(dir=exports))
+    suffix = ".assay.json" if format == "project" else f".{format}"
+    out = folder / f"{project}{suffix}"
+    try:
+        wb.export(project, format, out, slice_name=slice)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return FileResponse(
+        out,
+        filename=out.name,
+        background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True),
+    )
+
+
+@router.post("/samples/{sample}", status_code=201, summary="Create a sample project")
+def create_sample(
+    wb: WorkbenchDep, sample: str, variant: str = "initial", name: str | None = None
+) -> schemas.ProjectPublic:
+    return schemas.ProjectPublic(**wb.create_sample(sample, variant, name))
+
+
+def _save_upload(uploads: Path, file: UploadFile) -> Path:
+    """The uploaded file on disk, keeping its name (errors name it) in a folder of its own."""
+    uploads.mkdir(parents=True, exist_ok=True)
+    target = Path(tempfile.mkdtemp(dir=uploads)) / Path(file.filename or "upload").name
+    with target.open("wb") as handle:
+        shutil.copyfileobj(file.file, handle)
+    return target
+
+
+def files_format(name: str) -> str | None:
+    lowered = name.lower()
+    return "project" if lowered.endswith(".assay.json") else None
