@@ -225,6 +225,16 @@ def tasks_list(project: ProjectOpt) -> None:
         typer.echo(json.dumps(task, ensure_ascii=False))
 
 
+@tasks_app.command("rename")
+def tasks_rename(
+    project: ProjectOpt,
+    name: Annotated[str, typer.Option("--name", help="The task's name.")],
+    new_name: Annotated[str, typer.Option("--new-name", help="Its new name.")],
+) -> None:
+    """Rename a task; its labels and annotations follow."""
+    _print(_workbench().rename_task(project, name, new_name))
+
+
 @tasks_app.command("delete")
 def tasks_delete(project: ProjectOpt, name: Annotated[str, typer.Option("--name")]) -> None:
     """Delete a task and its labels."""

@@ -260,6 +260,13 @@ class Workbench:
         with self.db.session() as s:
             return [_task(s, t) for t in tasks.list_tasks(s, projects.get(s, project))]
 
+    def rename_task(self, project: str, name: str, new_name: str) -> dict[str, Any]:
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            task = tasks.rename(s, found, name, new_name)
+            projects.touch(s, found)
+            return _task(s, task)
+
     def delete_task(self, project: str, name: str) -> None:
         with self.db.session() as s:
             tasks.delete_task(s, projects.get(s, project), name)

@@ -125,3 +125,20 @@ def test_task_validation(wb: Workbench, project: str) -> None:
         wb.add_task(project, "x", "ranking")
     with pytest.raises(Conflict):
         wb.add_task(project, "kind", "classification")
+
+
+def test_rename_task_keeps_labels_and_annotations(wb: Workbench, project: str) -> None:
+    wb.annotate(project, "rid=1", "kind", "yes", "ann")
+    renamed = wb.rename_task(project, "kind", "  clickbait ")
+    assert renamed["name"] == "clickbait"
+    assert [lb["name"] for lb in renamed["labels"]] == ["yes", "no"]
+    assert wb.query(project, {"task": "clickbait", "label": "yes"})["total"] == 1
+    with pytest.raises(NotFound):
+        wb.query(project, {"task": "kind", "label": "yes"})
+    assert wb.rename_task(project, "clickbait", "clickbait")["name"] == "clickbait"
+    with pytest.raises(Conflict, match="already has a task"):
+        wb.rename_task(project, "clickbait", "tags")
+    with pytest.raises(ValidationError, match="'__'"):
+        wb.rename_task(project, "clickbait", "a__b")
+    with pytest.raises(ValidationError, match="'/'"):
+        wb.rename_task(project, "clickbait", "a/b")

@@ -24,6 +24,10 @@ class TaskCreate(BaseModel):
     labels: list[str] = []
 
 
+class TaskUpdate(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="new name (rename)")
+
+
 class LabelCreate(BaseModel):
     name: str
     color: str | None = None

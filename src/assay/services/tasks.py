@@ -24,20 +24,12 @@ def create(
     attribute: str | None = None,
     labels: list[str] | None = None,
 ) -> LabelingTask:
-    name = names.clean(name, "task", task=name)
-    if "__" in name:
-        raise ValidationError(f"a task name cannot contain '__': {name!r}", task=name)
+    name = _free_name(session, project, name)
     if task_type not in TASK_TYPES:
         raise ValidationError(
             f"unknown task type {task_type!r}; use one of {', '.join(TASK_TYPES)}",
             task_type=task_type,
         )
-    if session.scalar(
-        select(LabelingTask.id).where(
-            LabelingTask.project_id == project.id, LabelingTask.name == name
-        )
-    ):
-        raise Conflict(f"project {project.name!r} already has a task {name!r}", task=name)
     target: Attribute | None = None
     if attribute:
         target = projects.attribute(session, project, attribute)
@@ -55,6 +47,29 @@ def create(
     session.flush()
     for label in labels or []:
         add_label(session, task, label)
+    return task
+
+
+def _free_name(session: Session, project: Project, name: str) -> str:
+    """A valid task name that no task of the project has ('__' separates the parts of export
+    column names, so a task name cannot hold it)."""
+    name = names.clean(name, "task", task=name)
+    if "__" in name:
+        raise ValidationError(f"a task name cannot contain '__': {name!r}", task=name)
+    if session.scalar(
+        select(LabelingTask.id).where(
+            LabelingTask.project_id == project.id, LabelingTask.name == name
+        )
+    ):
+        raise Conflict(f"project {project.name!r} already has a task {name!r}", task=name)
+    return name
+
+
+def rename(session: Session, project: Project, name: str, new_name: str) -> LabelingTask:
+    """Rename a task; labels and annotations hang on its id, so they follow."""
+    task = get(session, project, name)
+    if new_name.strip() != task.name:
+        task.name = _free_name(session, project, new_name)
     return task
 
 

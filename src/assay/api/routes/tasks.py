@@ -22,6 +22,15 @@ def add_task(wb: WorkbenchDep, project: str, body: schemas.TaskCreate) -> schema
     )
 
 
+@router.patch(
+    "/projects/{project}/tasks/{task}", summary="Rename a task (labels and annotations follow)"
+)
+def rename_task(
+    wb: WorkbenchDep, project: str, task: str, body: schemas.TaskUpdate
+) -> schemas.TaskPublic:
+    return schemas.TaskPublic(**wb.rename_task(project, task, body.name))
+
+
 @router.delete("/projects/{project}/tasks/{task}", status_code=204, summary="Delete a task")
 def delete_task(wb: WorkbenchDep, project: str, task: str) -> None:
     wb.delete_task(project, task)
