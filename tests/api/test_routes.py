@@ -238,12 +238,15 @@ def test_names_with_a_slash_are_refused_they_would_split_api_paths(client: TestC
     client.post("/api/projects", json={"name": "p"}).raise_for_status()
     task = {"name": "t/1", "type": "classification", "labels": ["x"]}
     _error(client.post("/api/projects/p/tasks", json=task), 422)
-    task = {"name": "t", "type": "classification", "labels": ["n/a"]}
-    _error(client.post("/api/projects/p/tasks", json=task), 422)
-    client.post("/api/projects/p/tasks", json={**task, "labels": ["x"]}).raise_for_status()
-    _error(client.post("/api/projects/p/tasks/t/labels", json={"name": "y/n"}), 422)
-    _error(client.patch("/api/projects/p/tasks/t/labels/x", json={"name": "y/n"}), 422)
+    task = {"name": "t", "type": "classification", "labels": ["x"]}
+    client.post("/api/projects/p/tasks", json=task).raise_for_status()
     _error(client.post("/api/projects/p/slices", json={"name": "s/1"}), 422)
+    # A label is the last segment of its paths: it may hold a slash.
+    client.post("/api/projects/p/tasks/t/labels", json={"name": "n/a"}).raise_for_status()
+    renamed = client.patch("/api/projects/p/tasks/t/labels/n%2Fa", json={"name": "y/n"})
+    assert renamed.json()["name"] == "y/n"
+    assert client.delete("/api/projects/p/tasks/t/labels/y/n").status_code == 204
+    assert [lb["name"] for lb in client.get("/api/projects/p/tasks").json()[0]["labels"]] == ["x"]
     assert client.get("/api/projects").json()[0]["name"] == "p"
 
 

@@ -8,12 +8,13 @@ from typing import Any
 from assay.errors import ValidationError
 
 
-def clean(name: str, what: str, **detail: Any) -> str:
-    """The name as stored (surrounding white space removed); empty names and names with a
-    ``/`` (which would split an API path) are refused."""
+def clean(name: str, what: str, *, slash: bool = False, **detail: Any) -> str:
+    """The name as stored (surrounding white space removed); empty names are refused, and so
+    are names with a ``/`` (it would split an API path) unless ``slash``: label names may
+    hold one ("n/a"), as a label is the last segment of its paths."""
     name = name.strip()
     if not name:
         raise ValidationError(f"a {what} needs a name", **detail)
-    if "/" in name:
+    if "/" in name and not slash:
         raise ValidationError(f"a {what} name cannot contain '/': {name!r}", **detail)
     return name

@@ -122,7 +122,7 @@ def add_label(
     color: str | None = None,
     hotkey: str | None = None,
 ) -> Label:
-    name = names.clean(name, "label", task=task.name)
+    name = names.clean(name, "label", slash=True, task=task.name)
     if session.scalar(select(Label.id).where(Label.task_id == task.id, Label.name == name)):
         raise Conflict(f"task {task.name!r} already has a label {name!r}", label=name)
     count = session.scalar(select(func.count()).where(Label.task_id == task.id)) or 0
@@ -165,7 +165,7 @@ def update_label(
     """Rename, recolor or re-key a label; annotations point to the label, so they follow."""
     found = label(session, task, name)
     if new_name is not None and new_name.strip() != found.name:
-        new_name = names.clean(new_name, "label", label=name)
+        new_name = names.clean(new_name, "label", slash=True, label=name)
         if session.scalar(select(Label.id).where(Label.task_id == task.id, Label.name == new_name)):
             raise Conflict(f"task {task.name!r} already has a label {new_name!r}", label=new_name)
         found.name = new_name

@@ -44,7 +44,7 @@ def add_label(
 
 
 @router.patch(
-    "/projects/{project}/tasks/{task}/labels/{label}",
+    "/projects/{project}/tasks/{task}/labels/{label:path}",
     summary="Rename, recolor or re-key a label (annotations follow)",
 )
 def update_label(
@@ -58,7 +58,7 @@ def update_label(
 
 
 @router.delete(
-    "/projects/{project}/tasks/{task}/labels/{label}",
+    "/projects/{project}/tasks/{task}/labels/{label:path}",
     status_code=204,
     summary="Delete a label and its annotations",
 )
