@@ -1,14 +1,529 @@
-// Browser: built in the following steps.
-import { useParams } from "react-router-dom";
-import { useProject } from "../api/queries";
-import { Empty, QueryView } from "../components/States";
+// Data browser: filter (the filter tree as a panel), search, order and page the records; save
+// and open slices; open a labeling session on the result. The URL holds the whole state
+// (routes.ts `Selection` plus `page`), so reload, back and shared links show the same view.
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { useMemo, useState, type ReactNode } from "react";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
+import {
+  api,
+  ApiError,
+  errorMessage,
+  unwrap,
+  type Project,
+  type RecordPage,
+  type RecordRow,
+  type Task,
+} from "../api/client";
+import { keys, useProject } from "../api/queries";
+import { Empty, ErrorState, Loading, QueryView } from "../components/States";
+import { formatNumber } from "../format";
+import {
+  projectPath,
+  readSelection,
+  selectionParams,
+  selectionQuery,
+  type Selection,
+} from "../routes";
+import { FilterPanel, OrderControls, SearchBox } from "./BrowserFilters";
+import { SaveSliceButton, SlicesPanel } from "./BrowserSlices";
+import { buildWhere, parseWhere, SOURCE_NAMES, SOURCES, type Node } from "./browserFilter";
+import { recordOptions } from "./labelingSession";
+import "./Browser.css";
+
+const PAGE_SIZE = 50;
+/** Texts longer than this show their beginning until the user asks for all of it. */
+const SHORT_TEXT = 600;
 
 export function Browser() {
   const { project = "" } = useParams();
   const found = useProject(project);
   return (
     <QueryView query={found} what="Loading the project">
-      {(data) => <Empty title={`Browser of ${data.name}`} why="This page is being built." />}
+      {(data) => <BrowserView project={data} />}
     </QueryView>
+  );
+}
+
+/** The labeling suite's URL for a selection, at the record of index `i`. */
+export function labelingPath(project: string, selection: Selection, index: number): string {
+  const params = selectionParams(selection);
+  params.set("i", String(index));
+  return projectPath(project, "labeling", params);
+}
+
+function BrowserView({ project }: { project: Project }) {
+  const [params, setParams] = useSearchParams();
+  const navigate = useNavigate();
+  const selection = useMemo(() => readSelection(params), [params]);
+  const page = Math.max(1, Math.floor(Number(params.get("page"))) || 1);
+  const applied = useMemo(
+    () => parseWhere(selection.where, project.attributes, project.tasks),
+    [selection.where, project.attributes, project.tasks],
+  );
+  const records = useRecordsPage(project.name, selection, page);
+
+  /** Every change of the view is a new history entry (back undoes it), on page 1 unless told. */
+  const show = (next: Selection, nextPage = 1, replace = false) => {
+    const search = selectionParams(next);
+    if (nextPage > 1) search.set("page", String(nextPage));
+    setParams(search, { replace });
+  };
+  const setWhere = (where: Node | undefined) => show({ ...selection, where });
+  const clearAll = () => show({ ...selection, where: undefined });
+
+  return (
+    <div className="browser">
+      <div className="page-head">
+        <h1>Data browser</h1>
+        <div className="browser-actions">
+          <SaveSliceButton
+            project={project.name}
+            selection={selection}
+            total={records.data?.total}
+          />
+          <button
+            type="button"
+            className="primary"
+            disabled={!records.data?.total}
+            onClick={() => navigate(labelingPath(project.name, selection, 0))}
+          >
+            Label these
+          </button>
+        </div>
+      </div>
+      <div className="browser-toolbar">
+        <SearchBox
+          key={applied.search}
+          search={applied.search}
+          onSearch={(search) =>
+            // The applied rows came from the URL's tree, so they build without problems.
+            setWhere(buildWhere({ ...applied, search }, project.attributes).where)
+          }
+        />
+        <OrderControls
+          project={project}
+          selection={selection}
+          onChange={(next, replace) => show(next, 1, replace)}
+        />
+      </div>
+      <div className="browser-grid">
+        <aside className="browser-side">
+          <FilterPanel
+            key={JSON.stringify(selection.where ?? {})}
+            project={project}
+            where={selection.where}
+            onApply={setWhere}
+          />
+          <SlicesPanel
+            project={project.name}
+            current={selection.slice}
+            onOpen={(slice) => show({ ...selection, where: undefined, slice })}
+            onRenamed={(from, to) => {
+              if (selection.slice === from) show({ ...selection, slice: to }, page, true);
+            }}
+            onDeleted={(slice) => {
+              if (selection.slice === slice) show({ ...selection, slice: undefined });
+            }}
+          />
+        </aside>
+        <section className="browser-results" aria-label="Records">
+          {selection.slice && (
+            <p className="browser-slice">
+              Records of the slice <strong>{selection.slice}</strong>
+              {selection.where ? ", narrowed by the filter" : ""}.{" "}
+              <button
+                type="button"
+                className="link"
+                onClick={() => show({ ...selection, slice: undefined })}
+              >
+                Close the slice
+              </button>
+            </p>
+          )}
+          <Results
+            project={project}
+            selection={selection}
+            records={records}
+            filtered={Boolean(selection.where || selection.slice)}
+            onPage={(next) => show(selection, next)}
+            onClear={clearAll}
+            onCloseSlice={() => show({ ...selection, slice: undefined })}
+          />
+        </section>
+      </div>
+    </div>
+  );
+}
+
+// --- the result -----------------------------------------------------------------------------
+
+/** Keyset paging: the cursor that starts each page, learned from the page before it. A page
+ * opened directly (reload, a link) has none and is read by offset instead. */
+const cursors = new Map<string, string>();
+
+function useRecordsPage(project: string, selection: Selection, page: number) {
+  const body = selectionQuery(selection);
+  const queryKey = [...keys.records(project), "browser", body, page] as const;
+  const at = (n: number) => JSON.stringify([project, body, n]);
+  return useQuery({
+    queryKey,
+    placeholderData: keepPreviousData,
+    // The result says which page it is: while the next one loads, the previous stays shown
+    // with its own numbers.
+    queryFn: async (): Promise<RecordPage & { page: number }> => {
+      const cursor = page > 1 ? cursors.get(at(page)) : undefined;
+      const result = await unwrap(
+        api.POST("/api/projects/{project}/records/query", {
+          params: { path: { project } },
+          body: {
+            ...body,
+            limit: PAGE_SIZE,
+            with_labels: true,
+            ...(cursor ? { cursor } : { offset: (page - 1) * PAGE_SIZE }),
+          },
+        }),
+      );
+      if (result.next_cursor) cursors.set(at(page + 1), result.next_cursor);
+      return { ...result, page };
+    },
+  });
+}
+
+function Results({
+  project,
+  selection,
+  records,
+  filtered,
+  onPage,
+  onClear,
+  onCloseSlice,
+}: {
+  project: Project;
+  selection: Selection;
+  records: ReturnType<typeof useRecordsPage>;
+  filtered: boolean;
+  onPage: (page: number) => void;
+  onClear: () => void;
+  onCloseSlice: () => void;
+}) {
+  if (records.isPending) return <Loading what="Loading records" />;
+  if (records.isError) {
+    const error = records.error;
+    if (error instanceof ApiError && error.status >= 400 && error.status < 500) {
+      return (
+        <div className="state state-error" role="alert" data-testid="error">
+          <h3>
+            {selection.slice && error.status === 404
+              ? "The slice cannot be opened"
+              : "The filter cannot run"}
+          </h3>
+          <p>{errorMessage(error)}</p>
+          <div className="state-actions">
+            {selection.where && (
+              <button type="button" onClick={onClear}>
+                Clear the filter
+              </button>
+            )}
+            {selection.slice && (
+              <button type="button" onClick={onCloseSlice}>
+                Close the slice
+              </button>
+            )}
+          </div>
+        </div>
+      );
+    }
+    return <ErrorState error={error} retry={() => void records.refetch()} />;
+  }
+  const { records: rows, total, next_cursor, page: shownPage } = records.data;
+  if (total === 0) {
+    return filtered ? (
+      <Empty
+        title="No record matches"
+        why="Nothing in this project matches the search and filter. Loosen the filter, clear the search or close the slice."
+      >
+        {selection.where && (
+          <button type="button" onClick={onClear}>
+            Clear the filter and search
+          </button>
+        )}
+        {selection.slice && (
+          <button type="button" onClick={onCloseSlice}>
+            Close the slice
+          </button>
+        )}
+      </Empty>
+    ) : (
+      <Empty
+        title="This project has no records yet"
+        why="Upload a file of records in the project's settings and they appear here."
+      >
+        <Link to={projectPath(project.name, "settings")}>Upload records in Settings</Link>
+      </Empty>
+    );
+  }
+  if (rows.length === 0) {
+    return (
+      <Empty
+        title="This page is past the last record"
+        why={`The result has ${formatNumber(total)} records.`}
+      >
+        <button type="button" onClick={() => onPage(1)}>
+          Go to the first page
+        </button>
+      </Empty>
+    );
+  }
+  const first = (shownPage - 1) * PAGE_SIZE;
+  const pager = (
+    <Pager
+      first={first}
+      shown={rows.length}
+      total={total}
+      hasNext={Boolean(next_cursor)}
+      page={shownPage}
+      onPage={onPage}
+    />
+  );
+  return (
+    <div aria-busy={records.isPlaceholderData}>
+      {pager}
+      <ol
+        className={records.isPlaceholderData ? "record-list stale" : "record-list"}
+        start={first + 1}
+      >
+        {rows.map((record, index) => (
+          <li key={record.id}>
+            <RecordCard
+              project={project}
+              record={record}
+              labelingUrl={labelingPath(project.name, selection, first + index)}
+            />
+          </li>
+        ))}
+      </ol>
+      {pager}
+    </div>
+  );
+}
+
+function Pager({
+  first,
+  shown,
+  total,
+  hasNext,
+  page,
+  onPage,
+}: {
+  first: number;
+  shown: number;
+  total: number;
+  hasNext: boolean;
+  page: number;
+  onPage: (page: number) => void;
+}) {
+  return (
+    <nav className="pager" aria-label="Pages">
+      <span data-testid="result-count">
+        {formatNumber(first + 1)}–{formatNumber(first + shown)} of {formatNumber(total)}
+      </span>
+      <button type="button" disabled={page <= 1} onClick={() => onPage(page - 1)}>
+        ← Previous
+      </button>
+      <button type="button" disabled={!hasNext} onClick={() => onPage(page + 1)}>
+        Next →
+      </button>
+    </nav>
+  );
+}
+
+// --- one record -----------------------------------------------------------------------------
+
+function RecordCard({
+  project,
+  record,
+  labelingUrl,
+}: {
+  project: Project;
+  record: RecordRow;
+  labelingUrl: string;
+}) {
+  const attributes = [...project.attributes].sort((a, b) => a.position - b.position);
+  return (
+    <article
+      className="record-card panel"
+      data-testid="record-card"
+      aria-label={`Record ${record.id}`}
+    >
+      <header className="record-head">
+        <span className="muted">id {record.id}</span>
+        <Link to={labelingUrl}>Open in labeling</Link>
+      </header>
+      <dl className="record-data">
+        {attributes.map((attribute) => (
+          <div key={attribute.name} className="record-field">
+            <dt>{attribute.name}</dt>
+            <dd data-attribute={attribute.name}>
+              <Value value={record.data[attribute.name]} />
+            </dd>
+          </div>
+        ))}
+      </dl>
+      {project.tasks.length > 0 && (
+        <dl className="record-labels">
+          {project.tasks.map((task) => (
+            <TaskLabelsView key={task.name} project={project} record={record} task={task} />
+          ))}
+        </dl>
+      )}
+    </article>
+  );
+}
+
+function Value({ value }: { value: unknown }) {
+  const [expanded, setExpanded] = useState(false);
+  if (value === null || value === undefined) return <span className="muted">—</span>;
+  if (typeof value !== "string") return <span dir="auto">{String(value)}</span>;
+  if (value.length <= SHORT_TEXT) {
+    return (
+      <div className="record-text" dir="auto">
+        {value}
+      </div>
+    );
+  }
+  return (
+    <>
+      <div className="record-text" dir="auto">
+        {expanded ? value : `${value.slice(0, SHORT_TEXT)}…`}
+      </div>
+      <button
+        type="button"
+        className="link"
+        aria-expanded={expanded}
+        onClick={() => setExpanded(!expanded)}
+      >
+        {expanded ? "Show less" : `Show all ${formatNumber(value.length)} characters`}
+      </button>
+    </>
+  );
+}
+
+interface Span {
+  label: string;
+  start_token: number;
+  end_token: number;
+}
+
+function isEmpty(value: unknown): boolean {
+  return value === null || value === undefined || (Array.isArray(value) && value.length === 0);
+}
+
+function isSpan(value: unknown): value is Span {
+  return typeof value === "object" && value !== null && "label" in value && "start_token" in value;
+}
+
+function TaskLabelsView({
+  project,
+  record,
+  task,
+}: {
+  project: Project;
+  record: RecordRow;
+  task: Task;
+}) {
+  const entry = record.labels?.[task.name] ?? {};
+  const sources = SOURCES.filter((source) => source === "manual" || source in entry);
+  return (
+    <div className="record-task" data-task={task.name}>
+      <dt>{task.name}</dt>
+      <dd>
+        {sources.map((source) => {
+          const value: unknown = entry[source];
+          const confidence: unknown = entry[`${source}_confidence`];
+          return (
+            <div key={source} className="record-source" data-source={source}>
+              <span className="muted">{SOURCE_NAMES[source]}</span>{" "}
+              {isEmpty(value) ? (
+                <span className="muted">no label</span>
+              ) : (
+                <LabelValue project={project} record={record} task={task} value={value} />
+              )}
+              {typeof confidence === "number" && (
+                <span className="muted"> ({Math.round(confidence * 100)}%)</span>
+              )}
+            </div>
+          );
+        })}
+      </dd>
+    </div>
+  );
+}
+
+function LabelValue({
+  project,
+  record,
+  task,
+  value,
+}: {
+  project: Project;
+  record: RecordRow;
+  task: Task;
+  value: unknown;
+}) {
+  const values: unknown[] = Array.isArray(value) ? value : [value];
+  return (
+    <span className="record-chips">
+      {values.map((item, index) =>
+        isSpan(item) ? (
+          <LabelChip key={index} task={task} name={item.label}>
+            <SpanText project={project.name} record={record} task={task} span={item} />
+          </LabelChip>
+        ) : (
+          <LabelChip key={index} task={task} name={String(item)} />
+        ),
+      )}
+    </span>
+  );
+}
+
+function LabelChip({ task, name, children }: { task: Task; name: string; children?: ReactNode }) {
+  const color = task.labels.find((label) => label.name === name)?.color ?? "#999";
+  return (
+    <span className="label-chip">
+      <span className="label-swatch" style={{ background: color }} aria-hidden="true" />
+      {name}
+      {children}
+    </span>
+  );
+}
+
+/** A span's words: the record's tokens are read (once per record, cached) only for records
+ * that have spans, since the query result gives token positions only. */
+function SpanText({
+  project,
+  record,
+  task,
+  span,
+}: {
+  project: string;
+  record: RecordRow;
+  task: Task;
+  span: Span;
+}) {
+  const detail = useQuery({ ...recordOptions(project, record.id), staleTime: 60_000 });
+  const position = `[${span.start_token}–${span.end_token}]`;
+  const attribute = task.attribute;
+  const tokens = attribute ? detail.data?.tokens[attribute] : undefined;
+  const text = attribute ? record.data[attribute] : undefined;
+  const first = tokens?.[span.start_token];
+  const last = tokens?.[span.end_token - 1];
+  if (!first || !last || typeof text !== "string") {
+    return <span className="muted"> {position}</span>;
+  }
+  return (
+    <span className="record-span-words" dir="auto" title={`tokens ${position}`}>
+      {" “"}
+      {text.slice(first.start, last.end)}”
+    </span>
   );
 }
