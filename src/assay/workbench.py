@@ -25,6 +25,7 @@ from assay.services import (
     records,
     samples,
     slices,
+    statistics,
     tasks,
     tokens,
 )
@@ -477,6 +478,15 @@ class Workbench:
     def delete_slice(self, project: str, name: str) -> None:
         with self.db.session() as s:
             slices.delete_slice(s, projects.get(s, project), name)
+
+    # --- statistics ------------------------------------------------------------------------
+
+    def statistics(self, project: str, task: str, slice_name: str | None = None) -> dict[str, Any]:
+        """One task's overview: progress, label and confidence distributions, confusion
+        matrix (manual vs weak supervision), annotators and their agreement, conflicts;
+        over the project's records or one slice's."""
+        with self.db.session() as s:
+            return statistics.task_statistics(s, projects.get(s, project), task, slice_name)
 
     # --- samples and jobs ------------------------------------------------------------------
 

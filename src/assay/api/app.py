@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from assay.api.routes import jobs, projects, records, slices, tasks
+from assay.api.routes import jobs, projects, records, slices, statistics, tasks
 from assay.config import Settings
 from assay.errors import AssayError
 from assay.workbench import Workbench
@@ -20,7 +20,14 @@ from assay.workbench import Workbench
 UI_DIR = Path(__file__).resolve().parents[1] / "ui"
 """The web UI's production build (``npm run build`` in ``web/`` writes it; wheels carry it)."""
 
-ROUTERS = (projects.router, tasks.router, records.router, slices.router, jobs.router)
+ROUTERS = (
+    projects.router,
+    tasks.router,
+    records.router,
+    slices.router,
+    statistics.router,
+    jobs.router,
+)
 
 _NO_UI = """<!doctype html><meta charset="utf-8"><title>assay</title>
 <h1>assay</h1><p>The web UI is not built. Run <code>scripts/build-ui</code> (needs Node 20)

@@ -229,3 +229,78 @@ class FilePreview(BaseModel):
         description="columns in the refinery label style: they become labeling tasks"
     )
     head: list[dict[str, Any]] = Field(description="the first rows, values as read")
+
+
+class ManualProgress(BaseModel):
+    records: int = Field(description="records in scope")
+    labeled: int = Field(description="records with a reference label (gold + agreed)")
+    gold: int
+    agreed: int
+    conflict: int = Field(description="annotators disagree and no gold label decides")
+    none: int = Field(description="no manual label")
+
+
+class LabelCount(BaseModel):
+    label: str
+    manual: int = Field(description="reference manual labels")
+    weak_supervision: int
+
+
+class ConfidenceHistogram(BaseModel):
+    source: str = Field(description="heuristic | weak_supervision | model")
+    bins: list[int] = Field(
+        description="labels per confidence bin: [0, 0.1), [0.1, 0.2), ... [0.9, 1]"
+    )
+    without_confidence: int
+
+
+class ConfusionMatrix(BaseModel):
+    labels: list[str]
+    counts: list[list[int]] = Field(
+        description="records per (reference label: row, weak-supervision label: column)"
+    )
+    records: int = Field(description="records with both a reference and a weak label")
+
+
+class AnnotatorCount(BaseModel):
+    annotator: str
+    records: int = Field(description="records this annotator labeled (gold labels aside)")
+
+
+class PairAgreement(BaseModel):
+    annotator_a: str
+    annotator_b: str
+    items: int = Field(description="records both labeled")
+    percent_agreement: float = Field(description="share of those with equal values, 0 to 1")
+    kappa: float | None = Field(description="Cohen's kappa; null where undefined")
+
+
+class Agreement(BaseModel):
+    items: int = Field(description="records labeled by two or more annotators")
+    annotators: list[str]
+    pairs: list[PairAgreement] = Field(description="pairs with at least one record in common")
+    alpha: float | None = Field(description="Krippendorff's alpha (nominal); null if undefined")
+
+
+class Conflicts(BaseModel):
+    count: int
+    where: dict[str, Any] = Field(description="the filter tree that lists them")
+
+
+class TaskStatistics(BaseModel):
+    project: str
+    task: str
+    task_type: str
+    slice: str | None
+    records: int = Field(description="records in scope (the project's, or the slice's)")
+    progress: ManualProgress
+    distribution_unit: str = Field(
+        description="what distribution counts: records, or spans (extraction)"
+    )
+    distribution: list[LabelCount] = Field(description="per label of the task, in order")
+    weakly_supervised: int = Field(description="records with a weak-supervision label")
+    confidence: list[ConfidenceHistogram] = Field(description="per non-manual source")
+    confusion: ConfusionMatrix | None = Field(description="classification tasks only")
+    annotators: list[AnnotatorCount]
+    agreement: Agreement
+    conflicts: Conflicts
