@@ -1,0 +1,486 @@
+"""The process side of the sandbox (``assay.runtime.sandbox`` is the server side).
+
+This file runs as a script, ``python -I sandbox_worker.py CONTROL_FD``, started by the server
+with a clean environment, so it imports nothing of assay: the standard library and spaCy only.
+That process is the *zygote*: it stays root, imports spaCy once, never sees records or user
+code, and forks one worker per run when the server asks over the control socket. A forked
+worker then
+
+1. puts the run's pipes in place (0: /dev/null, 1 and 2: the stderr pipe, 3: messages from
+   the server, 4: messages to the server) and closes every other descriptor;
+2. reads the run's header, and while still root loads the language's vocabulary, sets the
+   resource limits, cuts the network (a new, empty network namespace), sets no_new_privs and
+   drops to the run's uid and gid with no supplementary groups, for good;
+3. only then compiles and runs the user's code, record by record, and answers each batch.
+
+The zygote reaps its workers (and, as child subreaper, whatever they forked): when a worker
+ends it kills the worker's process group and every process of the run's uid, then writes the
+exit status to the run's status pipe. Messages are JSON lines both ways.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import ctypes
+import fcntl
+import json
+import linecache
+import os
+import resource
+import select
+import signal
+import socket
+import sys
+import traceback
+import types
+from array import array
+from base64 import b64decode
+from collections.abc import Callable
+from typing import Any, BinaryIO, NoReturn
+
+import spacy
+from spacy.tokens import Doc
+
+FILENAME = "<code>"  # the user's code in tracebacks
+_MIB = 1024 * 1024
+_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_NO_NEW_PRIVS = 38
+_CLONE_NEWNET = 0x40000000
+# Audit events that start a process: a BlockingIOError after one of them is RLIMIT_NPROC.
+_SPAWN_EVENTS = frozenset(
+    {"os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen"}
+)
+# Written when memory may be too short to build a message.
+_FATAL_MEMORY = b'{"fatal": "memory"}\n'
+_FATAL_PROCESSES = b'{"fatal": "processes"}\n'
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+# ---------------------------------------------------------------------------------- zygote
+
+
+class _Child:
+    def __init__(self, uid: int, status: int) -> None:
+        self.uid = uid
+        self.status = status
+
+
+def main() -> None:
+    ctrl = socket.socket(fileno=int(sys.argv[1]))
+    _check(_libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl")
+    pipelines: dict[str, Any] = {}
+    children: dict[str, tuple[int, _Child]] = {}  # run id -> (pid, child)
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    while True:
+        readable, _, _ = select.select([ctrl.fileno(), wake_r], [], [])
+        if wake_r in readable:
+            _drain(wake_r)
+            _reap(children)
+        if ctrl.fileno() not in readable:
+            continue
+        message, fds, _, _ = socket.recv_fds(ctrl, 1 << 16, 4)
+        if not message:
+            break  # the server is gone
+        request = json.loads(message)
+        if "kill" in request:
+            found = children.get(request["kill"])
+            if found is not None:
+                _killpg(found[0])
+            continue
+        if request["language"] not in pipelines:
+            # A language spaCy refuses: the worker tries again and reports why.
+            with contextlib.suppress(Exception):
+                pipelines[request["language"]] = spacy.blank(request["language"])
+        _sweep(request["uid"])  # what a server that died may have left under this uid
+        try:
+            pid = os.fork()
+        except OSError as exc:
+            _report(fds[3], {"error": f"cannot start a worker: {exc}"})
+            for fd in fds:
+                os.close(fd)
+            continue
+        if pid == 0:
+            _worker(request, fds, pipelines)
+        for fd in fds[:3]:
+            os.close(fd)
+        children[request["run"]] = (pid, _Child(request["uid"], fds[3]))
+    for pid, child in children.values():
+        _killpg(pid)
+        _sweep(child.uid)
+    os._exit(0)  # no interpreter teardown of spaCy's modules: it takes a second
+
+
+def _drain(fd: int) -> None:
+    with contextlib.suppress(BlockingIOError):
+        while os.read(fd, 512):
+            pass
+
+
+def _report(fd: int, status: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):  # the server stopped listening
+        os.write(fd, json.dumps(status).encode() + b"\n")
+    os.close(fd)
+
+
+def _killpg(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _reap(children: dict[str, tuple[int, _Child]]) -> None:
+    """Collect ended processes; for a worker, first end everything it left (while its pid,
+    a zombie, is still reserved, so no other process group can have that id)."""
+    runs = {pid: run for run, (pid, _) in children.items()}
+    while True:
+        try:
+            info = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return
+        if info is None:
+            return
+        pid = info.si_pid
+        run = runs.pop(pid, None)
+        if run is None:
+            os.waitpid(pid, 0)  # something a worker forked, orphaned to us
+            continue
+        _, child = children.pop(run)
+        _killpg(pid)
+        _sweep(child.uid)
+        _, status, usage = os.wait4(pid, 0)
+        cpu = usage.ru_utime + usage.ru_stime
+        _report(child.status, {"status": status, "cpu": cpu, "rss_kb": usage.ru_maxrss})
+
+
+def _sweep(uid: int) -> None:
+    """SIGKILL every process of ``uid``: kill(-1) from a process of that uid reaches exactly
+    those, including any that left the worker's process group."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setresuid(uid, uid, uid)
+            for _ in range(3):
+                os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass  # ESRCH: none left
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+# ---------------------------------------------------------------------------------- worker
+
+
+def _worker(request: dict[str, Any], fds: list[int], pipelines: dict[str, Any]) -> NoReturn:
+    code = 0
+    try:
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        # Above the targets first, so that no dup2 below overwrites a source still needed.
+        reads, writes, errors = (fcntl.fcntl(fd, fcntl.F_DUPFD, 100) for fd in fds[:3])
+        for target, source in ((0, devnull), (1, errors), (2, errors), (3, reads), (4, writes)):
+            os.dup2(source, target, inheritable=target < 3)
+        os.closerange(5, os.sysconf("SC_OPEN_MAX"))
+        os.setsid()
+        with os.fdopen(3, "rb") as incoming, os.fdopen(4, "wb") as outgoing:
+            _Session(incoming, outgoing, request, pipelines).serve()
+    except MemoryError:
+        os.write(4, _FATAL_MEMORY)
+        code = 3
+    except BaseException:  # noqa: BLE001 -- whatever happens, never return into the zygote
+        traceback.print_exc()  # to the stderr pipe: the server shows its end
+        code = 2
+    finally:
+        os._exit(code)
+
+
+class _Output:
+    """``print`` output of one record, kept up to a number of characters."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self.size = 0
+        self.parts: list[str] = []
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        if self.size < self.cap:
+            self.parts.append(text[: self.cap - self.size])
+        self.size += len(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def take(self) -> str:
+        if not self.size:
+            return ""
+        text = "".join(self.parts)
+        if self.size > self.cap:
+            text += f"\n[{self.size - self.cap} more characters of output not kept]"
+        self.parts.clear()
+        self.size = 0
+        return text
+
+
+class _Session:
+    """One run inside a forked worker: confine, load the code, answer batches."""
+
+    def __init__(
+        self,
+        incoming: BinaryIO,
+        outgoing: BinaryIO,
+        request: dict[str, Any],
+        pipelines: dict[str, Any],
+    ) -> None:
+        self.incoming = incoming
+        self.outgoing = outgoing
+        self.request = request
+        self.pipelines = pipelines
+        self.pid = os.getpid()
+        self.spawned = False
+        self.output = _Output(0)
+        self.vocab: Any = None
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.outgoing.write(json.dumps(message).encode() + b"\n")
+        self.outgoing.flush()
+
+    def receive(self) -> dict[str, Any] | None:
+        line = self.incoming.readline()
+        return json.loads(line) if line else None
+
+    def serve(self) -> None:
+        header = self.receive()
+        if header is None:
+            return
+        try:
+            language = self.request["language"]
+            self.vocab = (self.pipelines.get(language) or spacy.blank(language)).vocab
+            self.confine(header["limits"])
+        except Exception as exc:  # noqa: BLE001 -- reported as the run's error
+            self.send({"setup_error": f"{type(exc).__name__}: {exc}"})
+            return
+        self.send({"started": True})
+        function = self.load(header)
+        if function is None:
+            return
+        self.send({"loaded": True})
+        while (message := self.receive()) is not None and "records" in message:
+            self.batch(function, message["records"])
+        self.send({"done": True})
+
+    def confine(self, limits: dict[str, Any]) -> None:
+        """Limits, no network, no new privileges, then the run's uid: the last root step."""
+        uid, gid, workdir = self.request["uid"], self.request["gid"], self.request["workdir"]
+        os.chdir(workdir)
+        os.environ.update(HOME=workdir, TMPDIR=workdir)
+        os.umask(0o077)
+        _reachable_path()
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = round(used.ru_utime + used.ru_stime) + limits["cpu_s"]
+        memory = _vm_bytes() + limits["memory_mb"] * _MIB
+        files = limits["file_mb"] * _MIB
+        for kind, soft, hard in (
+            (resource.RLIMIT_CPU, cpu, cpu + 1),  # SIGXCPU, then SIGKILL a second later
+            (resource.RLIMIT_AS, memory, memory),
+            (resource.RLIMIT_NPROC, limits["processes"], limits["processes"]),
+            (resource.RLIMIT_FSIZE, files, files),
+            (resource.RLIMIT_NOFILE, limits["open_files"], limits["open_files"]),
+            (resource.RLIMIT_CORE, 0, 0),
+        ):
+            resource.setrlimit(kind, (soft, hard))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, EFBIG
+        if not limits["network"]:
+            _check(_libc.unshare(_CLONE_NEWNET), "cannot cut the network: unshare")
+        _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+        os.setgroups([])
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+        if os.getresuid() != (uid, uid, uid) or os.getresgid() != (gid, gid, gid):
+            raise RuntimeError("the worker did not drop its privileges")
+        self.output = _Output(limits["output_chars"])
+        sys.stdout = sys.stderr = self.output
+        sys.addaudithook(self.audit)
+
+    def audit(self, event: str, _args: tuple[Any, ...]) -> None:
+        if event in _SPAWN_EVENTS:
+            self.spawned = True
+
+    def load(self, header: dict[str, Any]) -> Callable[..., Any] | None:
+        """The function to run, or None after reporting why there is none."""
+        code: str = header["code"]
+        knowledge = types.ModuleType("knowledge", "The project's lookup lists.")
+        for name, terms in header["knowledge"].items():
+            setattr(knowledge, name, terms)
+        sys.modules["knowledge"] = knowledge
+        linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
+        try:
+            compiled = compile(code, FILENAME, "exec")
+        except SyntaxError as exc:
+            text = (exc.text or "").rstrip("\n")
+            error = {"message": exc.msg, "line": exc.lineno, "offset": exc.offset, "text": text}
+            self.send({"syntax_error": error})
+            return None
+        namespace: dict[str, Any] = {"__name__": "user_code", "__builtins__": builtins}
+        _, failure = self.call(exec, compiled, namespace)
+        if failure is not None:
+            self.send({"load_failure": [*failure, self.output.take()]})
+            return None
+        wanted = header["function"]
+        if wanted is not None:
+            if not callable(namespace.get(wanted)):
+                self.send({"invalid_code": f"the code defines no function named {wanted!r}"})
+                return None
+            named: Callable[..., Any] = namespace[wanted]
+            return named
+        defined = [
+            value
+            for value in namespace.values()
+            if isinstance(value, types.FunctionType) and value.__code__.co_filename == FILENAME
+        ]
+        if len(defined) != 1:
+            message = "the code must define one top-level function"
+            if defined:
+                names = ", ".join(function.__name__ for function in defined)
+                message += f"; it defines {len(defined)} ({names}): name the one to run"
+            self.send({"invalid_code": message})
+            return None
+        return defined[0]
+
+    def call(self, function: Callable[..., Any], *args: Any) -> tuple[Any, tuple[str, str] | None]:
+        """Run user code: its value, and (summary, traceback) when it raised.
+
+        A process the code forked leaves here, whatever happened; the memory or process
+        limit ends the run at once."""
+        value: Any = None
+        failure: tuple[str, str] | None = None
+        self.spawned = False
+        try:
+            value = function(*args)
+            if isinstance(value, types.GeneratorType):
+                value = list(value)
+        except MemoryError:
+            if os.getpid() == self.pid:
+                os.write(4, _FATAL_MEMORY)
+            os._exit(3)
+        except BaseException as exc:  # noqa: BLE001 -- user code may raise anything
+            if os.getpid() == self.pid:
+                if self.spawned and isinstance(exc, BlockingIOError):
+                    os.write(4, _FATAL_PROCESSES)
+                    os._exit(4)
+                # Leave out this frame: the traceback starts in the user's code.
+                user_frames = exc.__traceback__.tb_next if exc.__traceback__ else None
+                lines = traceback.format_exception(exc.__class__, exc, user_frames)
+                summary = traceback.format_exception_only(exc.__class__, exc)[-1].strip()
+                failure = (summary, "".join(lines))
+        if os.getpid() != self.pid:
+            os._exit(0)
+        return value, failure
+
+    def batch(self, function: Callable[..., Any], records: list[list[Any]]) -> None:
+        values: list[Any] = []
+        outputs: list[str] = []
+        failures: list[list[Any]] = []
+        vocab = self.vocab
+        for index, (data, tokens) in enumerate(records):
+            for attribute, blob in tokens.items():
+                text = data.get(attribute)
+                if isinstance(text, str):
+                    data[attribute] = _doc(vocab, text, blob)
+            value, failure = self.call(function, data)
+            if failure is not None:
+                failures.append([index, *failure])
+            values.append(value)
+            outputs.append(self.output.take())
+        message = {"values": values, "outputs": outputs, "failures": failures}
+        try:
+            encoded = _dumps(message)
+        except (TypeError, ValueError, RecursionError):
+            for index, value in enumerate(values):  # find the values that are not JSON
+                try:
+                    _dumps(value)
+                except (TypeError, ValueError, RecursionError) as exc:
+                    values[index] = None
+                    failures.append([index, f"the value returned is not JSON ({exc})", ""])
+            failures.sort(key=lambda failure: int(failure[0]))
+            encoded = _dumps(message)
+        self.outgoing.write(encoded.encode() + b"\n")
+        self.outgoing.flush()
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, allow_nan=False, default=_plain)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, set | frozenset):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not a JSON value")
+
+
+def _doc(vocab: Any, text: str, blob: str) -> Any:
+    """The spaCy Doc of ``text`` from assay's token offsets (int32 (start, end) pairs, base64):
+    spaCy leaves at most one space between tokens, so words and spaces give back the text."""
+    pairs = array("i", b64decode(blob))
+    starts, ends = pairs[0::2], pairs[1::2]
+    words = [text[start:end] for start, end in zip(starts, ends, strict=True)]
+    spaces = [start > end for end, start in zip(ends, starts[1:], strict=False)]
+    if ends:
+        spaces.append(len(text) > ends[-1])
+    return Doc(vocab, words=words, spaces=spaces)
+
+
+def _vm_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def _reachable_path() -> None:
+    """Let imports work after the uid drop where the interpreter lives in a folder that uid
+    cannot enter (e.g. /root/.pyenv): such sys.path entries become /proc/self/fd links to
+    directories opened now, which give that subtree and nothing above it."""
+    entries = []
+    for entry in sys.path:
+        if entry and os.path.isdir(entry) and not _world_reachable(entry):
+            fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            entry = f"/proc/self/fd/{fd}"
+        entries.append(entry)
+    sys.path[:] = entries
+    sys.path_importer_cache.clear()
+
+
+def _world_reachable(folder: str) -> bool:
+    """Whether any user may list ``folder`` and enter it and every folder above it."""
+    path = os.path.realpath(folder)
+    needed = 0o005  # r-x for others on the folder itself, --x above it
+    while True:
+        if os.stat(path).st_mode & needed != needed:
+            return False
+        if path == "/":
+            return True
+        path = os.path.dirname(path)
+        needed = 0o001
+
+
+if __name__ == "__main__":
+    main()
