@@ -139,3 +139,99 @@ def test_errors_exit_non_zero_with_one_line(run: Run, args: tuple[str, ...], mes
 def test_usage_errors_exit_2(run: Run) -> None:
     _, err = run("tasks", "add", "-p", "x", code=2)
     assert "Missing option" in err
+
+
+def test_lookup_lists(run: Run, tmp_path: Path) -> None:
+    run("projects", "create", "p")
+    out, _ = run("lookup", "add", "-p", "p", "-l", "country related", "France", "Poland", "Mars")
+    assert json.loads(out)["changed"] == {"added": 3, "blacklisted": 0}
+    run("lookup", "add", "-p", "p", "-l", "country related", "--blacklist", "Mars")
+    run("lookup", "remove", "-p", "p", "-l", "country related", "Poland")
+    terms = tmp_path / "more.txt"
+    terms.write_text("Chile\nPeru\n", encoding="utf-8")
+    out, _ = run("lookup", "import", "-p", "p", "-l", "country related", str(terms))
+    assert json.loads(out)["terms"] == 4
+    out, _ = run("lookup", "list", "-p", "p")
+    assert [(x["name"], x["module"], x["blacklisted"]) for x in _lines(out)] == [
+        ("country related", "country_related", 1)
+    ]
+    out, _ = run("lookup", "list", "-p", "p", "-l", "country related")
+    assert [x["term"] for x in _lines(out) if not x["blacklisted"]] == ["Chile", "France", "Peru"]
+    saved = tmp_path / "out.csv"
+    run("lookup", "export", "-p", "p", "-l", "country related", "--format", "csv", "-o", str(saved))
+    assert saved.read_text(encoding="utf-8").splitlines()[:2] == ["term,blacklisted", "Chile,false"]
+    out, _ = run("lookup", "export", "-p", "p", "-l", "country related")
+    assert out == "Chile\nFrance\nPeru\n"
+    run("lookup", "delete", "-p", "p", "-l", "country related")
+    _, err = run("lookup", "list", "-p", "p", "-l", "country related", code=1)
+    assert "no lookup list 'country related'" in err
+
+
+def test_heuristics(run: Run, tmp_path: Path) -> None:
+    run("sample", "clickbait", "--project", "cb")
+    code = tmp_path / "lf.py"
+    code.write_text(
+        "def starts_with_digit(record):\n"
+        "    if record['headline'][0].text.isdigit():\n"
+        "        return 'yes'\n",
+        encoding="utf-8",
+    )
+    run(
+        "heuristics",
+        "add",
+        "-p",
+        "cb",
+        "--task",
+        "clickbait",
+        "--name",
+        "digit",
+        "--file",
+        str(code),
+    )
+    out, _ = run("heuristics", "try", "-p", "cb", "--name", "digit", "--n", "5", "--seed", "3")
+    assert len(json.loads(out)["results"]) == 5
+    out, _ = run("heuristics", "run", "-p", "cb", "--all")
+    votes = json.loads(out)["heuristics"]["digit"]["votes"]
+    out, _ = run("heuristics", "list", "-p", "cb")
+    (found,) = _lines(out)
+    assert found["statistics"]["hits"] == votes > 0  # type: ignore[index]
+    code.write_text("def broken(record):\n    return 'perhaps'\n", encoding="utf-8")
+    run(
+        "heuristics",
+        "add",
+        "-p",
+        "cb",
+        "--task",
+        "clickbait",
+        "--name",
+        "digit",
+        "--replace",
+        "--file",
+        str(code),
+    )
+    _, err = run("heuristics", "run", "-p", "cb", "--name", "digit", code=1)
+    assert "perhaps" in err and len(err.strip().splitlines()) == 1
+    _, err = run("heuristics", "run", "-p", "cb", code=1)
+    assert "--all" in err
+    run("heuristics", "delete", "-p", "cb", "--name", "digit")
+
+
+def test_weak_supervise(run: Run, tmp_path: Path) -> None:
+    run("sample", "clickbait", "--project", "cb")
+    code = tmp_path / "lf.py"
+    code.write_text(
+        "def lf(record):\n    return 'yes' if '?' in record['headline'].text else None\n"
+    )
+    run("heuristics", "add", "-p", "cb", "--task", "clickbait", "--name", "q", "--file", str(code))
+    run("heuristics", "run", "-p", "cb", "--all")
+    out, _ = run("weak-supervise", "-p", "cb", "--task", "clickbait", "--model", "majority")
+    result = json.loads(out)
+    assert result["labeled"] == result["records_with_votes"] > 0
+    export = tmp_path / "cb.json"
+    run("export", "-p", "cb", "--format", "json", "-o", str(export))
+    rows = json.loads(export.read_text(encoding="utf-8"))
+    weak = [r for r in rows if r["__clickbait__WEAK_SUPERVISION"]]
+    assert len(weak) == result["labeled"]
+    assert all(r["__clickbait__WEAK_SUPERVISION__confidence"] == 1.0 for r in weak)
+    _, err = run("weak-supervise", "-p", "cb", "--task", "clickbait", "--model", "x", code=1)
+    assert "unknown label model 'x'" in err

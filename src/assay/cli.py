@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from assay.algorithms.label_models import DEFAULT_MODEL
 from assay.config import Settings
 from assay.errors import AssayError
 from assay.workbench import Workbench
@@ -34,13 +35,24 @@ labels_app = typer.Typer(
 )
 slices_app = typer.Typer(help="Data slices: saved filters and record sets.", no_args_is_help=True)
 jobs_app = typer.Typer(help="Background jobs.", no_args_is_help=True)
+heuristics_app = typer.Typer(
+    help="Heuristics: labeling functions run in the sandbox.", no_args_is_help=True
+)
+lookup_app = typer.Typer(
+    help="Lookup lists: terms that labeling functions import from `knowledge`.",
+    no_args_is_help=True,
+)
 app.add_typer(projects_app, name="projects")
 app.add_typer(tasks_app, name="tasks")
 app.add_typer(labels_app, name="labels")
 app.add_typer(slices_app, name="slices")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(lookup_app, name="lookup")
+app.add_typer(heuristics_app, name="heuristics")
 
 ProjectOpt = Annotated[str, typer.Option("--project", "-p", help="Project name.")]
+ListOpt = Annotated[str, typer.Option("--list", "-l", help="Lookup list name.")]
+TermsArg = Annotated[list[str], typer.Argument(help="Terms (quote those with spaces).")]
 
 
 @app.callback()
@@ -369,6 +381,168 @@ def slices_rename(
 def slices_delete(project: ProjectOpt, name: Annotated[str, typer.Option("--name")]) -> None:
     """Delete a slice (its records stay)."""
     _workbench().delete_slice(project, name)
+
+
+@heuristics_app.command("add")
+def heuristics_add(
+    project: ProjectOpt,
+    task: Annotated[str, typer.Option("--task", help="Labeling task.")],
+    name: Annotated[str, typer.Option("--name", help="Heuristic name.")],
+    file: Annotated[Path, typer.Option("--file", help="Python file defining one function.")],
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Replace the code of an existing heuristic.")
+    ] = False,
+) -> None:
+    """Add a labeling function from a file (or, with --replace, give one new code)."""
+    try:
+        code = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AssayError(f"cannot read {file}: {exc}") from exc
+    wb = _workbench()
+    if replace:
+        _print(wb.update_heuristic(project, name, code=code))
+    else:
+        _print(wb.add_heuristic(project, task, name, code))
+
+
+@heuristics_app.command("list")
+def heuristics_list(project: ProjectOpt) -> None:
+    """Heuristics with their last run and statistics (JSON lines)."""
+    for found in _workbench().list_heuristics(project):
+        typer.echo(json.dumps(found, ensure_ascii=False))
+
+
+@heuristics_app.command("try")
+def heuristics_try(
+    project: ProjectOpt,
+    name: Annotated[str, typer.Option("--name", help="Heuristic name.")],
+    n: Annotated[int, typer.Option("--n", help="Random records to run on.")] = 10,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the choice.")] = None,
+) -> None:
+    """Run a heuristic on a few random records and print each result; nothing is stored."""
+    _print(_workbench().try_heuristic(project, name, n=n, seed=seed))
+
+
+@heuristics_app.command("run")
+def heuristics_run(
+    project: ProjectOpt,
+    names: Annotated[
+        list[str] | None, typer.Option("--name", help="Heuristic to run (repeatable).")
+    ] = None,
+    run_all: Annotated[bool, typer.Option("--all", help="Run every heuristic.")] = False,
+) -> None:
+    """Run heuristics on every record; their votes replace the previous run's."""
+    if bool(names) == run_all:
+        raise AssayError("name heuristics with --name, or run them all with --all")
+    job = _workbench().run_heuristics(project, None if run_all else names, wait=True)
+    if job["status"] != "done":
+        raise AssayError(job["error"] or f"the run ended {job['status']}")
+    _print(job["result"])
+
+
+@app.command("weak-supervise")
+def weak_supervise(
+    project: ProjectOpt,
+    task: Annotated[str, typer.Option("--task", help="Labeling task.")],
+    model: Annotated[
+        str, typer.Option("--model", help="majority | weighted | dawid-skene | generative")
+    ] = DEFAULT_MODEL,
+    names: Annotated[
+        list[str] | None,
+        typer.Option("--heuristic", help="Use this heuristic (repeatable; default: all that ran)."),
+    ] = None,
+) -> None:
+    """Combine the task's heuristics into weakly supervised labels with a label model."""
+    job = _workbench().weak_supervise(project, task, model=model, heuristics=names, wait=True)
+    if job["status"] != "done":
+        raise AssayError(job["error"] or f"weak supervision ended {job['status']}")
+    _print(job["result"])
+
+
+@heuristics_app.command("delete")
+def heuristics_delete(
+    project: ProjectOpt, name: Annotated[str, typer.Option("--name", help="Heuristic name.")]
+) -> None:
+    """Delete a heuristic and its votes."""
+    _workbench().delete_heuristic(project, name)
+
+
+@lookup_app.command("add")
+def lookup_add(
+    project: ProjectOpt,
+    name: ListOpt,
+    terms: TermsArg,
+    blacklist: Annotated[
+        bool, typer.Option("--blacklist", help="Add or mark them as blacklisted.")
+    ] = False,
+) -> None:
+    """Add terms to a lookup list (created when missing)."""
+    _print(_workbench().add_terms(project, name, terms, blacklisted=blacklist))
+
+
+@lookup_app.command("remove")
+def lookup_remove(
+    project: ProjectOpt,
+    name: ListOpt,
+    terms: TermsArg,
+    blacklist: Annotated[
+        bool, typer.Option("--blacklist", help="Only take them off the blacklist.")
+    ] = False,
+) -> None:
+    """Remove terms from a lookup list."""
+    _print(_workbench().remove_terms(project, name, terms, blacklist_only=blacklist))
+
+
+@lookup_app.command("list")
+def lookup_list(
+    project: ProjectOpt,
+    name: Annotated[
+        str | None, typer.Option("--list", "-l", help="One list: print its terms.")
+    ] = None,
+) -> None:
+    """The lookup lists with their sizes (JSON lines), or one list's terms (JSON lines)."""
+    wb = _workbench()
+    if name is None:
+        for found in wb.list_lookup_lists(project):
+            typer.echo(json.dumps(found, ensure_ascii=False))
+        return
+    for entry in wb.get_lookup_list(project, name)["entries"]:
+        typer.echo(json.dumps(entry, ensure_ascii=False))
+
+
+@lookup_app.command("import")
+def lookup_import(
+    project: ProjectOpt,
+    name: ListOpt,
+    file: Annotated[
+        Path, typer.Argument(help="Text (one term a line) or CSV (term, blacklisted).")
+    ],
+) -> None:
+    """Add the terms of a file to a lookup list (created when missing)."""
+    _print(_workbench().import_terms(project, name, file))
+
+
+@lookup_app.command("export")
+def lookup_export(
+    project: ProjectOpt,
+    name: ListOpt,
+    fmt: Annotated[str, typer.Option("--format", help="txt | csv")] = "txt",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
+    ] = None,
+) -> None:
+    """Write a lookup list's terms: text without the blacklisted ones, or CSV with the flag."""
+    content = _workbench().export_terms(project, name, fmt)
+    if output is None:
+        typer.echo(content, nl=False)
+    else:
+        output.write_text(content, encoding="utf-8")
+
+
+@lookup_app.command("delete")
+def lookup_delete(project: ProjectOpt, name: ListOpt) -> None:
+    """Delete a lookup list with its terms."""
+    _workbench().delete_lookup_list(project, name)
 
 
 @jobs_app.command("list")

@@ -5,20 +5,33 @@ notebooks alike. Every method opens its own unit of work and returns plain JSON-
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from assay.algorithms.label_models import DEFAULT_MODEL
 from assay.config import Settings
-from assay.errors import AssayError, ImportFileError, ValidationError
+from assay.errors import AssayError, ImportFileError, NotFound, ValidationError
+from assay.runtime.sandbox import (
+    Limits,
+    Sandbox,
+    SandboxError,
+    UserCodeError,
+    module_name,
+    protect,
+)
 from assay.services import (
     annotating,
     archives,
     exporting,
     files,
+    heuristics,
     importing,
     jobs,
+    lookup_lists,
     previews,
     projects,
     queries,
@@ -28,9 +41,17 @@ from assay.services import (
     statistics,
     tasks,
     tokens,
+    weak_supervision,
 )
 from assay.storage.db import Database
-from assay.storage.models import Attribute, LabelingTask, Project, Record, RecordTokens
+from assay.storage.models import (
+    Attribute,
+    Heuristic,
+    LabelingTask,
+    LookupList,
+    Project,
+    Record,
+)
 
 Listener = Callable[[float, str], None]
 
@@ -45,10 +66,13 @@ class Workbench:
             self.db.migrate()
             importing.recover(self.db)
         self._executor: Any = None
+        self._sandbox: Sandbox | None = None
 
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown()
+        if self._sandbox is not None:
+            self._sandbox.close()
         self.db.dispose()
 
     @property
@@ -429,12 +453,12 @@ class Workbench:
             text_attributes = [a for a in projects.attributes(s, found) if a.data_type == "text"]
             token_docs = {}
             for attribute in text_attributes:
-                blob = s.get(RecordTokens, (row.id, attribute.id))
+                blob = records.token_offsets(s, row.id, attribute.id)
                 text = row.data.get(attribute.name)
                 if blob is not None and isinstance(text, str):
                     token_docs[attribute.name] = [
                         {"text": text[a:b], "start": a, "end": b}
-                        for a, b in tokens.offsets(blob.offsets).tolist()
+                        for a, b in tokens.offsets(blob).tolist()
                     ]
             return {
                 "id": row.id,
@@ -487,6 +511,245 @@ class Workbench:
         over the project's records or one slice's."""
         with self.db.session() as s:
             return statistics.task_statistics(s, projects.get(s, project), task, slice_name)
+
+    # --- lookup lists ----------------------------------------------------------------------
+
+    def list_lookup_lists(self, project: str) -> list[dict[str, Any]]:
+        with self.db.session() as s:
+            found = lookup_lists.list_all(s, projects.get(s, project))
+            sizes = lookup_lists.counts(s, found)
+            return [_lookup_list(lst, sizes[lst.id]) for lst in found]
+
+    def create_lookup_list(self, project: str, name: str, description: str = "") -> dict[str, Any]:
+        with self.db.session() as s:
+            return _lookup_list(lookup_lists.create(s, projects.get(s, project), name, description))
+
+    def get_lookup_list(self, project: str, name: str) -> dict[str, Any]:
+        """A list with its terms (``entries``: each term and whether it is blacklisted)."""
+        with self.db.session() as s:
+            lst = lookup_lists.get(s, projects.get(s, project), name)
+            found = lookup_lists.terms(s, lst)
+            doc = _lookup_list(lst, (len(found), sum(t.blacklisted for t in found)))
+            entries = [{"term": t.term, "blacklisted": t.blacklisted} for t in found]
+            return {**doc, "entries": entries}
+
+    def delete_lookup_list(self, project: str, name: str) -> None:
+        with self.db.session() as s:
+            lookup_lists.delete_list(s, projects.get(s, project), name)
+
+    def add_terms(
+        self, project: str, name: str, terms: list[str], *, blacklisted: bool = False
+    ) -> dict[str, Any]:
+        """Add terms to a list (created when missing); ``blacklisted`` adds or marks them as
+        blacklisted. Returns the list with ``added`` and ``blacklisted_now`` counts."""
+        with self.db.session() as s:
+            lst = lookup_lists.get_or_create(s, projects.get(s, project), name)
+            changed = lookup_lists.add_terms(s, lst, terms, blacklisted=blacklisted)
+            return self._lookup_summary(s, lst, changed)
+
+    def remove_terms(
+        self, project: str, name: str, terms: list[str], *, blacklist_only: bool = False
+    ) -> dict[str, Any]:
+        """Remove terms from a list; ``blacklist_only`` takes them off the blacklist instead."""
+        with self.db.session() as s:
+            lst = lookup_lists.get(s, projects.get(s, project), name)
+            if blacklist_only:
+                changed = {"unblacklisted": lookup_lists.unblacklist(s, lst, terms)}
+            else:
+                changed = {"removed": lookup_lists.remove_terms(s, lst, terms)}
+            return self._lookup_summary(s, lst, changed)
+
+    def import_terms(self, project: str, name: str, path: str | Path) -> dict[str, Any]:
+        """Add the terms of a text file (one a line) or CSV (``term``, ``blacklisted``)."""
+        plain, black = lookup_lists.read_terms(Path(path))
+        with self.db.session() as s:
+            lst = lookup_lists.get_or_create(s, projects.get(s, project), name)
+            changed = lookup_lists.add_terms(s, lst, plain)
+            marked = lookup_lists.add_terms(s, lst, black, blacklisted=True)
+            changed["added"] += marked["added"]
+            changed["blacklisted"] = marked["blacklisted"]
+            return self._lookup_summary(s, lst, changed)
+
+    def export_terms(self, project: str, name: str, fmt: str = "txt") -> str:
+        with self.db.session() as s:
+            lst = lookup_lists.get(s, projects.get(s, project), name)
+            return lookup_lists.export_terms(s, lst, fmt)
+
+    @staticmethod
+    def _lookup_summary(s: Any, lst: LookupList, changed: dict[str, int]) -> dict[str, Any]:
+        return {**_lookup_list(lst, lookup_lists.counts(s, [lst])[lst.id]), "changed": changed}
+
+    # --- heuristics --------------------------------------------------------------------------
+
+    @property
+    def sandbox(self) -> Sandbox:
+        """The sandbox that runs user code; on first use the data dir becomes private to this
+        process's user, so no sandbox uid can read the database below it."""
+        if self._sandbox is None:
+            protect(self.settings.data_dir)
+            self._sandbox = Sandbox()
+        return self._sandbox
+
+    def add_heuristic(
+        self, project: str, task: str, name: str, code: str, description: str = ""
+    ) -> dict[str, Any]:
+        """Add a labeling function (Python code defining one function) for a task."""
+        with self.db.session() as s:
+            found = heuristics.create(s, projects.get(s, project), task, name, code, description)
+            return _heuristic(s, found)
+
+    def list_heuristics(self, project: str) -> list[dict[str, Any]]:
+        with self.db.session() as s:
+            return [_heuristic(s, h) for h in heuristics.list_all(s, projects.get(s, project))]
+
+    def get_heuristic(self, project: str, name: str) -> dict[str, Any]:
+        with self.db.session() as s:
+            return _heuristic(s, heuristics.get(s, projects.get(s, project), name))
+
+    def update_heuristic(
+        self,
+        project: str,
+        name: str,
+        *,
+        code: str | None = None,
+        new_name: str | None = None,
+        description: str | None = None,
+    ) -> dict[str, Any]:
+        with self.db.session() as s:
+            found = heuristics.update(
+                s,
+                projects.get(s, project),
+                name,
+                code=code,
+                new_name=new_name,
+                description=description,
+            )
+            return _heuristic(s, found)
+
+    def delete_heuristic(self, project: str, name: str) -> None:
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            task = heuristics.get(s, found, name).task
+            heuristics.delete_heuristic(s, found, name)
+            heuristics.refresh_statistics(s, task)
+
+    def try_heuristic(
+        self,
+        project: str,
+        name: str,
+        *,
+        n: int = 10,
+        record_ids: list[int] | None = None,
+        seed: int | None = None,
+        limits: Limits | None = None,
+    ) -> dict[str, Any]:
+        """Run a heuristic on ``n`` random records (or these ones) and return each record's
+        result and printed output; nothing is stored. A run that fails reports why (and, for
+        exceptions, the records and tracebacks) in ``error`` and ``failures``."""
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            heuristic = heuristics.get(s, found, name)
+            ids = record_ids or heuristics.sample_ids(s, found, n, seed)
+            chosen = list(heuristics.sandbox_records(s, found, ids))
+            missing = sorted(set(ids) - {r.id for r in chosen})
+            if missing:
+                raise NotFound(f"project {project!r} has no records with ids {missing}")
+            try:
+                results = heuristics.run_code(
+                    s, found, heuristic, chosen, self.sandbox, limits or Limits()
+                )
+            except UserCodeError as exc:
+                failures = [dataclasses.asdict(f) for f in exc.failures]
+                return {"results": [], "failures": failures, "error": exc.message}
+            except SandboxError as exc:
+                return {"results": [], "failures": [], "error": exc.message}
+        data = {r.id: r.data for r in chosen}
+        return {
+            "results": [
+                {
+                    "record_id": r.record_id,
+                    "data": data[r.record_id],
+                    "value": r.value,
+                    "output": r.output,
+                }
+                for r in results
+            ],
+            "failures": [],
+            "error": None,
+        }
+
+    def run_heuristics(
+        self,
+        project: str,
+        names: list[str] | None = None,
+        *,
+        wait: bool = False,
+        limits: Limits | None = None,
+    ) -> dict[str, Any]:
+        """Run heuristics (``names``; all when None) on every record as a job. Each one's
+        results replace its previous votes at once; a run that fails keeps them."""
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            chosen = [heuristics.get(s, found, n) for n in names] if names else None
+            todo = [h.name for h in chosen or heuristics.list_all(s, found)]
+        if not todo:
+            raise ValidationError(f"project {project!r} has no heuristic to run")
+        job_id = self._new_job("heuristics", project, f"run {', '.join(todo)}")
+
+        def work(progress: jobs.Progress) -> dict[str, Any]:
+            runs: dict[str, Any] = {}
+            for number, name in enumerate(todo):
+                progress(number / len(todo), f"running {name}")
+                started = time.perf_counter()
+                with self.db.session() as s:
+                    found = projects.get(s, project)
+                    heuristic = heuristics.get(s, found, name)
+                    records = heuristics.sandbox_records(s, found)
+                    results = heuristics.run_code(
+                        s, found, heuristic, records, self.sandbox, limits or Limits()
+                    )
+                with self.db.session() as s:  # the swap: one short transaction
+                    heuristic = heuristics.get(s, projects.get(s, project), name)
+                    runs[name] = heuristics.store_votes(
+                        s, heuristic, results, time.perf_counter() - started
+                    )
+                    heuristics.refresh_statistics(s, heuristic.task)
+            progress(1.0, "done")
+            return {"heuristics": runs}
+
+        if wait:
+            with contextlib.suppress(AssayError):  # recorded on the job, which the caller reads
+                jobs.run(self.db, job_id, work)
+        else:
+            self.executor.submit(job_id, work)
+        return self.get_job(job_id)
+
+    def weak_supervise(
+        self,
+        project: str,
+        task: str,
+        *,
+        model: str = DEFAULT_MODEL,
+        heuristics: list[str] | None = None,
+        params: dict[str, Any] | None = None,
+        wait: bool = False,
+    ) -> dict[str, Any]:
+        """Combine the task's heuristics' votes with a label model, as a job; the labels
+        become the source ``weak_supervision`` (replacing the previous run's)."""
+        job_id = self._new_job("weak_supervision", project, f"weak supervision of {task}")
+
+        def work(progress: jobs.Progress) -> dict[str, Any]:
+            progress(0.1, f"fitting {model}")
+            with self.db.session() as s:
+                found = tasks.get(s, projects.get(s, project), task)
+                return weak_supervision.run(s, found, model=model, names=heuristics, params=params)
+
+        if wait:
+            with contextlib.suppress(AssayError):  # recorded on the job, which the caller reads
+                jobs.run(self.db, job_id, work)
+        else:
+            self.executor.submit(job_id, work)
+        return self.get_job(job_id)
 
     # --- samples and jobs ------------------------------------------------------------------
 
@@ -569,6 +832,37 @@ def _attribute(a: Attribute) -> dict[str, Any]:
 
 def _label(lb: Any) -> dict[str, Any]:
     return {"id": lb.id, "name": lb.name, "color": lb.color, "hotkey": lb.hotkey}
+
+
+def _lookup_list(lst: LookupList, sizes: tuple[int, int] = (0, 0)) -> dict[str, Any]:
+    return {
+        "id": lst.id,
+        "name": lst.name,
+        "module": module_name(lst.name),
+        "description": lst.description,
+        "version": lst.version,
+        "terms": sizes[0],
+        "blacklisted": sizes[1],
+        "updated_at": lst.updated_at.isoformat(),
+    }
+
+
+def _heuristic(s: Any, h: Heuristic) -> dict[str, Any]:
+    return {
+        "id": h.id,
+        "name": h.name,
+        "task": h.task.name,
+        "kind": h.kind,
+        "description": h.description,
+        "code": h.code,
+        "code_version": h.code_version,
+        "last_run": h.last_run,
+        # The votes come from older code than the current one.
+        "stale": h.last_run is not None and h.last_run["code_version"] != h.code_version,
+        "statistics": h.statistics,
+        "created_at": h.created_at.isoformat(),
+        "updated_at": h.updated_at.isoformat(),
+    }
 
 
 def _task(s: Any, t: LabelingTask) -> dict[str, Any]:

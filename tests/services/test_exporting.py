@@ -262,6 +262,8 @@ def test_project_archive_round_trips_exactly(wb: Workbench, tmp_path: Path, samp
     wb.create_slice(sample, "dynamic", {"task": "clickbait", "state": "conflict"})
     wb.create_slice(sample, "static", kind="static", where={"search": "france"})
     wb.import_file(_ws_file(tmp_path), sample)
+    wb.add_terms(sample, "clickbait phrases", ["you won't believe", "this is why"])
+    wb.add_terms(sample, "clickbait phrases", ["top 10"], blacklisted=True)
 
     path = tmp_path / "sample.assay.json"
     assert wb.export(sample, "project", path)["records"] == 1400
@@ -274,6 +276,13 @@ def test_project_archive_round_trips_exactly(wb: Workbench, tmp_path: Path, samp
     assert any(a["gold"] for a in original["annotations"])
     assert any(a["source"] == "weak_supervision" for a in original["annotations"])
     assert {s["kind"] for s in original["slices"]} == {"static", "dynamic"}
+    lists = {x["name"]: x["terms"] for x in original["lookup_lists"]}
+    assert lists["clickbait phrases"] == [
+        ["this is why", False],
+        ["top 10", True],
+        ["you won't believe", False],
+    ]
+    assert set(lists) == {"clickbait phrases", "clickbait_expression", "country_related"}
     assert next(s["records"] for s in copy["slices"] if s["kind"] == "static")
     # what the copy shows matches, record by record
     assert _labels(wb, "copy", "running_id") == _labels(wb, sample, "running_id")

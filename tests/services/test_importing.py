@@ -431,6 +431,23 @@ def test_bad_files_create_no_project(wb: Workbench, tmp_path: Path) -> None:
     assert wb.list_projects() == []
 
 
+def test_csv_errors_past_the_first_rows_name_row_and_line(wb: Workbench, tmp_path: Path) -> None:
+    # rows are read in batches; a blank line is skipped, and a bad row far down the file is
+    # still named by its row and its line
+    lines = ["id,headline"] + [f"{i},text {i}" for i in range(1, 1201)]
+    lines.insert(700, "")
+    lines[1001] = "1000,too,many"  # row 1000, on line 1002 (after the header and blank line)
+    path = tmp_path / "long.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ImportFileError) as raised:
+        wb.import_file(path, "p")
+    assert "row 1000 (line 1002) has 3 fields" in raised.value.message
+    lines[1001] = "1000,fine"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert wb.import_file(path, "p")["created"] == 1200
+    assert wb.get_record("p", 1200)["data"] == {"id": 1200, "headline": "text 1200"}
+
+
 def test_error_details_name_row_and_column(wb: Workbench, tmp_path: Path) -> None:
     path = tmp_path / "typed.csv"
     path.write_text("id,n\n1,5\n2,x\n", encoding="utf-8")

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from assay import JobCancelled, Workbench
 from assay.services import importing, jobs
-from assay.storage.models import Record, RecordText, RecordTokens
+from assay.storage.models import Record, RecordText
 
 
 def _csv(path: Path, start: int, n: int) -> Path:
@@ -76,7 +76,7 @@ def test_a_cancelled_staged_import_removes_its_rows(
 ) -> None:
     wb = small_chunks
     wb.import_file(_csv(tmp_path / "a.csv", 0, 20), "p", primary_key=["rid"])
-    before = (_rows(wb, Record), _rows(wb, RecordText), _rows(wb, RecordTokens))
+    before = (_rows(wb, Record), _rows(wb, RecordText))
     calls = 0
 
     def cancel_after_two_chunks(_done: float, message: str) -> None:
@@ -89,7 +89,7 @@ def test_a_cancelled_staged_import_removes_its_rows(
 
     with pytest.raises(JobCancelled):
         wb.import_file(_csv(tmp_path / "b.csv", 100, 200), "p", listener=cancel_after_two_chunks)
-    assert (_rows(wb, Record), _rows(wb, RecordText), _rows(wb, RecordTokens)) == before
+    assert (_rows(wb, Record), _rows(wb, RecordText)) == before
     assert wb.query("p", None)["total"] == 20
 
     calls = 0
@@ -129,3 +129,24 @@ def test_a_staged_import_marks_the_project_changed(small_chunks: Workbench, tmp_
     before = wb.get_project("p")["updated_at"]
     wb.import_file(_csv(tmp_path / "b.csv", 100, 120), "p")
     assert wb.get_project("p")["updated_at"] > before
+
+
+def test_chunks_leave_the_sqlite_lock_free_only_while_others_write(
+    sqlite_wb: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wb = sqlite_wb
+    pauses: list[float] = []
+    monkeypatch.setattr(importing.time, "sleep", pauses.append)
+    monkeypatch.setattr(wb.settings, "import_chunk_size", 50)
+    wb.import_file(_csv(tmp_path / "a.csv", 0, 230), "alone", primary_key=["rid"])
+    assert pauses == []  # an import that writes alone never waits
+    with importing._pacing(wb.db) as pacer:
+        for number in range(2):  # the import's own commits, within a chunk, do not count
+            pacer.before_chunk()
+            wb.create_project(f"own-{number}")
+            pacer.after_chunk()
+        assert pauses == []
+        wb.create_project("another")  # another connection commits between two chunks
+        pacer.before_chunk()
+        pacer.after_chunk()
+        assert pauses == [importing._Pacer.GAP]

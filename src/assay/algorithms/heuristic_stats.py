@@ -25,6 +25,7 @@ unit set.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -66,7 +67,7 @@ def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float
     return (max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale))
 
 
-def as_units(rows: list[tuple[int, int, int, int]] | np.ndarray) -> Units:
+def as_units(rows: Sequence[Sequence[int]] | np.ndarray) -> Units:
     """Units from rows of (record, label, start, end), validated once here."""
     units = np.asarray(rows, dtype=np.int64).reshape(-1, 4)
     if len(units) and (units[:, 0].min() < 0 or units[:, 1].min() < 0):

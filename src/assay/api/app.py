@@ -12,7 +12,16 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
-from assay.api.routes import jobs, projects, records, slices, statistics, tasks
+from assay.api.routes import (
+    heuristics,
+    jobs,
+    lookup_lists,
+    projects,
+    records,
+    slices,
+    statistics,
+    tasks,
+)
 from assay.config import Settings
 from assay.errors import AssayError
 from assay.workbench import Workbench
@@ -26,6 +35,8 @@ ROUTERS = (
     records.router,
     slices.router,
     statistics.router,
+    lookup_lists.router,
+    heuristics.router,
     jobs.router,
 )
 

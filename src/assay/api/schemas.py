@@ -304,3 +304,113 @@ class TaskStatistics(BaseModel):
     annotators: list[AnnotatorCount]
     agreement: Agreement
     conflicts: Conflicts
+
+
+class LookupListCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = ""
+
+
+class LookupTerms(BaseModel):
+    terms: list[str] = Field(description="terms (white space around each is removed)")
+    blacklisted: bool = Field(
+        default=False, description="add: add or mark them as blacklisted; remove: unblacklist"
+    )
+
+
+class LookupListPublic(BaseModel):
+    id: int
+    name: str
+    module: str = Field(description="its name in labeling functions: from knowledge import …")
+    description: str
+    version: int = Field(description="bumped by every change of the terms")
+    terms: int
+    blacklisted: int
+    updated_at: str
+    changed: dict[str, int] | None = Field(
+        default=None, description="what a change did: added, blacklisted, removed, ..."
+    )
+
+
+class LookupEntry(BaseModel):
+    term: str
+    blacklisted: bool
+
+
+class LookupListDetail(LookupListPublic):
+    entries: list[LookupEntry]
+
+
+class HeuristicCreate(BaseModel):
+    task: str
+    name: str = Field(min_length=1, max_length=200)
+    code: str = Field(description="Python defining one function of the record")
+    description: str = ""
+
+
+class HeuristicUpdate(BaseModel):
+    name: str | None = Field(default=None, description="new name (rename)")
+    code: str | None = Field(default=None, description="new code (a new code version)")
+    description: str | None = None
+
+
+class HeuristicPublic(BaseModel):
+    id: int
+    name: str
+    task: str
+    kind: str
+    description: str
+    code: str
+    code_version: int
+    last_run: dict[str, Any] | None = Field(
+        description="code_version, records, records_with_votes, votes, seconds, finished_at"
+    )
+    stale: bool = Field(description="the stored votes come from an older code version")
+    statistics: dict[str, Any] | None = Field(
+        description="coverage, records, hits, overlaps, conflicts, true_positives, "
+        "false_positives, false_negatives, precision, interval (95% Wilson), labels"
+    )
+    created_at: str
+    updated_at: str
+
+
+class HeuristicTry(BaseModel):
+    n: int = Field(default=10, ge=1, le=1000, description="random records to run on")
+    record_ids: list[int] | None = Field(default=None, description="these records instead")
+    seed: int | None = None
+
+
+class TryResult(BaseModel):
+    record_id: int
+    data: dict[str, Any]
+    value: Any
+    output: str
+
+
+class TryFailure(BaseModel):
+    record_id: int | None
+    error: str
+    traceback: str
+    output: str
+
+
+class HeuristicTryResult(BaseModel):
+    results: list[TryResult]
+    failures: list[TryFailure]
+    error: str | None = Field(description="why the run failed (null when it worked)")
+
+
+class HeuristicRun(BaseModel):
+    names: list[str] | None = Field(default=None, description="heuristics to run; null: all")
+
+
+class WeakSupervisionRun(BaseModel):
+    model: str = Field(
+        default="generative", description="majority | weighted | dawid-skene | generative"
+    )
+    heuristics: list[str] | None = Field(
+        default=None, description="heuristics to combine; null: all of the task that ran"
+    )
+    params: dict[str, Any] | None = Field(
+        default=None, description='the label model\'s parameters, e.g. {"c": 7, "k": 3}'
+    )

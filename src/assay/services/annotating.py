@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from assay.algorithms.reference import ManualVote, resolve_reference
 from assay.errors import ValidationError
+from assay.services import lookup_lists, records, tokens
 from assay.services import tasks as task_service
-from assay.services import tokens
 from assay.storage.models import (
     Annotation,
     Attribute,
@@ -26,7 +26,6 @@ from assay.storage.models import (
     LabelingTask,
     ManualState,
     Record,
-    RecordTokens,
 )
 
 MANUAL = "manual"
@@ -113,22 +112,21 @@ def refresh_reference(session: Session, task: LabelingTask, record_ids: Iterable
             session.execute(insert(ManualState), states)
 
 
-def _check_span(session: Session, record: Record, task: LabelingTask, span: Span | None) -> None:
+def _check_span(
+    session: Session, record: Record, task: LabelingTask, span: Span | None
+) -> str | None:
+    """The text of a valid span (None for tasks without spans); errors for invalid ones."""
     if task.task_type != "extraction":
         if span is not None:
             raise ValidationError(
                 f"task {task.name!r} is a {task.task_type} task; spans are for extraction",
                 task=task.name,
             )
-        return
+        return None
     if span is None:
         raise ValidationError(f"extraction task {task.name!r} needs a token span", task=task.name)
-    blob = session.scalar(
-        select(RecordTokens.offsets).where(
-            RecordTokens.record_id == record.id,
-            RecordTokens.attribute_id == task.attribute_id,
-        )
-    )
+    assert task.attribute_id is not None  # an extraction task is on an attribute
+    blob = records.token_offsets(session, record.id, task.attribute_id)
     attribute = session.get(Attribute, task.attribute_id)
     text = record.data.get(attribute.name) if attribute else None
     if blob is None or not isinstance(text, str):
@@ -136,7 +134,7 @@ def _check_span(session: Session, record: Record, task: LabelingTask, span: Span
             f"record {record.id} has no text to label for task {task.name!r}",
             record=record.id,
         )
-    tokens.span_text(text, blob, span.start, span.end)
+    return tokens.span_text(text, blob, span.start, span.end)
 
 
 def add(
@@ -158,7 +156,7 @@ def add(
     if not annotator:
         raise ValidationError("a manual label needs the annotator's name")
     label = task_service.label(session, task, label_name)
-    _check_span(session, record, task, span)
+    span_text = _check_span(session, record, task, span)
     mine = select(Annotation).where(
         Annotation.record_id == record.id,
         Annotation.task_id == task.id,
@@ -192,6 +190,8 @@ def add(
     session.add(row)
     session.flush()
     refresh_reference(session, task, [record.id])
+    if span_text is not None:
+        lookup_lists.add_from_span(session, record.project_id, label.name, span_text)
     return row
 
 

@@ -1,7 +1,8 @@
 """Project archives: everything of a project in one JSON document, and back.
 
 The archive holds the schema, tasks, labels (colors, hotkeys), every annotation of every
-source with annotator, gold flag and time, and slices. Records are referred to by position.
+source with annotator, gold flag and time, slices, and lookup lists with their terms (and
+blacklist). Records are referred to by position.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from assay.errors import ImportFileError
-from assay.services import annotating, importing, projects, slices, tasks
+from assay.services import annotating, importing, lookup_lists, projects, slices, tasks
 from assay.services.files import Table
 from assay.storage.models import Annotation, DataSlice, Project, Record, SliceRecord, core_table
 
@@ -89,6 +90,14 @@ def archive(session: Session, project: Project) -> dict[str, Any]:
         "records": [row.data for row in record_rows],
         "annotations": annotation_docs,
         "slices": slice_docs,
+        "lookup_lists": [
+            {
+                "name": lst.name,
+                "description": lst.description,
+                "terms": [[t.term, t.blacklisted] for t in lookup_lists.terms(session, lst)],
+            }
+            for lst in lookup_lists.list_all(session, project)
+        ],
     }
 
 
@@ -182,5 +191,10 @@ def restore(
                 insert(SliceRecord),
                 [{"slice_id": found.id, "record_id": ids[i]} for i in doc["records"]],
             )
+    for doc in document.get("lookup_lists", []):  # archives before lookup lists have none
+        lst = lookup_lists.create(session, project, doc["name"], doc["description"])
+        for blacklisted in (False, True):
+            chosen = [term for term, black in doc["terms"] if black is blacklisted]
+            lookup_lists.add_terms(session, lst, chosen, blacklisted=blacklisted)
     session.flush()
     return project

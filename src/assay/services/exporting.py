@@ -27,7 +27,7 @@ from assay.storage.models import (
     LabelingTask,
     Project,
     Record,
-    RecordTokens,
+    RecordText,
 )
 
 RECORD_FORMATS = ("json", "jsonl", "csv", "parquet")
@@ -110,14 +110,16 @@ def _add_span_texts(
     attribute = session.get(Attribute, task.attribute_id)
     assert attribute is not None
     wanted = [i for values in value_maps for i in values]
-    blobs = dict(
-        session.execute(
-            select(RecordTokens.record_id, RecordTokens.offsets).where(
-                RecordTokens.attribute_id == attribute.id,
-                RecordTokens.record_id.in_(wanted),
+    blobs = {
+        record_id: blob
+        for record_id, blob in session.execute(
+            select(RecordText.record_id, RecordText.offsets).where(
+                RecordText.attribute_id == attribute.id,
+                RecordText.record_id.in_(wanted),
             )
-        ).all()
-    )
+        )
+        if blob is not None
+    }
     for values in value_maps:
         for record_id, spans in values.items():
             text = data[record_id][attribute.name]

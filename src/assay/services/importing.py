@@ -10,8 +10,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
@@ -30,7 +34,6 @@ from assay.storage.models import (
     Project,
     Record,
     RecordText,
-    RecordTokens,
     core_table,
 )
 
@@ -103,7 +106,8 @@ def infer_type(table: Table, name: str, values: list[Any]) -> str:
     if not present:
         return "text"
     if table.textual:
-        if all(_INT.match(v) for v in present):
+        # Plain digits need no pattern match per value (present values are not empty).
+        if all(map(str.isdecimal, present)) or all(_INT.match(v) for v in present):
             return "integer"
         if all(v.strip().lower() in _BOOL for v in present):
             return "boolean"
@@ -156,18 +160,27 @@ def infer_type(table: Table, name: str, values: list[Any]) -> str:
 
 
 def _text_or_category(values: list[str]) -> str:
-    distinct = set(values)
-    if (
-        len(values) >= 20
-        and len(distinct) <= max(2, min(50, len(values) // 5))
-        and max(len(v) for v in distinct) <= 50
-    ):
-        return "category"
-    return "text"
+    # The cheap tests first: the set of a column of long texts is the costly one.
+    if len(values) < 20 or max(map(len, values)) > 50:
+        return "text"
+    return "category" if len(set(values)) <= max(2, min(50, len(values) // 5)) else "text"
 
 
 def coerce(table: Table, name: str, values: list[Any], data_type: str, limit: int) -> list[Any]:
     """Values converted to the attribute type; errors name the row."""
+    kinds = set(map(type, values))
+    # Whole columns that need no conversion, or one int() each: no per-value branching.
+    if data_type in projects.STRING_TYPES and kinds <= {str, type(None)}:
+        strings = [v for v in values if v is not None]
+        if not strings or max(map(len, strings)) <= limit // 4:  # at most 4 bytes a character
+            return list(values)
+    elif data_type == "integer" and kinds == {int}:
+        return list(values)
+    elif data_type == "integer" and kinds == {str} and "" not in values:
+        try:
+            return list(map(int, values))
+        except ValueError:
+            pass  # the loop below names the row
     out: list[Any] = []
     for row, v in enumerate(values):
         if v is None or (v == "" and data_type not in projects.STRING_TYPES):
@@ -329,27 +342,32 @@ def prepare(
         planned.append((name, data_type, name in key_names))
     keys: list[str | None] = [None] * table.n_rows
     if key_names:
-        seen: dict[str, int] = {}
-        for row in range(table.n_rows):
-            parts = [values[name][row] for name in key_names]
-            if any(p is None or p == "" for p in parts):
-                raise ImportFileError(
-                    f"{table.source}: row {row + 1} has an empty primary key "
-                    f"({', '.join(key_names)})",
-                    file=table.source,
-                    row=row + 1,
-                )
-            key = records.canonical_key(parts)
-            if key in seen:
-                raise ImportFileError(
-                    f"{table.source}: rows {seen[key] + 1} and {row + 1} have the same primary "
-                    f"key {', '.join(f'{n}={p}' for n, p in zip(key_names, parts, strict=True))}",
-                    file=table.source,
-                    row=row + 1,
-                )
-            seen[key] = row
-            keys[row] = key
+        columns = [values[name] for name in key_names]
+        keys = list(records.canonical_keys(columns))
+        if any(None in c or "" in c for c in columns) or len(set(keys)) < len(keys):
+            _check_keys(table, key_names, columns)
     return _Prepared(planned, values, keys, table.n_rows)
+
+
+def _check_keys(table: Table, key_names: list[str], columns: list[list[Any]]) -> None:
+    """Raise on the first row with an empty primary key or one that an earlier row has."""
+    seen: dict[str, int] = {}
+    for row, parts in enumerate(zip(*columns, strict=True)):
+        if any(p is None or p == "" for p in parts):
+            raise ImportFileError(
+                f"{table.source}: row {row + 1} has an empty primary key ({', '.join(key_names)})",
+                file=table.source,
+                row=row + 1,
+            )
+        key = records.canonical_key(list(parts))
+        if key in seen:
+            raise ImportFileError(
+                f"{table.source}: rows {seen[key] + 1} and {row + 1} have the same primary "
+                f"key {', '.join(f'{n}={p}' for n, p in zip(key_names, parts, strict=True))}",
+                file=table.source,
+                row=row + 1,
+            )
+        seen[key] = row
 
 
 @dataclass
@@ -415,12 +433,12 @@ def _import_planned(
     progress(0.05, "checked the file")
     # Tokenize before the first write: it is the slow part, and on SQLite a write
     # transaction locks out every other writer until it ends.
-    rows = list(range(plan.prepared.n_rows))
-    token_blobs = _tokenize_rows(plan, rows)
+    rows = range(plan.prepared.n_rows)
+    stored = _store(_chunk_columns(plan, rows), plan.language)
     progress(0.4, "tokenized")
     project, attributes = _begin(session, plan, project_name, import_job_id=None)
     result = ImportResult(project=project.name)
-    result.record_ids = _write_records(session, plan, project, attributes, rows, token_blobs, None)
+    result.record_ids = _write_records(session, plan, project, attributes, rows, stored, None)
     result.updated = len(plan.existing)
     result.created = plan.prepared.n_rows - result.updated
     progress(0.85, "wrote records, text and tokens")
@@ -432,7 +450,7 @@ def _import_planned(
             column,
             result.record_ids,
             plan.prepared,
-            token_blobs,
+            stored,
             options.annotator,
         )
         result.tasks.append(column.task)
@@ -478,23 +496,30 @@ def import_staged(
         )
     created_attributes = [a.id for a in attributes if plan.project is None or a.id not in known]
     result = ImportResult(project=project.name)
-    chunks = [list(range(i, min(n, i + chunk_size))) for i in range(0, n, chunk_size)]
+    chunks = [range(i, min(n, i + chunk_size)) for i in range(0, n, chunk_size)]
     try:
-        with tokens.Tokenizer(plan.language, parallel=len(chunks) > 1) as tokenizer:
-            # Workers tokenize the next chunks while this process writes the current one.
-            ahead = [tokenizer.submit(_text_columns(plan, rows)) for rows in chunks[:2]]
+        with (
+            tokens.workers(plan.language) as workers,
+            _pacing(db) as pacer,
+        ):
+            # Workers prepare the next chunks while this process writes the current one.
+            ahead = [
+                workers.submit(_store, _chunk_columns(plan, rows), plan.language)
+                for rows in chunks[:2]
+            ]
             for number, rows in enumerate(chunks):
-                blobs = ahead.pop(0).result()
+                stored = ahead.pop(0).result()
                 if number + 2 < len(chunks):
-                    ahead.append(tokenizer.submit(_text_columns(plan, chunks[number + 2])))
-                token_blobs = _spread(plan, rows, blobs)
+                    following = _chunk_columns(plan, chunks[number + 2])
+                    ahead.append(workers.submit(_store, following, plan.language))
+                pacer.before_chunk()
                 with db.session() as session:
                     result.record_ids += _write_records(
-                        session, plan, project, attributes, rows, token_blobs, job_id
+                        session, plan, project, attributes, rows, stored, job_id
                     )
                 with db.session() as session:
                     merge_text_index(session)
-                _checkpoint(db)
+                pacer.after_chunk()
                 progress(0.05 + 0.9 * (rows[-1] + 1) / n, f"wrote {rows[-1] + 1:,} of {n:,}")
         with db.session() as session:  # the swap: one short transaction
             session.execute(update(Job).where(Job.id == job_id).values(staging=False))
@@ -503,11 +528,13 @@ def import_staged(
             )
             projects.touch(session, project)
     except BaseException:
-        _discard(db, job_id, project.id if created_project else None, created_attributes)
+        _discard(
+            db, job_id, project.id, created=created_project, created_attributes=created_attributes
+        )
         raise
     if db.dialect == "postgresql":  # fresh statistics, so the planner knows the new rows
         with db.session() as session:
-            session.execute(text("ANALYZE record, record_text, record_tokens"))
+            session.execute(text("ANALYZE record, record_text"))
     result.created = n
     result.attributes = _attribute_docs(attributes)
     progress(1.0, "done")
@@ -517,45 +544,56 @@ def import_staged(
 def recover(db: Database) -> list[int]:
     """Fail the import jobs whose process died, and remove the rows they had staged."""
     with db.session() as session:
-        found = [(job.id, job.staging) for job in jobs.dead(session)]
-        for job_id, _ in found:
+        found = [(job.id, job.staging, job.project_id) for job in jobs.dead(session)]
+        for job_id, _, _ in found:
             session.execute(
                 update(Job)
                 .where(Job.id == job_id)
                 .values(status="failed", error="the process running this job stopped")
             )
-        created = {
-            job_id: project_id
-            for project_id, job_id in session.execute(
-                select(Project.id, Project.import_job_id).where(
-                    Project.import_job_id.in_([j for j, _ in found])
+        created = set(
+            session.scalars(
+                select(Project.import_job_id).where(
+                    Project.import_job_id.in_([j for j, _, _ in found])
                 )
             )
-        }
-    for job_id, staging in found:
-        if staging:
-            _discard(db, job_id, created.get(job_id), [])
-    return [job_id for job_id, _ in found]
+        )
+    for job_id, staging, project_id in found:
+        if staging and project_id is not None:
+            _discard(db, job_id, project_id, created=job_id in created, created_attributes=[])
+    return [job_id for job_id, _, _ in found]
 
 
 def _discard(
-    db: Database, job_id: int, created_project: int | None, created_attributes: list[int]
+    db: Database, job_id: int, project_id: int, *, created: bool, created_attributes: list[int]
 ) -> None:
-    """Remove what a failed staged import wrote, a chunk per transaction."""
-    if created_project is not None:
+    """Remove what a failed staged import wrote: the project it created, or its records, a
+    chunk per transaction."""
+    if created:
         with db.session() as session:
-            session.execute(delete(Project).where(Project.id == created_project))
+            session.execute(delete(Project).where(Project.id == project_id))
     else:
+        last = 0
         while True:
             with db.session() as session:
+                # Through the project's (project_id, id) index, from where the last chunk
+                # ended: staged records have no index of their own (one less to write each).
                 ids = list(
                     session.scalars(
-                        select(Record.id).where(Record.import_job_id == job_id).limit(5000)
+                        select(Record.id)
+                        .where(
+                            Record.project_id == project_id,
+                            Record.id > last,
+                            Record.import_job_id == job_id,
+                        )
+                        .order_by(Record.id)
+                        .limit(5000)
                     )
                 )
                 if not ids:
                     break
                 session.execute(delete(Record).where(Record.id.in_(ids)))
+                last = ids[-1]
         if created_attributes:
             with db.session() as session:
                 session.execute(delete(Attribute).where(Attribute.id.in_(created_attributes)))
@@ -570,35 +608,47 @@ def _attribute_docs(attributes: list[Attribute]) -> list[dict[str, Any]]:
     ]
 
 
-def _text_columns(plan: _Plan, rows: list[int]) -> dict[str, list[str]]:
-    """The present values of each text attribute in these rows."""
-    return {
-        name: [v for v in (plan.prepared.values[name][r] for r in rows) if v is not None]
+def _chunk_columns(plan: _Plan, rows: range) -> list[tuple[str, str, list[Any]]]:
+    """Name, data type and the values in these rows, of each attribute (in plan order)."""
+    return [
+        (name, data_type, plan.prepared.values[name][rows.start : rows.stop])
         for name, data_type, _ in plan.prepared.attributes
-        if data_type == "text"
-    }
+    ]
 
 
-def _spread(
-    plan: _Plan, rows: list[int], blobs: dict[str, list[bytes]]
-) -> dict[str, list[bytes | None]]:
-    """Token blobs back in row positions (None where the value is missing), per attribute."""
-    spread: dict[str, list[bytes | None]] = {}
-    for name, column_blobs in blobs.items():
-        values = plan.prepared.values[name]
-        found = iter(column_blobs)
-        out: list[bytes | None] = [None] * plan.prepared.n_rows
-        for r in rows:
-            if values[r] is not None:
-                out[r] = next(found)
-        spread[name] = out
-    return spread
+@dataclass
+class _Stored:
+    """Rows of a chunk as they are stored: each row's encoded data and content hash, and of
+    each present text or category value: its row (in the chunk), attribute (by position in
+    the plan), folded text and token offsets (None for a category)."""
+
+    data: list[str]
+    hashes: list[str]
+    text_rows: list[int]
+    text_attributes: list[int]
+    folded: list[str]
+    offsets: list[bytes | None]
 
 
-def _tokenize_rows(plan: _Plan, rows: list[int]) -> dict[str, list[bytes | None]]:
-    with tokens.Tokenizer(plan.language, parallel=False) as tokenizer:
-        blobs = tokenizer.submit(_text_columns(plan, rows)).result()
-    return _spread(plan, rows, blobs)
+def _store(columns: list[tuple[str, str, list[Any]]], language: str) -> _Stored:
+    """The stored form of a chunk's rows; runs in a worker process (:func:`tokens.workers`),
+    so that the writing process only inserts."""
+    data = records.encode_columns([name for name, _, _ in columns], [v for _, _, v in columns])
+    stored = _Stored(data, [records.hash_encoded(d) for d in data], [], [], [], [])
+    for position, (_, data_type, values) in enumerate(columns):
+        if data_type not in projects.STRING_TYPES:
+            continue
+        rows = [row for row, value in enumerate(values) if value is not None]
+        present = [values[row] for row in rows]
+        stored.text_rows += rows
+        stored.text_attributes += [position] * len(rows)
+        stored.folded += [value.casefold() for value in present]
+        stored.offsets += (
+            list(tokens.tokenize(present, language))
+            if data_type == "text"
+            else [None] * len(present)
+        )
+    return stored
 
 
 def _begin(
@@ -616,91 +666,70 @@ def _write_records(
     plan: _Plan,
     project: Project,
     attributes: list[Attribute],
-    rows: list[int],
-    token_blobs: dict[str, list[bytes | None]],
+    rows: range,
+    stored: _Stored,
     import_job_id: int | None,
 ) -> list[int]:
     """Insert or update the records of these rows with their folded text and tokens."""
     values = plan.prepared.values
-    keys = plan.prepared.keys
+    keys = plan.prepared.keys[rows.start : rows.stop]
     names = [a.name for a in attributes]
-    record_ids: list[int] = []
-    new_rows: list[tuple[int, str | None, str, str]] = []  # position, key, data, hash
-    updated: list[tuple[int, dict[str, Any]]] = []
-    for r in rows:
-        key = keys[r]
-        data = {name: values[name][r] for name in names}
-        if key is not None and key in plan.existing:
-            record_ids.append(plan.existing[key])
-            updated.append((plan.existing[key], data))
-        else:
-            encoded = records.encode(data)
-            new_rows.append((len(record_ids), key, encoded, records.hash_encoded(encoded)))
-            record_ids.append(-1)
-    # Everything that needs no record id is computed before the first write below: on SQLite
-    # the write lock is held from there to the commit.
-    texts: list[tuple[int, int, str]] = []  # position, attribute id, folded text
-    token_rows: list[tuple[int, int, bytes]] = []  # position, attribute id, offsets
-    for attribute_id, name, data_type in [(a.id, a.name, a.data_type) for a in attributes]:
-        column = values[name]
-        if data_type in projects.STRING_TYPES:
-            texts += [
-                (position, attribute_id, value.casefold())
-                for position, r in enumerate(rows)
-                if (value := column[r]) is not None
-            ]
-        if data_type == "text":
-            blobs = token_blobs[name]
-            token_rows += [
-                (position, attribute_id, blob)
-                for position, r in enumerate(rows)
-                if (blob := blobs[r]) is not None
-            ]
+    # The record each row updates (0: none, a new record), then the id of each row's record.
+    record_ids = [0 if key is None else plan.existing.get(key, 0) for key in keys]
+    updated = [(record_id, position) for position, record_id in enumerate(record_ids) if record_id]
     for start in range(0, len(updated), 500):
-        chunk = updated[start : start + 500]
-        stored: dict[int, dict[str, Any]] = dict(
+        chunk = [
+            (record_id, {name: values[name][rows[position]] for name in names})
+            for record_id, position in updated[start : start + 500]
+        ]
+        before: dict[int, dict[str, Any]] = dict(
             session.execute(
                 select(Record.id, Record.data).where(Record.id.in_([i for i, _ in chunk]))
             ).all()
         )
-        _check_spans_survive(session, plan, attributes, chunk, stored)
+        _check_spans_survive(session, plan, attributes, chunk, before)
         for record_id, data in chunk:
-            merged = {**stored[record_id], **data}
+            merged = {**before[record_id], **data}
             session.execute(
                 update(Record)
                 .where(Record.id == record_id)
                 .values(data=merged, content_hash=records.content_hash(merged))
             )
-    if updated:
-        ids = [i for i, _ in updated]
-        attribute_ids = [a.id for a in attributes]
-        for start in range(0, len(ids), 500):
-            chunk_ids = ids[start : start + 500]
-            for model in (RecordText, RecordTokens):
-                session.execute(
-                    delete(model).where(
-                        model.record_id.in_(chunk_ids), model.attribute_id.in_(attribute_ids)
-                    )
-                )
-    if new_rows:
-        allocated = _allocate_ids(session, project, len(new_rows))
-        for (position, _, _, _), record_id in zip(new_rows, allocated, strict=True):
+    attribute_ids = [a.id for a in attributes]
+    for start in range(0, len(updated), 500):
+        session.execute(
+            delete(RecordText).where(
+                RecordText.record_id.in_([i for i, _ in updated[start : start + 500]]),
+                RecordText.attribute_id.in_(attribute_ids),
+            )
+        )
+    new = [position for position, record_id in enumerate(record_ids) if not record_id]
+    if new:
+        allocated = _allocate_ids(session, project, len(new))
+        for position, record_id in zip(new, allocated, strict=True):
             record_ids[position] = record_id
         bulk.insert_rows(
             session,
             "record",
             ("id", "project_id", "key", "data", "content_hash", "import_job_id"),
-            [
-                (record_id, project.id, key, encoded, digest, import_job_id)
-                for (_, key, encoded, digest), record_id in zip(new_rows, allocated, strict=True)
-            ],
+            zip(
+                allocated,
+                repeat(project.id),
+                [keys[p] for p in new],
+                [stored.data[p] for p in new],
+                [stored.hashes[p] for p in new],
+                repeat(import_job_id),
+            ),
         )
-    _insert_texts(session, [(record_ids[p], a, folded) for p, a, folded in texts])
-    bulk.insert_rows(
+    _insert_texts(
         session,
-        "record_tokens",
-        ("record_id", "attribute_id", "offsets"),
-        [(record_ids[p], a, blob) for p, a, blob in token_rows],
+        zip(
+            [record_ids[p] for p in stored.text_rows],
+            [attribute_ids[a] for a in stored.text_attributes],
+            stored.folded,
+            stored.offsets,
+            strict=True,
+        ),
     )
     return record_ids
 
@@ -746,13 +775,14 @@ def _check_spans_survive(
             )
 
 
-def _insert_texts(session: Session, rows: list[tuple[int, int, str]]) -> None:
-    """Insert folded texts; on SQLite also into the substring index, in the same transaction."""
-    if not rows:
-        return
+def _insert_texts(session: Session, rows: Iterable[tuple[int, int, str, bytes | None]]) -> None:
+    """Insert folded texts and their tokens; on SQLite also into the substring index, in the
+    same transaction."""
     sqlite = session.get_bind().dialect.name == "sqlite"
     before = session.scalar(select(func.max(RecordText.id))) or 0 if sqlite else 0
-    bulk.insert_rows(session, "record_text", ("record_id", "attribute_id", "folded"), rows)
+    bulk.insert_rows(
+        session, "record_text", ("record_id", "attribute_id", "folded", "offsets"), rows
+    )
     if sqlite:
         session.execute(
             text(
@@ -772,12 +802,59 @@ def merge_text_index(session: Session) -> None:
         )
 
 
-def _checkpoint(db: Database) -> None:
-    """Copy the import's pages from SQLite's WAL into the database now, in the importer:
-    otherwise the next small commit (a label) may find a large WAL and do it (seconds)."""
-    if db.dialect == "sqlite":
-        with db.engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+class _Pacer:
+    """Between the chunks of a staged import on SQLite: checkpoints the WAL, and leaves the
+    write lock free for a while when other connections write too (labels during an import).
+
+    SQLite hands a free write lock to whoever asks first, and a writer that waits polls with
+    growing sleeps (25 ms apart once it has waited 53 ms, then 50 and 100 ms apart), so
+    behind back-to-back chunks it can miss every short gap between them: labels waited up
+    to 2 s (measured). Once another connection has committed in a gap, the gaps last
+    ``GAP`` for the next ``WINDOW`` seconds, long enough for such a poll to land in one
+    (labels then waited at most about 160 ms). An import that writes alone never waits.
+    Without a connection (PostgreSQL, which locks rows, not the database) it does nothing.
+    """
+
+    GAP = 0.025
+    WINDOW = 1.0
+
+    def __init__(self, connection: sqlite3.Connection | None) -> None:
+        self._connection = connection
+        self._mine = self._version()
+        self._others_until = 0.0
+
+    def _version(self) -> int:
+        """SQLite's data_version: it changes when another connection commits."""
+        if self._connection is None:
+            return 0
+        return int(self._connection.execute("PRAGMA data_version").fetchone()[0])
+
+    def before_chunk(self) -> None:
+        if self._version() != self._mine:
+            self._others_until = time.monotonic() + self.WINDOW
+
+    def after_chunk(self) -> None:
+        if self._connection is None:
+            return
+        self._mine = self._version()
+        # Copy the chunk's pages from the WAL into the database now, in the importer:
+        # otherwise the next small commit (a label) may find a large WAL and do it.
+        self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        if time.monotonic() < self._others_until:
+            time.sleep(self.GAP)
+
+
+@contextmanager
+def _pacing(db: Database) -> Iterator[_Pacer]:
+    """A pacer on a connection of its own, held for the import (none on PostgreSQL)."""
+    if db.dialect != "sqlite":
+        yield _Pacer(None)
+        return
+    raw = db.engine.raw_connection()
+    try:
+        yield _Pacer(raw.driver_connection)
+    finally:
+        raw.close()
 
 
 def _allocate_ids(session: Session, project: Project, n: int) -> list[int]:
@@ -824,7 +901,7 @@ def _import_labels(
     column: LabelColumn,
     record_ids: list[int],
     prepared: _Prepared,
-    token_blobs: dict[str, list[bytes | None]],
+    stored: _Stored,
     annotator: str,
 ) -> int:
     try:
@@ -847,6 +924,16 @@ def _import_labels(
             column=column.column,
         )
     label_ids = {lb.name: lb.id for lb in tasks.labels(session, task)}
+    names = [name for name, _, _ in prepared.attributes]
+    target_position = names.index(target) if target in names else -1
+    # The target text's token offsets by row (none when the import does not hold it).
+    blobs = {
+        row: blob
+        for row, position, blob in zip(
+            stored.text_rows, stored.text_attributes, stored.offsets, strict=True
+        )
+        if position == target_position
+    }
 
     def label_id(name: Any, row: int) -> int:
         if not isinstance(name, str) or not name:
@@ -900,7 +987,7 @@ def _import_labels(
                 rows.append({**base, "label_id": label_id(name, row)})
         else:
             assert target is not None
-            blob = token_blobs.get(target, [None] * len(record_ids))[row]
+            blob = blobs.get(row)
             text = prepared.values.get(target, [None] * len(record_ids))[row]
             if not isinstance(value, list) or blob is None or not isinstance(text, str):
                 raise ImportFileError(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from json.encoder import encode_basestring
 from typing import Any
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from assay.errors import NotFound, ValidationError
 from assay.services import projects
-from assay.storage.models import Attribute, Project, Record
+from assay.storage.models import Attribute, Project, Record, RecordText
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -23,9 +24,38 @@ def canonical_key(values: list[Any]) -> str:
     return _JSON.encode(values)
 
 
+def canonical_keys(columns: list[list[Any]]) -> list[str]:
+    """:func:`canonical_key` of each row of these key columns."""
+    if len(columns) == 1 and set(map(type, columns[0])) == {int}:
+        return [f"[{value}]" for value in columns[0]]  # the common case, without a call a row
+    return [canonical_key(list(parts)) for parts in zip(*columns, strict=True)]
+
+
 def encode(data: dict[str, Any]) -> str:
     """A record's data as stored: compact JSON, attributes in schema order."""
     return _JSON.encode(data)
+
+
+def encode_columns(names: list[str], columns: list[list[Any]]) -> list[str]:
+    """:func:`encode` of each row of these columns, built a column at a time: strings, integers
+    and nulls skip the encoder's per-call work (half the time on short records, measured)."""
+    braced = [_JSON.encode(name).replace("{", "{{").replace("}", "}}") for name in names]
+    template = "{{" + ",".join(f"{name}:{{}}" for name in braced) + "}}"
+    return list(map(template.format, *map(_encode_values, columns)))
+
+
+def _encode_values(values: list[Any]) -> list[str]:
+    # encode_basestring is what the encoder itself applies to strings (ensure_ascii off).
+    return [
+        encode_basestring(v)
+        if type(v) is str
+        else int.__repr__(v)
+        if type(v) is int
+        else "null"
+        if v is None
+        else _JSON.encode(v)
+        for v in values
+    ]
 
 
 def hash_encoded(encoded: str) -> str:
@@ -35,6 +65,15 @@ def hash_encoded(encoded: str) -> str:
 def content_hash(data: dict[str, Any]) -> str:
     """Hash of a record's content (its encoded data), for caches keyed by content."""
     return hash_encoded(encode(data))
+
+
+def token_offsets(session: Session, record_id: int, attribute_id: int) -> bytes | None:
+    """The token offsets of a record's text value (None when it has no text there)."""
+    return session.scalar(
+        select(RecordText.offsets).where(
+            RecordText.record_id == record_id, RecordText.attribute_id == attribute_id
+        )
+    )
 
 
 def parse_value(attribute: Attribute, raw: str) -> Any:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from assay.errors import NotFound, ValidationError
 from assay.services import annotating, importing, projects, records, tasks, tokens
 from assay.services.files import table_from_records
-from assay.storage.models import Project, RecordTokens
+from assay.storage.models import Project
 
 SAMPLES = ("clickbait",)
 VARIANTS = ("initial", "finished")
@@ -86,12 +86,11 @@ def _apply_story(session: Session, project: Project, sample: str) -> None:
     for answer in gold(sample)[:STORY_LABELED]:
         record = records.resolve(session, project, f"running_id={answer['running_id']}")
         annotating.add(session, record, clickbait, RENAMES[answer["clickbait"]], STORY_ANNOTATOR)
-        blob = session.get(RecordTokens, (record.id, entities.attribute_id))
+        assert entities.attribute_id is not None
+        blob = records.token_offsets(session, record.id, entities.attribute_id)
         assert blob is not None
         for span in answer["entities"]:
-            start, end = tokens.char_span_to_tokens(
-                blob.offsets, span["start_char"], span["end_char"]
-            )
+            start, end = tokens.char_span_to_tokens(blob, span["start_char"], span["end_char"])
             annotating.add(
                 session,
                 record,

@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
@@ -78,12 +78,15 @@ class Record(Base):
     key: Mapped[str | None] = mapped_column(Text, nullable=True)
     data: Mapped[dict[str, Any]] = mapped_column(JsonType)
     content_hash: Mapped[str] = mapped_column(String(64))
-    # The import job that wrote the record; hidden while that job is staging.
-    import_job_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    # The import job that wrote the record; hidden while that job is staging. Not indexed:
+    # an index entry per imported record costs more than scanning a project when a failed
+    # import is removed.
+    import_job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class RecordText(Base):
-    """Case-folded text of each text/category value: one search semantics on every database.
+    """Case-folded text of each text/category value: one search semantics on every database;
+    and, for a text value, its token offsets: int32 pairs (start, end), end exclusive.
 
     ``id`` only grows (AUTOINCREMENT on SQLite), so an entry of the SQLite substring index
     (``record_text_fts``, keyed by this id) never points at other text: entries of deleted
@@ -100,22 +103,8 @@ class RecordText(Base):
     record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"))
     attribute_id: Mapped[int] = mapped_column(ForeignKey("attribute.id", ondelete="CASCADE"))
     folded: Mapped[str] = mapped_column(Text)
-
-
-class RecordTokens(Base):
-    """Token character offsets of a text value: int32 pairs (start, end), end exclusive."""
-
-    __tablename__ = "record_tokens"
-    # One B-tree (the key) instead of two on SQLite: a cheaper insert per text.
-    __table_args__ = ({"sqlite_with_rowid": False},)
-
-    record_id: Mapped[int] = mapped_column(
-        ForeignKey("record.id", ondelete="CASCADE"), primary_key=True
-    )
-    attribute_id: Mapped[int] = mapped_column(
-        ForeignKey("attribute.id", ondelete="CASCADE"), primary_key=True
-    )
-    offsets: Mapped[bytes] = mapped_column(LargeBinary)
+    # Null for a category value, which is not tokenized.
+    offsets: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class LabelingTask(Base):
@@ -230,3 +219,53 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class LookupList(Base):
+    __tablename__ = "lookup_list"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Bumped by every change of the terms: cached heuristic results key on it.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class LookupTerm(Base):
+    __tablename__ = "lookup_term"
+    __table_args__ = (UniqueConstraint("list_id", "term"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_id: Mapped[int] = mapped_column(ForeignKey("lookup_list.id", ondelete="CASCADE"))
+    term: Mapped[str] = mapped_column(String(500))
+    blacklisted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Heuristic(Base):
+    """A labeling function (later also active learners and zero-shot heuristics) for a task.
+    Its votes are annotations with source ``heuristic`` and ``source_id`` its id."""
+
+    __tablename__ = "heuristic"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("labeling_task.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40), default="labeling_function")
+    description: Mapped[str] = mapped_column(Text, default="")
+    code: Mapped[str] = mapped_column(Text)
+    # Bumped by every change of the code: a run remembers the version it came from.
+    code_version: Mapped[int] = mapped_column(Integer, default=1)
+    # The last finished run: code version, records, votes, time (null: never run).
+    last_run: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    # Per heuristic and label, against the reference manual labels (see algorithms).
+    statistics: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    task: Mapped[LabelingTask] = relationship()

@@ -57,7 +57,7 @@ def import_file(
     language: Annotated[str, Form()] = "en",
     wait: Annotated[bool, Query()] = False,
 ) -> schemas.JobPublic:
-    target = _save_upload(wb.settings.data_dir / "uploads", file)
+    target = save_upload(wb.settings.data_dir / "uploads", file)
     try:
         parsed_types = json.loads(types) if types else None
     except json.JSONDecodeError as exc:
@@ -86,7 +86,7 @@ def preview_file(
     file: Annotated[UploadFile, File()],
     format: Annotated[str | None, Form()] = None,
 ) -> schemas.FilePreview:
-    target = _save_upload(wb.settings.data_dir / "uploads", file)
+    target = save_upload(wb.settings.data_dir / "uploads", file)
     try:
         return schemas.FilePreview(**wb.preview_file(target, fmt=format))
     finally:
@@ -124,7 +124,7 @@ def create_sample(
     return schemas.ProjectPublic(**wb.create_sample(sample, variant, name))
 
 
-def _save_upload(uploads: Path, file: UploadFile) -> Path:
+def save_upload(uploads: Path, file: UploadFile) -> Path:
     """The uploaded file on disk, keeping its name (errors name it) in a folder of its own."""
     uploads.mkdir(parents=True, exist_ok=True)
     target = Path(tempfile.mkdtemp(dir=uploads)) / Path(file.filename or "upload").name

@@ -1,0 +1,94 @@
+"""Lookup lists: the terms that labeling functions import from ``knowledge``."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Annotated
+
+from fastapi import APIRouter, File, UploadFile
+from fastapi.responses import PlainTextResponse
+
+from assay.api import schemas
+from assay.api.deps import WorkbenchDep
+from assay.api.routes.projects import save_upload
+
+router = APIRouter(tags=["lookup lists"])
+LISTS = "/projects/{project}/lookup-lists"
+
+
+@router.get(LISTS, summary="Lookup lists with their sizes")
+def list_lookup_lists(wb: WorkbenchDep, project: str) -> list[schemas.LookupListPublic]:
+    return [schemas.LookupListPublic(**doc) for doc in wb.list_lookup_lists(project)]
+
+
+@router.post(LISTS, status_code=201, summary="Create a lookup list")
+def create_lookup_list(
+    wb: WorkbenchDep, project: str, body: schemas.LookupListCreate
+) -> schemas.LookupListPublic:
+    return schemas.LookupListPublic(**wb.create_lookup_list(project, body.name, body.description))
+
+
+@router.get(LISTS + "/{name}", summary="A lookup list with its terms")
+def get_lookup_list(wb: WorkbenchDep, project: str, name: str) -> schemas.LookupListDetail:
+    return schemas.LookupListDetail(**wb.get_lookup_list(project, name))
+
+
+@router.delete(LISTS + "/{name}", status_code=204, summary="Delete a lookup list")
+def delete_lookup_list(wb: WorkbenchDep, project: str, name: str) -> None:
+    wb.delete_lookup_list(project, name)
+
+
+@router.post(
+    LISTS + "/{name}/terms",
+    summary="Add terms (or blacklist them); creates the list when missing",
+)
+def add_terms(
+    wb: WorkbenchDep, project: str, name: str, body: schemas.LookupTerms
+) -> schemas.LookupListPublic:
+    return schemas.LookupListPublic(
+        **wb.add_terms(project, name, body.terms, blacklisted=body.blacklisted)
+    )
+
+
+@router.post(
+    LISTS + "/{name}/terms/remove",
+    summary="Remove terms (with blacklisted=true: take them off the blacklist)",
+)
+def remove_terms(
+    wb: WorkbenchDep, project: str, name: str, body: schemas.LookupTerms
+) -> schemas.LookupListPublic:
+    return schemas.LookupListPublic(
+        **wb.remove_terms(project, name, body.terms, blacklist_only=body.blacklisted)
+    )
+
+
+@router.post(
+    LISTS + "/{name}/import",
+    summary="Add the terms of a text (one a line) or CSV (term, blacklisted) file",
+)
+def import_terms(
+    wb: WorkbenchDep, project: str, name: str, file: Annotated[UploadFile, File()]
+) -> schemas.LookupListPublic:
+    target = save_upload(wb.settings.data_dir / "uploads", file)
+    try:
+        return schemas.LookupListPublic(**wb.import_terms(project, name, target))
+    finally:
+        shutil.rmtree(target.parent, ignore_errors=True)
+
+
+@router.get(
+    LISTS + "/{name}/export",
+    summary="The terms as text (one a line, blacklisted left out) or CSV (term, blacklisted)",
+    response_class=PlainTextResponse,
+)
+def export_terms(
+    wb: WorkbenchDep, project: str, name: str, format: str = "txt"
+) -> PlainTextResponse:
+    content = wb.export_terms(project, name, format)
+    media = "text/csv" if format == "csv" else "text/plain"
+    filename = f"{name}.{format}".replace('"', "")
+    return PlainTextResponse(
+        content,
+        media_type=f"{media}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

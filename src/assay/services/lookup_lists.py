@@ -1,0 +1,251 @@
+"""Lookup lists (the knowledge base): named lists of terms that labeling functions import
+(``from knowledge import country_related``). Filled by hand, from files, and from every span
+labeled with an extraction label of the same name. Blacklisted terms stay in the list, so an
+automatic fill never brings them back, but labeling functions do not see them.
+
+Each change bumps the list's ``version``: cached heuristic results key on it, so a grown list
+is never served stale.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import case, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from assay.errors import Conflict, ImportFileError, NotFound, ValidationError
+from assay.runtime.sandbox import module_name
+from assay.services import names
+from assay.storage.models import LookupList, LookupTerm, Project, utcnow
+
+MAX_TERM = 500  # characters; longer "terms" are texts, not knowledge
+EXPORT_FORMATS = ("txt", "csv")
+
+
+def create(session: Session, project: Project, name: str, description: str = "") -> LookupList:
+    name = names.clean(name, "lookup list", list=name)
+    if not module_name(name):
+        raise ValidationError(
+            f"lookup list {name!r} has no letter, digit or '_' to import it by", list=name
+        )
+    imported_as = module_name(name)
+    clash = next(
+        (o for o in list_all(session, project) if module_name(o.name) == imported_as), None
+    )
+    if clash is not None:
+        what = "a lookup list" if clash.name == name else f"the lookup list {clash.name!r}"
+        raise Conflict(
+            f"project {project.name!r} already has {what} imported as {imported_as!r}",
+            list=name,
+        )
+    found = LookupList(project_id=project.id, name=name, description=description)
+    session.add(found)
+    session.flush()
+    return found
+
+
+def find(session: Session, project: Project, name: str) -> LookupList | None:
+    return session.scalar(
+        select(LookupList).where(LookupList.project_id == project.id, LookupList.name == name)
+    )
+
+
+def get(session: Session, project: Project, name: str) -> LookupList:
+    found = find(session, project, name)
+    if found is None:
+        raise NotFound(f"project {project.name!r} has no lookup list {name!r}", list=name)
+    return found
+
+
+def get_or_create(session: Session, project: Project, name: str) -> LookupList:
+    return find(session, project, name) or create(session, project, name)
+
+
+def list_all(session: Session, project: Project) -> list[LookupList]:
+    return list(
+        session.scalars(
+            select(LookupList).where(LookupList.project_id == project.id).order_by(LookupList.name)
+        )
+    )
+
+
+def delete_list(session: Session, project: Project, name: str) -> None:
+    session.delete(get(session, project, name))
+
+
+def counts(session: Session, lists: list[LookupList]) -> dict[int, tuple[int, int]]:
+    """(terms, blacklisted terms) per list id."""
+    rows = session.execute(
+        select(
+            LookupTerm.list_id,
+            func.count(),
+            func.sum(case((LookupTerm.blacklisted, 1), else_=0)),
+        )
+        .where(LookupTerm.list_id.in_([lst.id for lst in lists]))
+        .group_by(LookupTerm.list_id)
+    ).all()
+    found = {list_id: (int(n), int(black or 0)) for list_id, n, black in rows}
+    return {lst.id: found.get(lst.id, (0, 0)) for lst in lists}
+
+
+def terms(session: Session, lst: LookupList) -> list[LookupTerm]:
+    return list(
+        session.scalars(
+            select(LookupTerm).where(LookupTerm.list_id == lst.id).order_by(LookupTerm.term)
+        )
+    )
+
+
+def _clean_terms(values: Iterable[str]) -> list[str]:
+    """Terms as stored: surrounding white space removed, empty ones skipped, each once."""
+    seen: dict[str, None] = {}
+    for value in values:
+        term = str(value).strip()
+        if not term:
+            continue
+        if len(term) > MAX_TERM:
+            raise ValidationError(
+                f"a term is at most {MAX_TERM} characters; this one has {len(term)}: "
+                f"{term[:40]!r}...",
+                term=term[:40],
+            )
+        seen.setdefault(term, None)
+    return list(seen)
+
+
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    """Pieces small enough for one IN list on every database."""
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _changed(session: Session, lst: LookupList) -> None:
+    session.execute(
+        update(LookupList)
+        .where(LookupList.id == lst.id)
+        .values(version=LookupList.version + 1, updated_at=utcnow())
+    )
+    session.refresh(lst)
+
+
+def add_terms(
+    session: Session, lst: LookupList, values: Iterable[str], *, blacklisted: bool = False
+) -> dict[str, int]:
+    """Add terms. With ``blacklisted`` they are added (or marked) as blacklisted; without,
+    terms already blacklisted stay so (say ``unblacklist`` to bring one back)."""
+    wanted = _clean_terms(values)
+    existing = {t.term: t for t in terms(session, lst)}
+    added = [t for t in wanted if t not in existing]
+    marked = [t for t in wanted if t in existing and blacklisted and not existing[t].blacklisted]
+    session.add_all(LookupTerm(list_id=lst.id, term=t, blacklisted=blacklisted) for t in added)
+    for term in marked:
+        existing[term].blacklisted = True
+    if added or marked:
+        session.flush()
+        _changed(session, lst)
+    return {"added": len(added), "blacklisted": len(marked) + (len(added) if blacklisted else 0)}
+
+
+def unblacklist(session: Session, lst: LookupList, values: Iterable[str]) -> int:
+    wanted = _clean_terms(values)
+    changed = 0
+    for chunk in _chunks(wanted):
+        query = (
+            update(LookupTerm)
+            .where(LookupTerm.list_id == lst.id, LookupTerm.term.in_(chunk), LookupTerm.blacklisted)
+            .values(blacklisted=False)
+        )
+        changed += int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+    if changed:
+        _changed(session, lst)
+    return changed
+
+
+def remove_terms(session: Session, lst: LookupList, values: Iterable[str]) -> int:
+    wanted = _clean_terms(values)
+    removed = 0
+    for chunk in _chunks(wanted):
+        query = delete(LookupTerm).where(LookupTerm.list_id == lst.id, LookupTerm.term.in_(chunk))
+        removed += int(session.execute(query).rowcount or 0)  # type: ignore[attr-defined]
+    if removed:
+        _changed(session, lst)
+    return removed
+
+
+def add_from_span(session: Session, project_id: int, label_name: str, text: str) -> None:
+    """A manually labeled span's text joins the list named like its label (created when
+    missing). A label whose name cannot name a list fills none: labeling never fails here."""
+    project = session.get(Project, project_id)
+    assert project is not None  # the record being labeled belongs to it
+    try:  # both checks raise before anything is written
+        add_terms(session, get_or_create(session, project, label_name), [text])
+    except (Conflict, ValidationError):
+        return
+
+
+def read_terms(path: Path) -> tuple[list[str], list[str]]:
+    """Terms and blacklisted terms of a file: text (one term per line) or CSV (a ``term``
+    column, else the first; an optional ``blacklisted`` column of true/false)."""
+    try:
+        content = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise ImportFileError(f"{path}: no such file", file=str(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise ImportFileError(
+            f"{path.name}: not UTF-8 text (byte {exc.start})", file=str(path)
+        ) from exc
+    if path.suffix.lower() != ".csv":
+        return content.splitlines(), []
+    rows = list(csv.reader(io.StringIO(content)))
+    if not rows:
+        return [], []
+    header = [h.strip().lower() for h in rows[0]]
+    if "term" not in header:  # no header: every row is data, the first column the term
+        return [r[0] for r in rows if r], []
+    at = header.index("term")
+    black_at = header.index("blacklisted") if "blacklisted" in header else None
+    plain: list[str] = []
+    black: list[str] = []
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise ImportFileError(
+                f"{path.name}: row {number} has {len(row)} cells, the header {len(header)}",
+                file=str(path),
+                row=number,
+            )
+        flag = black_at is not None and row[black_at].strip().lower() in ("true", "1", "yes")
+        (black if flag else plain).append(row[at])
+    return plain, black
+
+
+def export_terms(session: Session, lst: LookupList, fmt: str) -> str:
+    if fmt not in EXPORT_FORMATS:
+        raise ValidationError(f"unknown format {fmt!r}; use txt or csv", format=fmt)
+    found = terms(session, lst)
+    if fmt == "txt":
+        return "".join(f"{t.term}\n" for t in found if not t.blacklisted)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["term", "blacklisted"])
+    writer.writerows([t.term, "true" if t.blacklisted else "false"] for t in found)
+    return out.getvalue()
+
+
+def knowledge(session: Session, project: Project) -> dict[str, Any]:
+    """What labeling functions see: ``{"modules": {module name: [terms]}, "versions":
+    {list name: version}}`` (blacklisted terms left out)."""
+    lists = list_all(session, project)
+    by_id = {lst.id: lst for lst in lists}
+    modules: dict[str, list[str]] = {module_name(lst.name): [] for lst in lists}
+    rows = session.execute(
+        select(LookupTerm.list_id, LookupTerm.term)
+        .where(LookupTerm.list_id.in_(by_id), LookupTerm.blacklisted.is_(False))
+        .order_by(LookupTerm.list_id, LookupTerm.term)
+    )
+    for list_id, term in rows:
+        modules[module_name(by_id[list_id].name)].append(term)
+    return {"modules": modules, "versions": {lst.name: lst.version for lst in lists}}

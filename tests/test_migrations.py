@@ -1,0 +1,110 @@
+"""Migrations keep the data: 0003 moves token offsets from record_tokens into record_text."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, inspect, text
+
+from assay.storage.db import MIGRATIONS_DIR, Database
+
+PERU = b"".join(n.to_bytes(4, "little") for n in (0, 5, 6, 10))  # "Visit Peru"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty database of its own (migrations change the schema)."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'migrated.db'}")
+        yield db
+        db.dispose()
+        return
+    server = request.getfixturevalue("postgres_url").rsplit("/", 1)[0]
+    name = f"assay_migration_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db = Database(f"{server}/{name}")
+    try:
+        yield db
+    finally:
+        db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _to(db: Database, revision: str, *, down: bool = False) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with db.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def test_0003_moves_token_offsets_into_record_text(database: Database) -> None:
+    db = database
+    _to(db, "0002")
+    now = datetime.now(UTC)
+    with db.engine.begin() as conn:  # what an import of revision 0002 wrote
+        conn.execute(
+            text(
+                "INSERT INTO project (id, name, description, language, created_at, updated_at) "
+                "VALUES (1, 'p', '', 'en', :now, :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO attribute (id, project_id, name, data_type, is_primary_key, position) "
+                "VALUES (1, 1, 'headline', 'text', false, 0), (2, 1, 'topic', 'category', false, 1)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO record (id, project_id, data, content_hash) "
+                """VALUES (1, 1, '{"headline": "Visit Peru", "topic": "travel"}', 'h')"""
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO record_text (id, record_id, attribute_id, folded) "
+                "VALUES (1, 1, 1, 'visit peru'), (2, 1, 2, 'travel')"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO record_tokens (record_id, attribute_id, offsets) VALUES (1, 1, :b)"),
+            {"b": PERU},
+        )
+        if db.dialect == "sqlite":
+            conn.execute(
+                text(
+                    "INSERT INTO record_text_fts (rowid, folded) SELECT id, folded FROM record_text"
+                )
+            )
+    _to(db, "head")
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, offsets FROM record_text ORDER BY id")).all()
+        assert [(i, None if b is None else bytes(b)) for i, b in rows] == [(1, PERU), (2, None)]
+        if db.dialect == "sqlite":  # the rebuilt substring index still finds the text
+            found = "SELECT rowid FROM record_text_fts WHERE record_text_fts MATCH 'per'"
+            assert conn.execute(text(found)).scalars().all() == [1]
+    tables = inspect(db.engine).get_table_names()
+    assert "record_tokens" not in tables
+    assert "ix_record_import_job_id" not in {
+        i["name"] for i in inspect(db.engine).get_indexes("record")
+    }
+
+    _to(db, "0002", down=True)
+    with db.engine.connect() as conn:
+        back = conn.execute(
+            text("SELECT record_id, attribute_id, offsets FROM record_tokens")
+        ).all()
+    assert [(r, a, bytes(b)) for r, a, b in back] == [(1, 1, PERU)]
+    _to(db, "head")
