@@ -164,11 +164,15 @@ class Workbench:
                 if remove_file:
                     shutil.rmtree(Path(path).parent, ignore_errors=True)
 
+        return self._start(job_id, run_and_clean, wait)
+
+    def _start(self, job_id: int, work: jobs.JobFunction, wait: bool) -> dict[str, Any]:
+        """Run a job in this thread (``wait``) or on the executor; returns the job."""
         if wait:
             with contextlib.suppress(AssayError):  # recorded on the job, which the caller reads
-                jobs.run(self.db, job_id, run_and_clean)
+                jobs.run(self.db, job_id, work)
         else:
-            self.executor.submit(job_id, run_and_clean)
+            self.executor.submit(job_id, work)
         return self.get_job(job_id)
 
     def _import_work(
@@ -717,12 +721,7 @@ class Workbench:
             progress(1.0, "done")
             return {"heuristics": runs}
 
-        if wait:
-            with contextlib.suppress(AssayError):  # recorded on the job, which the caller reads
-                jobs.run(self.db, job_id, work)
-        else:
-            self.executor.submit(job_id, work)
-        return self.get_job(job_id)
+        return self._start(job_id, work, wait)
 
     def weak_supervise(
         self,
@@ -744,12 +743,7 @@ class Workbench:
                 found = tasks.get(s, projects.get(s, project), task)
                 return weak_supervision.run(s, found, model=model, names=heuristics, params=params)
 
-        if wait:
-            with contextlib.suppress(AssayError):  # recorded on the job, which the caller reads
-                jobs.run(self.db, job_id, work)
-        else:
-            self.executor.submit(job_id, work)
-        return self.get_job(job_id)
+        return self._start(job_id, work, wait)
 
     # --- samples and jobs ------------------------------------------------------------------
 
