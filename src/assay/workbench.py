@@ -322,9 +322,14 @@ class Workbench:
         color: str | None = None,
         hotkey: str | None = None,
     ) -> dict[str, Any]:
+        """Rename, recolor or re-key a label. A rename also rewrites the string literals that
+        name the label in the task's heuristics (each changed one gets a new code version)."""
         with self.db.session() as s:
             found = tasks.get(s, projects.get(s, project), task)
-            return _label(tasks.update_label(s, found, label, new_name, color, hotkey))
+            updated = tasks.update_label(s, found, label, new_name, color, hotkey)
+            if updated.name != label:
+                heuristics.rename_label(s, found, label, updated.name)
+            return _label(updated)
 
     def delete_label(self, project: str, task: str, label: str) -> None:
         with self.db.session() as s:

@@ -161,3 +161,30 @@ def test_weak_supervision_errors(wb: Workbench, project: str) -> None:
     assert job["status"] == "failed" and "unknown label model" in job["error"]
     job = wb.weak_supervise(project, "entities", wait=True)
     assert job["status"] == "failed" and "not built yet" in job["error"]
+
+
+def test_renaming_a_label_rewrites_the_heuristics_that_name_it(
+    wb: Workbench, project: str
+) -> None:
+    code = (
+        "def lf(record):\n"
+        "    # returns 'yes' for digits\n"
+        "    if record['headline'][0].text.isdigit():\n"
+        "        return 'yes'\n"
+        '    return "yes" if "yes?" in record["headline"].text else None\n'
+    )
+    wb.add_heuristic(project, "clickbait", "lf", code)
+    wb.add_heuristic(project, "entities", "other", "def other(record):\n    return None\n")
+    wb.update_label(project, "clickbait", "yes", new_name="it's clickbait")
+    found = wb.get_heuristic(project, "lf")
+    assert found["code"] == (
+        "def lf(record):\n"
+        "    # returns 'yes' for digits\n"
+        "    if record['headline'][0].text.isdigit():\n"
+        '        return "it\'s clickbait"\n'
+        '    return "it\'s clickbait" if "yes?" in record["headline"].text else None\n'
+    )
+    assert found["code_version"] == 2
+    assert wb.get_heuristic(project, "other")["code_version"] == 1
+    wb.run_heuristics(project, ["lf"], wait=True)
+    assert wb.query(project, {"task": "clickbait", "source": "heuristic"})["total"] > 0

@@ -9,7 +9,11 @@ manual labels changed since (``statistics_for``).
 
 from __future__ import annotations
 
+import ast
+import io
+import json
 import random
+import tokenize
 from collections.abc import Iterable
 from dataclasses import asdict
 from typing import Any
@@ -115,6 +119,45 @@ def _votes_of(heuristic: Heuristic) -> tuple[Any, ...]:
         Annotation.source == SOURCE,
         Annotation.source_id == str(heuristic.id),
     )
+
+
+def rename_label(session: Session, task: LabelingTask, old: str, new: str) -> list[str]:
+    """Rewrite the string literals equal to ``old`` in the code of the task's heuristics to
+    ``new`` (other text, comments and strings that merely contain it stay); returns the names
+    of the heuristics that changed. Code that does not tokenize is left as it is."""
+    changed = []
+    for heuristic in session.scalars(select(Heuristic).where(Heuristic.task_id == task.id)):
+        code = _replace_literal(heuristic.code, old, new)
+        if code != heuristic.code:
+            heuristic.code = code
+            heuristic.code_version += 1
+            heuristic.updated_at = utcnow()
+            changed.append(heuristic.name)
+    session.flush()
+    return changed
+
+
+def _replace_literal(code: str, old: str, new: str) -> str:
+    try:
+        found = list(tokenize.generate_tokens(io.StringIO(code).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return code
+    lines = code.splitlines(keepends=True)
+    # Replace from the end, so earlier positions stay valid.
+    for token in reversed(found):
+        if token.type != tokenize.STRING or token.start[0] != token.end[0]:
+            continue
+        try:
+            value = ast.literal_eval(token.string)
+        except (ValueError, SyntaxError):
+            continue
+        if value != old:
+            continue
+        row, (start, end) = token.start[0] - 1, (token.start[1], token.end[1])
+        # In the literal's own quotes: JSON's escapes are Python's too.
+        literal = json.dumps(new, ensure_ascii=False) if token.string[-1] == '"' else repr(new)
+        lines[row] = lines[row][:start] + literal + lines[row][end:]
+    return "".join(lines)
 
 
 # --- running ----------------------------------------------------------------------------------
