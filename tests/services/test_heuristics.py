@@ -163,9 +163,7 @@ def test_weak_supervision_errors(wb: Workbench, project: str) -> None:
     assert job["status"] == "failed" and "not built yet" in job["error"]
 
 
-def test_renaming_a_label_rewrites_the_heuristics_that_name_it(
-    wb: Workbench, project: str
-) -> None:
+def test_renaming_a_label_rewrites_the_heuristics_that_name_it(wb: Workbench, project: str) -> None:
     code = (
         "def lf(record):\n"
         "    # returns 'yes' for digits\n"
