@@ -14,12 +14,12 @@ import io
 import json
 import random
 import tokenize
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Row, delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from assay.algorithms.heuristic_stats import as_units, heuristic_stats
@@ -179,23 +179,24 @@ def sandbox_records(
     text_attributes = {
         a.id: a.name for a in projects.attributes(session, project) if a.data_type == "text"
     }
-    wanted = sorted(set(record_ids)) if record_ids is not None else None
-    last = 0
-    while True:
-        query = select(Record.id, Record.data).where(projects.visible_records(session, project))
-        if wanted is not None:
-            page_ids = wanted[:PAGE]
-            wanted = wanted[PAGE:]
-            if not page_ids:
-                return
-            query = query.where(Record.id.in_(page_ids))
-        else:
-            query = query.where(Record.id > last)
-        rows = session.execute(query.order_by(Record.id).limit(PAGE)).all()
-        if not rows:
-            if wanted:
-                continue
+    visible = (
+        select(Record.id, Record.data)
+        .where(projects.visible_records(session, project))
+        .order_by(Record.id)
+    )
+
+    def pages() -> Iterator[Sequence[Row[tuple[int, Any]]]]:
+        if record_ids is not None:
+            ids = sorted(set(record_ids))
+            for start in range(0, len(ids), PAGE):
+                yield session.execute(visible.where(Record.id.in_(ids[start : start + PAGE]))).all()
             return
+        last = 0
+        while rows := session.execute(visible.where(Record.id > last).limit(PAGE)).all():
+            yield rows
+            last = rows[-1].id
+
+    for rows in pages():
         ids = [row.id for row in rows]
         offsets: dict[int, dict[str, bytes]] = {}
         for record_id, attribute_id, blob in session.execute(
@@ -208,7 +209,6 @@ def sandbox_records(
             offsets.setdefault(record_id, {})[text_attributes[attribute_id]] = blob or b""
         for row in rows:
             yield sandbox.Record(row.id, row.data, offsets.get(row.id, {}))
-        last = ids[-1]
 
 
 def sample_ids(session: Session, project: Project, n: int, seed: int | None = None) -> list[int]:

@@ -138,7 +138,15 @@ def add_terms(
     """Add terms. With ``blacklisted`` they are added (or marked) as blacklisted; without,
     terms already blacklisted stay so (say ``unblacklist`` to bring one back)."""
     wanted = _clean_terms(values)
-    existing = {t.term: t for t in terms(session, lst)}
+    # Only the wanted terms are read: labeled spans add one term at a time to lists that may
+    # be long.
+    existing = {
+        t.term: t
+        for chunk in _chunks(wanted)
+        for t in session.scalars(
+            select(LookupTerm).where(LookupTerm.list_id == lst.id, LookupTerm.term.in_(chunk))
+        )
+    }
     added = [t for t in wanted if t not in existing]
     marked = [t for t in wanted if t in existing and blacklisted and not existing[t].blacklisted]
     session.add_all(LookupTerm(list_id=lst.id, term=t, blacklisted=blacklisted) for t in added)
