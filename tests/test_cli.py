@@ -235,3 +235,28 @@ def test_weak_supervise(run: Run, tmp_path: Path) -> None:
     assert all(r["__clickbait__WEAK_SUPERVISION__confidence"] == 1.0 for r in weak)
     _, err = run("weak-supervise", "-p", "cb", "--task", "clickbait", "--model", "x", code=1)
     assert "unknown label model 'x'" in err
+
+
+def test_calculated_attributes_and_ide(run: Run, tmp_path: Path) -> None:
+    run("sample", "clickbait", "--project", "cb")
+    code = tmp_path / "length.py"
+    code.write_text("def n(record):\n    return len(record['headline'])\n", encoding="utf-8")
+    args = ("-p", "cb", "--name", "headline_length")
+    out, _ = run("attributes", "add", *args, "--type", "integer", "--file", str(code))
+    assert json.loads(out)["state"] == "new"
+    out, _ = run("attributes", "try", *args, "--n", "3", "--seed", "1")
+    assert [type(r["value"]) for r in json.loads(out)["results"]] == [int, int, int]
+    out, _ = run("attributes", "run", *args)
+    assert json.loads(out)["records"] == 1400
+    (found,) = _lines(run("attributes", "list", "-p", "cb")[0])
+    assert found["state"] == "ready"
+    code.write_text("def n(record):\n    return 'many'\n", encoding="utf-8")
+    run("attributes", "add", *args, "--replace", "--file", str(code))
+    _, err = run("attributes", "run", *args, code=1)
+    assert "returned str 'many'" in err and len(err.strip().splitlines()) == 1
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text("print(record['headline_length'] > 0)\n", encoding="utf-8")
+    out, _ = run("ide", "-p", "cb", "--record", "running_id=0", "--file", str(snippet))
+    assert json.loads(out)["output"] == "True\n"
+    run("attributes", "delete", *args)
+    assert run("attributes", "list", "-p", "cb")[0] == ""

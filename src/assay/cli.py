@@ -49,6 +49,11 @@ app.add_typer(slices_app, name="slices")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(lookup_app, name="lookup")
 app.add_typer(heuristics_app, name="heuristics")
+attributes_app = typer.Typer(
+    help="Calculated attributes: Python code whose values become an attribute.",
+    no_args_is_help=True,
+)
+app.add_typer(attributes_app, name="attributes")
 
 ProjectOpt = Annotated[str, typer.Option("--project", "-p", help="Project name.")]
 ListOpt = Annotated[str, typer.Option("--list", "-l", help="Lookup list name.")]
@@ -451,8 +456,14 @@ def weak_supervise(
         list[str] | None,
         typer.Option("--heuristic", help="Use this heuristic (repeatable; default: all that ran)."),
     ] = None,
+    show: Annotated[
+        bool, typer.Option("--show", help="Print the last run's info instead of running.")
+    ] = False,
 ) -> None:
     """Combine the task's heuristics into weakly supervised labels with a label model."""
+    if show:
+        _print(_workbench().weak_supervision_info(project, task))
+        return
     job = _workbench().weak_supervise(project, task, model=model, heuristics=names, wait=True)
     if job["status"] != "done":
         raise AssayError(job["error"] or f"weak supervision ended {job['status']}")
@@ -465,6 +476,81 @@ def heuristics_delete(
 ) -> None:
     """Delete a heuristic and its votes."""
     _workbench().delete_heuristic(project, name)
+
+
+# --- calculated attributes and the record IDE ---------------------------------------------
+
+AttributeOpt = Annotated[str, typer.Option("--name", help="Attribute name.")]
+
+
+def _read_code(file: Path) -> str:
+    try:
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AssayError(f"cannot read {file}: {exc}") from exc
+
+
+@attributes_app.command("add")
+def attributes_add(
+    project: ProjectOpt,
+    name: AttributeOpt,
+    file: Annotated[Path, typer.Option("--file", help="Python file defining one function.")],
+    data_type: Annotated[
+        str, typer.Option("--type", help="text | category | integer | float | boolean")
+    ] = "text",
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Give an existing attribute new code.")
+    ] = False,
+) -> None:
+    """Add a calculated attribute (values null until `run`), or with --replace new code."""
+    wb = _workbench()
+    if replace:
+        _print(wb.update_calculated_attribute(project, name, _read_code(file)))
+    else:
+        _print(wb.add_calculated_attribute(project, name, data_type, _read_code(file)))
+
+
+@attributes_app.command("list")
+def attributes_list(project: ProjectOpt) -> None:
+    """Calculated attributes with code, state and last run (JSON lines)."""
+    for found in _workbench().list_calculated_attributes(project):
+        typer.echo(json.dumps(found, ensure_ascii=False))
+
+
+@attributes_app.command("try")
+def attributes_try(
+    project: ProjectOpt,
+    name: AttributeOpt,
+    n: Annotated[int, typer.Option("--n", help="Random records to run on.")] = 10,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of the choice.")] = None,
+) -> None:
+    """Run the code on a few random records: values, output, type mismatches; nothing stored."""
+    _print(_workbench().try_calculated_attribute(project, name, n=n, seed=seed))
+
+
+@attributes_app.command("run")
+def attributes_run(project: ProjectOpt, name: AttributeOpt) -> None:
+    """Compute the attribute on every record; all or nothing."""
+    job = _workbench().run_calculated_attribute(project, name, wait=True)
+    if job["status"] != "done":
+        raise AssayError(job["error"] or f"the run ended {job['status']}")
+    _print(job["result"])
+
+
+@attributes_app.command("delete")
+def attributes_delete(project: ProjectOpt, name: AttributeOpt) -> None:
+    """Delete a calculated attribute and its values."""
+    _workbench().delete_calculated_attribute(project, name)
+
+
+@app.command()
+def ide(
+    project: ProjectOpt,
+    record: Annotated[str, typer.Option("--record", help="Record id or key (col=value).")],
+    file: Annotated[Path, typer.Option("--file", help="Python snippet (`record` is bound).")],
+) -> None:
+    """Record IDE: run a snippet against one record; print its output, value and error."""
+    _print(_workbench().run_snippet(project, record, _read_code(file)))
 
 
 @lookup_app.command("add")

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     max_cell_bytes: int = Field(
         default=1_000_000, description="Largest cell an import accepts, in UTF-8 bytes."
     )
+    executor: str = Field(
+        default="local",
+        description="Where the pure work of jobs runs: local (in the server) or "
+        "dask://host:port (the workers of that Dask scheduler; needs assay[dask]).",
+    )
     import_chunk_size: int = Field(
         default=5_000,
         description="Records a large import writes per transaction; larger imports are "

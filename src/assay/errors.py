@@ -23,6 +23,15 @@ class AssayError(Exception):
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "detail": self.detail}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Rebuilt from its attributes, not by calling __init__ again (whose arguments a
+        # subclass may change): errors raised on a Dask worker come back as they were.
+        return (_rebuild, (type(self), self.args), self.__dict__)
+
+
+def _rebuild(cls: type[AssayError], args: tuple[Any, ...]) -> AssayError:
+    return cls.__new__(cls, *args)
+
 
 class NotFound(AssayError):
     status_code = 404

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,19 +14,23 @@ from typing import Any
 from assay.algorithms.label_models import DEFAULT_MODEL
 from assay.config import Settings
 from assay.errors import AssayError, ImportFileError, NotFound, ValidationError
+from assay.runtime.debounce import Debouncer
 from assay.runtime.sandbox import (
     Limits,
     Sandbox,
     SandboxError,
     UserCodeError,
+    default_sandbox,
     module_name,
     protect,
 )
 from assay.services import (
     annotating,
     archives,
+    calculated,
     exporting,
     files,
+    heuristic_runs,
     heuristics,
     importing,
     jobs,
@@ -35,6 +38,7 @@ from assay.services import (
     previews,
     projects,
     queries,
+    record_ide,
     records,
     samples,
     slices,
@@ -67,8 +71,11 @@ class Workbench:
             importing.recover(self.db)
         self._executor: Any = None
         self._sandbox: Sandbox | None = None
+        # Heuristic statistics follow manual labels off the request path (per task id).
+        self.statistics_refresher = Debouncer(self._refresh_statistics)
 
     def close(self) -> None:
+        self.statistics_refresher.close()
         if self._executor is not None:
             self._executor.shutdown()
         if self._sandbox is not None:
@@ -77,10 +84,11 @@ class Workbench:
 
     @property
     def executor(self) -> Any:
+        """Runs jobs, and their ``map`` work where the ``executor`` setting says."""
         if self._executor is None:
-            from assay.runtime.executor import LocalExecutor
+            from assay.runtime.executor import open_executor
 
-            self._executor = LocalExecutor(self.db)
+            self._executor = open_executor(self.db, self.settings.executor)
         return self._executor
 
     # --- projects --------------------------------------------------------------------------
@@ -191,10 +199,9 @@ class Workbench:
                 document = archives.read_archive(path)
                 with self.db.session() as s:
                     restored = archives.restore(s, document, project, self.settings.max_cell_bytes)
-                    return {
-                        "project": restored.name,
-                        "created": len(document["records"]),
-                    }
+                    name = restored.name
+                self._labels_changed(name)
+                return {"project": name, "created": len(document["records"])}
             table = files.read_table(path, fmt)
             options = self._import_options(primary_key, types, annotator, language)
             result = importing.import_staged(
@@ -206,6 +213,7 @@ class Workbench:
                 chunk_size=self.settings.import_chunk_size,
                 progress=progress,
             )
+            self._labels_changed(project)
             return result.summary()
 
         return work
@@ -224,7 +232,9 @@ class Workbench:
         table = files.table_from_dataframe("DataFrame", frame)
         options = self._import_options(primary_key, types, annotator, language)
         with self.db.session() as s:
-            return importing.import_table(s, project, table, options).summary()
+            summary = importing.import_table(s, project, table, options).summary()
+        self._labels_changed(project)
+        return summary
 
     def _import_options(
         self,
@@ -329,7 +339,11 @@ class Workbench:
             updated = tasks.update_label(s, found, label, new_name, color, hotkey)
             if updated.name != label:
                 heuristics.rename_label(s, found, label, updated.name)
-            return _label(updated)
+            renamed = updated.name != label
+            doc = _label(updated)
+        if renamed:  # the statistics name their labels
+            self.statistics_refresher.mark(found.id)
+        return doc
 
     def delete_label(self, project: str, task: str, label: str) -> None:
         with self.db.session() as s:
@@ -352,7 +366,9 @@ class Workbench:
         with self.db.session() as s:
             row, target = _record_and_task(s, project, record, task)
             annotating.add(s, row, target, label, annotator, gold=gold, span=_span(span))
-            return annotating.task_labels(s, row, target)
+            labels = annotating.task_labels(s, row, target)
+        self.statistics_refresher.mark(target.id)
+        return labels
 
     def remove_annotation(
         self,
@@ -370,7 +386,9 @@ class Workbench:
             annotating.remove(
                 s, row, target, annotator, label_name=label, gold=gold, span=_span(span)
             )
-            return annotating.task_labels(s, row, target)
+            labels = annotating.task_labels(s, row, target)
+        self.statistics_refresher.mark(target.id)
+        return labels
 
     def annotate_file(self, project: str, path: str | Path) -> dict[str, Any]:
         """Apply manual labels from a CSV or JSONL file, all or nothing.
@@ -417,7 +435,22 @@ class Workbench:
                         row=number,
                     ) from exc
             projects.touch(s, found)
+        self._labels_changed(project)
         return {"applied": applied}
+
+    def _labels_changed(self, project: str) -> None:
+        """Manual labels of the project changed: its heuristics' statistics follow, later."""
+        with self.db.session() as s:
+            found = projects.find(s, project)
+            task_ids = [t.id for t in tasks.list_tasks(s, found)] if found else []
+        for task_id in task_ids:
+            self.statistics_refresher.mark(task_id)
+
+    def _refresh_statistics(self, task_id: Any) -> None:
+        with self.db.session() as s:
+            task = s.get(LabelingTask, task_id)
+            if task is not None:
+                heuristics.refresh_statistics(s, task)
 
     # --- records ---------------------------------------------------------------------------
 
@@ -596,7 +629,8 @@ class Workbench:
         process's user, so no sandbox uid can read the database below it."""
         if self._sandbox is None:
             protect(self.settings.data_dir)
-            self._sandbox = Sandbox()
+            # The process's own: the one the executor's partitions run in, here.
+            self._sandbox = default_sandbox()
         return self._sandbox
 
     def add_heuristic(
@@ -695,8 +729,11 @@ class Workbench:
         wait: bool = False,
         limits: Limits | None = None,
     ) -> dict[str, Any]:
-        """Run heuristics (``names``; all when None) on every record as a job. Each one's
-        results replace its previous votes at once; a run that fails keeps them."""
+        """Run heuristics (``names``; all when None) on every record as a job, together and a
+        partition of records at a time on the executor; results are cached by record content
+        and everything else they depend on (``services/heuristic_runs.py``). Each one that
+        succeeds has its previous votes replaced at once; one that fails keeps them, and the
+        job fails naming it. ``limits`` apply to each sandbox run (a slice of a partition)."""
         with self.db.session() as s:
             found = projects.get(s, project)
             chosen = [heuristics.get(s, found, n) for n in names] if names else None
@@ -704,25 +741,21 @@ class Workbench:
         if not todo:
             raise ValidationError(f"project {project!r} has no heuristic to run")
         job_id = self._new_job("heuristics", project, f"run {', '.join(todo)}")
+        _ = self.sandbox  # before any partition runs here: it protects the data dir
 
         def work(progress: jobs.Progress) -> dict[str, Any]:
-            runs: dict[str, Any] = {}
-            for number, name in enumerate(todo):
-                progress(number / len(todo), f"running {name}")
-                started = time.perf_counter()
-                with self.db.session() as s:
-                    found = projects.get(s, project)
-                    heuristic = heuristics.get(s, found, name)
-                    records = heuristics.sandbox_records(s, found)
-                    results = heuristics.run_code(
-                        s, found, heuristic, records, self.sandbox, limits or Limits()
-                    )
-                with self.db.session() as s:  # the swap: one short transaction
-                    heuristic = heuristics.get(s, projects.get(s, project), name)
-                    runs[name] = heuristics.store_votes(
-                        s, heuristic, results, time.perf_counter() - started
-                    )
-                    heuristics.refresh_statistics(s, heuristic.task)
+            with self.db.session() as s:
+                found = projects.get(s, project)
+                run = heuristic_runs.prepare(s, found, todo)
+                records = heuristic_runs.records(s, found, run)
+                heuristic_runs.execute(
+                    run, records, self.executor.map, limits or Limits(), progress
+                )
+            with self.db.session() as s:  # the swap: one short transaction
+                runs = heuristic_runs.store(s, projects.get(s, project), run)
+            with self.db.session() as s:
+                heuristic_runs.refresh(s, run)
+            heuristic_runs.check(run)
             progress(1.0, "done")
             return {"heuristics": runs}
 
@@ -740,15 +773,168 @@ class Workbench:
     ) -> dict[str, Any]:
         """Combine the task's heuristics' votes with a label model, as a job; the labels
         become the source ``weak_supervision`` (replacing the previous run's)."""
-        job_id = self._new_job("weak_supervision", project, f"weak supervision of {task}")
+        job_id = self._new_job(weak_supervision.JOB_KIND, project, f"weak supervision of {task}")
 
         def work(progress: jobs.Progress) -> dict[str, Any]:
             progress(0.1, f"fitting {model}")
             with self.db.session() as s:
                 found = tasks.get(s, projects.get(s, project), task)
-                return weak_supervision.run(s, found, model=model, names=heuristics, params=params)
+                return weak_supervision.run(
+                    s, found, model=model, names=heuristics, params=params, job_id=job_id
+                )
 
         return self._start(job_id, work, wait)
+
+    def weak_supervision_info(self, project: str, task: str) -> dict[str, Any] | None:
+        """The task's last weak-supervision run (model, params, heuristics and their code
+        versions, counts, ``finished_at``) and whether it is ``stale``; None before the first."""
+        with self.db.session() as s:
+            return weak_supervision.last_run(s, tasks.get(s, projects.get(s, project), task))
+
+    # --- calculated attributes and the record IDE --------------------------------------------
+
+    def add_calculated_attribute(
+        self, project: str, name: str, data_type: str, code: str
+    ) -> dict[str, Any]:
+        """Add an attribute computed by Python code (one function of the record); its values
+        are null until :meth:`run_calculated_attribute`."""
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            return _calculated(s, found, calculated.create(s, found, name, data_type, code))
+
+    def list_calculated_attributes(self, project: str) -> list[dict[str, Any]]:
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            return [_calculated(s, found, a) for a in calculated.list_all(s, found)]
+
+    def get_calculated_attribute(self, project: str, name: str) -> dict[str, Any]:
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            return _calculated(s, found, calculated.get(s, found, name))
+
+    def update_calculated_attribute(self, project: str, name: str, code: str) -> dict[str, Any]:
+        """New code (a new version); the values stay, ``stale``, until the next run."""
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            return _calculated(s, found, calculated.update_code(s, found, name, code))
+
+    def delete_calculated_attribute(self, project: str, name: str) -> None:
+        with self.db.session() as s:
+            calculated.delete_attribute(s, projects.get(s, project), name)
+
+    def try_calculated_attribute(
+        self,
+        project: str,
+        name: str,
+        *,
+        n: int = 10,
+        record_ids: list[int] | None = None,
+        seed: int | None = None,
+        code: str | None = None,
+        limits: Limits | None = None,
+    ) -> dict[str, Any]:
+        """Run the attribute's code (or ``code``, unsaved) on ``n`` random records (or these
+        ones): each record's value, printed output and type mismatch (``error``); nothing is
+        stored. A run that fails says why in ``error`` (exceptions: ``failures``)."""
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            attribute = calculated.get(s, found, name)
+            code = (attribute.code or "") if code is None else code
+            ids = record_ids or heuristics.sample_ids(s, found, n, seed)
+            chosen = list(heuristics.sandbox_records(s, found, ids))
+            missing = sorted(set(ids) - {r.id for r in chosen})
+            if missing:
+                raise NotFound(f"project {project!r} has no records with ids {missing}")
+            try:
+                results = calculated.run_code(
+                    s, found, code, chosen, self.sandbox, limits or Limits()
+                )
+            except UserCodeError as exc:
+                failures = [dataclasses.asdict(f) for f in exc.failures]
+                return {"results": [], "failures": failures, "error": exc.message}
+            except SandboxError as exc:
+                return {"results": [], "failures": [], "error": exc.message}
+        data = {r.id: r.data for r in chosen}
+        rows = []
+        for r in results:
+            try:
+                value, error = (
+                    calculated.check_value(r.value, attribute.data_type, self._cell),
+                    None,
+                )
+            except ValueError as exc:
+                value, error = r.value, str(exc)
+            rows.append(
+                {
+                    "record_id": r.record_id,
+                    "data": data[r.record_id],
+                    "value": value,
+                    "output": r.output,
+                    "error": error,
+                }
+            )
+        mismatched = sum(row["error"] is not None for row in rows)
+        message = f"{mismatched} value(s) not of type {attribute.data_type}" if mismatched else None
+        return {"results": rows, "failures": [], "error": message}
+
+    @property
+    def _cell(self) -> int:
+        return self.settings.max_cell_bytes
+
+    def run_calculated_attribute(
+        self, project: str, name: str, *, wait: bool = False, limits: Limits | None = None
+    ) -> dict[str, Any]:
+        """Compute the attribute on every record as a job; all or nothing: an exception or a
+        type mismatch on any record stores nothing and names the records."""
+        with self.db.session() as s:
+            calculated.get(s, projects.get(s, project), name)
+        job_id = self._new_job("calculated_attribute", project, f"calculate {name}")
+        _ = self.sandbox  # protects the data dir before any code runs
+
+        def work(progress: jobs.Progress) -> dict[str, Any]:
+            with self.db.session() as s:
+                found = projects.get(s, project)
+                attribute = calculated.get(s, found, name)
+                total = calculated.count(s, found)
+                done = 0
+
+                def counted() -> Any:
+                    nonlocal done
+                    for record in heuristics.sandbox_records(s, found):
+                        yield record
+                        done += 1
+                        if done % 1000 == 0:
+                            progress(0.9 * done / max(total, 1), f"{done} of {total} records")
+
+                results = calculated.run_code(
+                    s,
+                    found,
+                    attribute.code or "",
+                    counted(),
+                    self.sandbox,
+                    limits or calculated.limits_for(total),
+                )
+                version, data_type = attribute.code_version, attribute.data_type
+            values, mismatches = calculated.checked(results, data_type, self._cell)
+            if mismatches:
+                raise calculated.mismatch_error(name, data_type, mismatches)
+            progress(0.9, "storing values")
+            with self.db.session() as s:
+                run = calculated.store(s, projects.get(s, project), name, version, values)
+            progress(1.0, "done")
+            return {"attribute": name, **run}
+
+        return self._start(job_id, work, wait)
+
+    def run_snippet(
+        self, project: str, record: str | int, code: str, *, limits: Limits | None = None
+    ) -> dict[str, Any]:
+        """The record IDE: run ``code`` against one record (id or key) in the sandbox; its
+        printed output, value, error and traceback, and the ids of the records around it."""
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            row = records.resolve(s, found, record)
+            return record_ide.run(s, found, row, code, self.sandbox, limits or Limits())
 
     # --- samples and jobs ------------------------------------------------------------------
 
@@ -760,7 +946,26 @@ class Workbench:
     ) -> dict[str, Any]:
         with self.db.session() as s:
             project = samples.create(s, sample, variant, name)
-            return self._project_doc(s, project)
+            doc = self._project_doc(s, project)
+        if variant == "finished":
+            self._finish_sample(doc["name"])
+        return doc
+
+    def _finish_sample(self, project: str) -> None:
+        """The story's heuristics and weak supervision, through the product's own paths; a
+        failure removes the half-made project."""
+        try:
+            for task, name, code in samples.STORY_HEURISTICS:
+                self.add_heuristic(project, task, name, code)
+            for job in (
+                self.run_heuristics(project, wait=True),
+                self.weak_supervise(project, "clickbait", wait=True),
+            ):
+                if job["status"] != "done":
+                    raise AssayError(f"sample project {project!r}: {job['error']}")
+        except BaseException:
+            self.delete_project(project)
+            raise
 
     def get_job(self, job_id: int) -> dict[str, Any]:
         with self.db.session() as s:
@@ -826,6 +1031,20 @@ def _attribute(a: Attribute) -> dict[str, Any]:
         "data_type": a.data_type,
         "primary_key": a.is_primary_key,
         "position": a.position,
+        "calculated": a.code is not None,
+    }
+
+
+def _calculated(s: Any, project: Project, a: Attribute) -> dict[str, Any]:
+    return {
+        "name": a.name,
+        "data_type": a.data_type,
+        "position": a.position,
+        "code": a.code,
+        "code_version": a.code_version,
+        "last_run": a.last_run,
+        # new (never run), stale (code changed or records added since the run), ready
+        "state": calculated.state(s, project, a),
     }
 
 

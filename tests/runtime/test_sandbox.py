@@ -474,7 +474,7 @@ def test_messages_the_code_writes_itself_are_not_believed(sandbox: Sandbox) -> N
     # A well-formed message with made-up values still goes through the output checks.
     forged = (
         "import os\n\ndef lf(record):\n"
-        '    os.write(4, b\'{"values": ["sports"], "outputs": [""]}\\n\')\n'
+        '    os.write(4, b\'{"values": [["sports"]]}\\n\')\n'
         "    os._exit(0)\n"
     )
     spec = OutputSpec("classification", frozenset({"clickbait", "news"}))

@@ -42,14 +42,21 @@ def _read(path: Path, fmt: str) -> list[dict[str, Any]]:
     return [{k: cell(v) for k, v in row.items()} for row in raw]
 
 
-def _labels(wb: Workbench, project: str, key: str) -> dict[Any, dict[str, Any]]:
-    """Per key value: the record's data and, per task, its manual reference and other sources."""
+def _labels(
+    wb: Workbench, project: str, key: str, without: tuple[str, ...] = ()
+) -> dict[Any, dict[str, Any]]:
+    """Per key value: the record's data and, per task, its manual reference and other sources
+    (except those ``without``)."""
     out: dict[Any, dict[str, Any]] = {}
     cursor = None
     while True:
         page = wb.query(project, None, with_labels=True, limit=1000, cursor=cursor)
         for r in page["records"]:
-            out[r["data"][key]] = {"data": r["data"], "labels": r["labels"]}
+            labels = {
+                task: {k: v for k, v in value.items() if k not in without}
+                for task, value in r["labels"].items()
+            }
+            out[r["data"][key]] = {"data": r["data"], "labels": labels}
         cursor = page["next_cursor"]
         if cursor is None:
             return out
@@ -187,6 +194,8 @@ def test_sample_and_slice_export_round_trip(
         "running_id",
         "headline",
         "__clickbait__MANUAL",
+        "__clickbait__WEAK_SUPERVISION",  # the finished sample's weak-supervision run
+        "__clickbait__WEAK_SUPERVISION__confidence",
         "headline__entities__MANUAL",
     ]
     labeled = [r for r in rows if r["__clickbait__MANUAL"] is not None]
@@ -198,7 +207,9 @@ def test_sample_and_slice_export_round_trip(
     assert first["headline__entities__MANUAL"][0]["text"] == "Icelandic"
 
     wb.import_file(out, "back", primary_key=["running_id"])
-    original, back = _labels(wb, sample, "running_id"), _labels(wb, "back", "running_id")
+    # Heuristic votes are not exported (refinery's columns): they stay behind.
+    original = _labels(wb, sample, "running_id", without=("heuristic", "heuristic_confidence"))
+    back = _labels(wb, "back", "running_id")
     assert len(back) == 1400
     assert back == original
 

@@ -159,8 +159,8 @@ def test_weak_supervision_errors(wb: Workbench, project: str) -> None:
     wb.run_heuristics(project, wait=True)
     job = wb.weak_supervise(project, "clickbait", model="oracle", wait=True)
     assert job["status"] == "failed" and "unknown label model" in job["error"]
-    job = wb.weak_supervise(project, "entities", wait=True)
-    assert job["status"] == "failed" and "not built yet" in job["error"]
+    job = wb.weak_supervise(project, "entities", wait=True)  # its heuristics: none ran
+    assert job["status"] == "failed" and "run heuristics first" in job["error"]
 
 
 def test_renaming_a_label_rewrites_the_heuristics_that_name_it(wb: Workbench, project: str) -> None:

@@ -49,3 +49,40 @@ def test_finished_variant_applies_the_story(wb: Workbench) -> None:
         assert record["labels"]["clickbait"]["manual"] == expected
         spans = record["labels"]["entities"]["manual"] or []
         assert len(spans) == len(answer["entities"])
+
+
+def test_finished_variant_has_the_story_heuristics_and_weak_supervision(wb: Workbench) -> None:
+    wb.create_sample("clickbait", "finished")
+    project = "clickbait-finished"
+    found = {h["name"]: h for h in wb.list_heuristics(project)}
+    assert set(found) == {name for _, name, _ in samples.STORY_HEURISTICS}
+    gold = {g["running_id"]: samples.RENAMES[g["clickbait"]] for g in samples.gold()}
+    for heuristic in found.values():
+        assert heuristic["last_run"]["votes"] > 0 and heuristic["statistics"]["hits"] > 0
+    # Each heuristic scored against the gold kept apart: useful but imperfect.
+    page = wb.query(project, {"task": "clickbait", "source": "heuristic"}, limit=1000)
+    assert page["total"] < 1000
+    names = {str(h["id"]): name for name, h in found.items()}
+    votes: dict[str, list[bool]] = {name: [] for name in found}
+    for record in page["records"]:
+        labels = wb.get_record(project, record["id"])["labels"]["clickbait"]["annotations"]
+        for vote in labels:
+            if vote["source"] == "heuristic":
+                votes[names[vote["source_id"]]].append(
+                    vote["label"] == gold[record["data"]["running_id"]]
+                )
+    for name, right in votes.items():
+        assert 0.5 < sum(right) / len(right) < 0.95, name
+    info = wb.weak_supervision_info(project, "clickbait")
+    assert info is not None and info["stale"] is False
+    assert info["heuristics"] == sorted(found)
+    weak = wb.query(
+        project, {"task": "clickbait", "source": "weak_supervision"}, limit=1000, with_labels=True
+    )
+    assert weak["total"] == info["labeled"] > 300
+    right = [
+        r["labels"]["clickbait"]["weak_supervision"] == gold[r["data"]["running_id"]]
+        for r in weak["records"]
+    ]
+    chance = max(list(gold.values()).count(x) for x in set(gold.values())) / len(gold)
+    assert sum(right) / len(right) > chance + 0.1

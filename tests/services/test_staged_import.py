@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from assay import JobCancelled, Workbench
-from assay.services import importing, jobs
-from assay.storage.models import Record, RecordText
+from assay.errors import ImportFileError
+from assay.services import importing, jobs, projects
+from assay.storage.models import (
+    Annotation,
+    Attribute,
+    Job,
+    Label,
+    LabelingTask,
+    ManualState,
+    Project,
+    Record,
+    RecordText,
+)
 
 
 def _csv(path: Path, start: int, n: int) -> Path:
@@ -150,3 +163,254 @@ def test_chunks_leave_the_sqlite_lock_free_only_while_others_write(
         pacer.before_chunk()
         pacer.after_chunk()
         assert pauses == [importing._Pacer.GAP]
+
+
+# --- staged imports that update records and carry labels ---------------------------------------
+
+
+def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def _upsert_rows() -> list[dict[str, Any]]:
+    """100 updates of the base records (even ones change their text) and 100 new records,
+    with manual, span and weak-supervision label columns."""
+    rows = []
+    for i in range(200):
+        row: dict[str, Any] = {
+            "rid": i,
+            "headline": f"Headline number {i} about {'Bern' if i % 2 == 0 else 'Zürich'}",
+            "__clickbait__MANUAL": ["yes", "no", None][i % 3],
+            "__clickbait__WEAK_SUPERVISION": "yes" if i % 5 == 0 else None,
+            "__clickbait__WEAK_SUPERVISION__confidence": 0.7 if i % 5 == 0 else None,
+        }
+        if i % 4 == 0:
+            row["headline__place__MANUAL"] = [{"label": "city", "start_token": 4, "end_token": 5}]
+        rows.append(row)
+    return rows
+
+
+def _base(wb: Workbench, tmp_path: Path, project: str) -> None:
+    """100 records, manual labels of the importer on 10, other annotators' on a few."""
+    rows = [
+        {"rid": i, "headline": f"Headline number {i} about Zürich"}
+        | ({"__clickbait__MANUAL": "no" if i % 2 else "yes"} if i < 10 else {})
+        for i in range(100)
+    ]
+    wb.import_file(_jsonl(tmp_path / f"{project}-base.jsonl", rows), project, primary_key=["rid"])
+    for rid in (0, 1, 2):
+        wb.annotate(project, f"rid={rid}", "clickbait", "yes", "ann")  # agrees, differs, absent
+    wb.annotate(project, "rid=4", "clickbait", "no", "ann", gold=True)
+    wb.annotate(project, "rid=6", "clickbait", "yes", "import", gold=True)
+
+
+def _dump(wb: Workbench, project: str) -> dict[str, Any]:
+    """A project's records, texts, tasks, labels and reference states, by key and name."""
+    with wb.db.session() as s:
+        found = projects.get(s, project)
+        project_id = found.id
+        # What readers see: records through visible_records, labels through the project's tasks.
+        keys = dict(
+            s.execute(select(Record.id, Record.key).where(projects.visible_records(s, found))).all()
+        )
+        attributes = dict(
+            s.execute(
+                select(Attribute.id, Attribute.name).where(Attribute.project_id == project_id)
+            ).all()
+        )
+        task_names = dict(
+            s.execute(
+                select(LabelingTask.id, LabelingTask.name).where(
+                    LabelingTask.project_id == project_id
+                )
+            ).all()
+        )
+        labels = dict(
+            s.execute(select(Label.id, Label.name).where(Label.task_id.in_(task_names))).all()
+        )
+        return {
+            "records": {
+                keys[i]: (data, content_hash)
+                for i, data, content_hash in s.execute(
+                    select(Record.id, Record.data, Record.content_hash).where(Record.id.in_(keys))
+                )
+            },
+            "texts": sorted(
+                (keys[t.record_id], attributes[t.attribute_id], t.folded, t.offsets)
+                for t in s.scalars(select(RecordText).where(RecordText.record_id.in_(keys)))
+            ),
+            "labels": sorted(labels.values()),
+            "annotations": sorted(
+                (
+                    keys[a.record_id],
+                    task_names[a.task_id],
+                    labels[a.label_id],
+                    a.source,
+                    a.source_id,
+                    a.annotator,
+                    a.is_gold,
+                    a.is_reference,
+                    a.span_start,
+                    a.span_end,
+                    a.confidence,
+                )
+                for a in s.scalars(select(Annotation).where(Annotation.task_id.in_(task_names)))
+                if a.record_id in keys
+            ),
+            "states": sorted(
+                (keys[m.record_id], task_names[m.task_id], m.state)
+                for m in s.scalars(select(ManualState).where(ManualState.task_id.in_(task_names)))
+                if m.record_id in keys
+            ),
+        }
+
+
+def _counts(wb: Workbench) -> tuple[int, ...]:
+    models = (Project, Record, RecordText, LabelingTask, Label, Annotation, ManualState)
+    return tuple(_rows(wb, model) for model in models)
+
+
+def test_a_staged_upsert_with_labels_ends_as_one_transaction_would(
+    wb: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    upsert = _jsonl(tmp_path / "upsert.jsonl", _upsert_rows())
+    _base(wb, tmp_path, "single")
+    _base(wb, tmp_path, "staged")
+    one = wb.import_file(upsert, "single")  # 200 rows: one chunk, one transaction
+    monkeypatch.setattr(wb.settings, "import_chunk_size", 50)
+    staged = wb.import_file(upsert, "staged")  # four chunks, then the swap
+    assert staged == one | {"project": "staged"}
+    assert (staged["created"], staged["updated"]) == (100, 100)
+    single, after = _dump(wb, "single"), _dump(wb, "staged")
+    assert after == single
+    states = {(key, task): state for key, task, state in after["states"]}
+    assert states[("[0]", "clickbait")] == "agreed"  # import "yes", ann "yes"
+    assert states[("[1]", "clickbait")] == "conflict"  # import "no", ann "yes"
+    assert states[("[4]", "clickbait")] == "gold"
+    assert ("[2]", "clickbait") in states  # ann's label alone: no import label there now
+    assert after["records"]["[0]"][0]["headline"] == "Headline number 0 about Bern"
+    assert (
+        wb.query("staged", {"attribute": "headline", "op": "contains", "value": "bern"})["total"]
+        == 100
+    )
+    assert len(wb.list_projects()) == 2  # the staging project is gone
+    assert _rows(wb, Project) == 2
+
+
+def test_a_staged_upsert_shows_nothing_until_it_commits(
+    small_chunks: Workbench, tmp_path: Path
+) -> None:
+    wb = small_chunks
+    _base(wb, tmp_path, "p")
+    before = _dump(wb, "p")
+    seen: list[dict[str, Any]] = []
+
+    def look(_done: float, message: str) -> None:
+        if message.startswith("wrote"):
+            dump = _dump(wb, "p")
+            dump.pop("labels")  # new label names and tasks are created before the first chunk
+            seen.append(dump)
+            if len(seen) == 1:  # someone labels a record the import labels too, meanwhile
+                wb.annotate("p", "rid=3", "clickbait", "no", "zed")
+
+    wb.import_file(_jsonl(tmp_path / "u.jsonl", _upsert_rows()), "p", listener=look)
+    assert len(seen) == 4
+    hidden = {k: v for k, v in before.items() if k != "labels"}
+    assert seen[0] == hidden
+    zed = ("[3]", "clickbait", "no", "manual", "", "zed", False, False, None, None, None)
+    for dump in seen[1:]:  # zed's label, and nothing of the import
+        assert dump["annotations"] == sorted([*hidden["annotations"], zed])
+        assert {k: v for k, v in dump.items() if k != "annotations" and k != "states"} == {
+            k: v for k, v in hidden.items() if k != "annotations" and k != "states"
+        }
+    after = _dump(wb, "p")
+    states = {(key, task): state for key, task, state in after["states"]}
+    assert states[("[3]", "clickbait")] == "conflict"  # the import's "yes" and zed's "no"
+    assert wb.get_record("p", "rid=150")["data"]["headline"] == "Headline number 150 about Bern"
+
+
+@pytest.mark.parametrize("failure", ["cancel", "bad label", "crash"])
+def test_a_failed_staged_upsert_leaves_the_project_as_it_was(
+    small_chunks: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    wb = small_chunks
+    _base(wb, tmp_path, "p")
+    before, counts = _dump(wb, "p"), _counts(wb)
+    rows = _upsert_rows()
+    if failure == "bad label":
+        rows[170]["__clickbait__MANUAL"] = ["yes", "no"]  # a list in a classification task
+    if failure == "crash":  # the process dies after its third chunk: nothing cleans up
+        monkeypatch.setattr(importing, "_discard", lambda *_args, **_kwargs: None)
+    chunks = 0
+
+    def stop(_done: float, message: str) -> None:
+        nonlocal chunks
+        if message.startswith("wrote"):
+            chunks += 1
+            if chunks == 3 and failure != "bad label":
+                wb.cancel_job(next(j for j in wb.list_jobs() if j["status"] == "running")["id"])
+
+    with pytest.raises((JobCancelled, ImportFileError)) as raised:
+        wb.import_file(_jsonl(tmp_path / "u.jsonl", rows), "p", listener=stop)
+    if failure == "bad label":
+        assert "row 171" in str(raised.value)
+    if failure == "crash":
+        assert _counts(wb) != counts  # the dead import's staged rows are still there
+        monkeypatch.undo()
+        host = jobs.RUNNER.rsplit(":", 1)[0]
+        job_id = next(j["id"] for j in wb.list_jobs() if j["status"] == "cancelled")
+        with wb.db.session() as s:
+            s.execute(
+                update(Job)
+                .where(Job.id == job_id)
+                .values(status="running", runner=f"{host}:999999999")
+            )
+        assert _dump(wb, "p")["records"] == before["records"]  # hidden meanwhile
+        assert importing.recover(wb.db) == [job_id]
+        # What the dead import added to the project before its rows (a task, label names)
+        # stays: only the import itself knew it.
+        after = _dump(wb, "p")
+        assert {k: v for k, v in after.items() if k != "labels"} == {
+            k: v for k, v in before.items() if k != "labels"
+        }
+        return
+    assert _dump(wb, "p") == before
+    assert _counts(wb) == counts
+    assert [t["name"] for t in wb.list_tasks("p")] == ["clickbait"]
+
+
+def test_a_staged_update_may_not_move_labeled_spans(
+    small_chunks: Workbench, tmp_path: Path
+) -> None:
+    wb = small_chunks
+    rows = [
+        {"rid": i, "headline": f"Headline number {i} about Zürich"}
+        | (
+            {"headline__place__MANUAL": [{"label": "city", "start_token": 4, "end_token": 5}]}
+            if i == 120
+            else {}
+        )
+        for i in range(200)
+    ]
+    wb.import_file(_jsonl(tmp_path / "a.jsonl", rows), "p", primary_key=["rid"])
+    before, counts = _dump(wb, "p"), _counts(wb)
+    changed = [{"rid": i, "headline": f"Another headline {i}"} for i in range(200)]
+    with pytest.raises(ImportFileError, match="labeled span"):
+        wb.import_file(_jsonl(tmp_path / "b.jsonl", changed), "p")
+    assert (_dump(wb, "p"), _counts(wb)) == (before, counts)
+
+
+def test_recover_removes_a_staging_project_left_behind(
+    small_chunks: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wb = small_chunks
+    _base(wb, tmp_path, "p")
+    monkeypatch.setattr(importing, "_discard", lambda *_args, **_kwargs: None)  # no clean-up
+    wb.import_file(_jsonl(tmp_path / "u.jsonl", _upsert_rows()), "p")
+    monkeypatch.undo()
+    after = _dump(wb, "p")
+    assert (_rows(wb, Project), _rows(wb, Record)) == (2, 200 + 50)  # 50 versions left
+    assert importing.recover(wb.db) == []  # no dead job, but a finished one's leftovers
+    assert (_rows(wb, Project), _rows(wb, Record)) == (1, 200)
+    assert _dump(wb, "p") == after

@@ -11,6 +11,9 @@ import { Home } from "./pages/Home";
 import { Labeling } from "./pages/Labeling";
 import { Overview } from "./pages/Overview";
 import { Settings } from "./pages/Settings";
+import { Heuristics } from "./pages/Heuristics";
+import { Lookup } from "./pages/Lookup";
+import { RecordIde } from "./pages/RecordIde";
 import "./styles.css";
 
 const queryClient = new QueryClient({
@@ -42,7 +45,10 @@ createRoot(document.getElementById("root")!).render(
               <Route path="projects/:project" element={<Overview />} />
               <Route path="projects/:project/browser" element={<Browser />} />
               <Route path="projects/:project/labeling" element={<Labeling />} />
+              <Route path="projects/:project/heuristics" element={<Heuristics />} />
+              <Route path="projects/:project/lookup" element={<Lookup />} />
               <Route path="projects/:project/settings" element={<Settings />} />
+              <Route path="projects/:project/ide" element={<RecordIde />} />
               <Route path="*" element={<NotFound />} />
             </Route>
           </Routes>

@@ -1,5 +1,11 @@
 // The URL holds the state: these build and read the app's paths, so links and pages agree.
-export type ProjectPage = "browser" | "labeling" | "settings";
+export type ProjectPage =
+  | "browser"
+  | "labeling"
+  | "heuristics"
+  | "lookup"
+  | "settings"
+  | "ide";
 
 export function projectPath(project: string, page?: ProjectPage, search?: URLSearchParams): string {
   const base = `/projects/${encodeURIComponent(project)}${page ? `/${page}` : ""}`;

@@ -579,13 +579,16 @@ class Generative(LabelModel):
             new = (sums + s * rate[:, None, None] / k) / (q.sum(axis=0) + s)
             moved = float(np.abs(new - probs).max())
             probs = new
-            self._log_probs = np.log(probs)
+            # A source that never votes in the sample has probability 0 for every vote: a
+            # finite floor keeps its abstains (0 x log p in the kernels) from becoming NaN.
+            self._log_probs = np.log(np.maximum(probs, np.finfo(np.float64).tiny))
             if self.n_iter_ == self.max_iter or moved < self.tol:
                 break
             q = _softmax(_scores(rows, self._log_probs))
         self.vote_probs_ = np.transpose(probs, (0, 2, 1))
         joint = self.class_prior_[None, :, None] * self.vote_probs_  # [j, y, l]
-        self.accuracies_ = np.einsum("jll->j", joint) / joint.sum(axis=(1, 2))
+        with np.errstate(invalid="ignore"):  # a source that never votes: nan, no accuracy
+            self.accuracies_ = np.einsum("jll->j", joint) / joint.sum(axis=(1, 2))
         return self
 
     def predict_proba(self, L: npt.ArrayLike) -> FloatArray:

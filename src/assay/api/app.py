@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from assay.api.routes import (
+    attributes,
     heuristics,
     jobs,
     lookup_lists,
@@ -37,6 +38,7 @@ ROUTERS = (
     statistics.router,
     lookup_lists.router,
     heuristics.router,
+    attributes.router,
     jobs.router,
 )
 

@@ -103,6 +103,7 @@ class AttributePublic(BaseModel):
     data_type: str = Field(description="text | category | integer | float | boolean")
     primary_key: bool
     position: int
+    calculated: bool = Field(default=False, description="computed by code (calculated)")
 
 
 class ProjectSummary(BaseModel):
@@ -363,7 +364,9 @@ class HeuristicPublic(BaseModel):
     code: str
     code_version: int
     last_run: dict[str, Any] | None = Field(
-        description="code_version, records, records_with_votes, votes, seconds, finished_at"
+        description="code_version, records (all of the run), ran (records the code ran on), "
+        "cached (records served from the result cache), records_with_votes, votes, seconds, "
+        "finished_at"
     )
     stale: bool = Field(description="the stored votes come from an older code version")
     statistics: dict[str, Any] | None = Field(
@@ -414,3 +417,92 @@ class WeakSupervisionRun(BaseModel):
     params: dict[str, Any] | None = Field(
         default=None, description='the label model\'s parameters, e.g. {"c": 7, "k": 3}'
     )
+
+
+class WeakSupervisionHeuristic(BaseModel):
+    id: int
+    name: str = Field(description="its name at the time of the run")
+    code_version: int = Field(description="the code version its votes came from")
+    ran_at: str | None = Field(description="when the run that made those votes finished")
+
+
+class WeakSupervisionInfo(BaseModel):
+    task: str
+    task_type: str
+    model: str
+    params: dict[str, Any]
+    selection: str = Field(description="all (every heuristic that had run) | named")
+    heuristics: list[str]
+    used: list[WeakSupervisionHeuristic]
+    records_with_votes: int
+    labeled: int = Field(description="records that got a weakly supervised label")
+    labels: int = Field(description="labels stored (spans for extraction)")
+    ties: int
+    finished_at: str
+    seconds: dict[str, float] = Field(description="read_votes, fit, predict, store")
+    stale: bool = Field(description="a heuristic ran, changed or went since")
+    stale_reasons: list[str]
+
+
+# --- calculated attributes and the record IDE ---------------------------------------------------
+
+
+class CalculatedCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    data_type: str = Field(description="text | category | integer | float | boolean")
+    code: str = Field(description="Python defining one function of the record")
+
+
+class CalculatedUpdate(BaseModel):
+    code: str = Field(description="new code (a new code version; values stale until a run)")
+
+
+class CalculatedPublic(BaseModel):
+    name: str
+    data_type: str
+    position: int
+    code: str
+    code_version: int
+    last_run: dict[str, Any] | None = Field(
+        description="code_version, records, with_value, last_record_id, finished_at"
+    )
+    state: str = Field(
+        description="new (never run) | stale (code changed or records added since) | ready"
+    )
+
+
+class CalculatedTry(BaseModel):
+    n: int = Field(default=10, ge=1, le=1000, description="random records to run on")
+    record_ids: list[int] | None = Field(default=None, description="these records instead")
+    seed: int | None = None
+    code: str | None = Field(default=None, description="unsaved code to try instead")
+
+
+class CalculatedTryRow(BaseModel):
+    record_id: int
+    data: dict[str, Any]
+    value: Any
+    output: str
+    error: str | None = Field(description="why the value does not fit the type (null: it does)")
+
+
+class CalculatedTryResult(BaseModel):
+    results: list[CalculatedTryRow]
+    failures: list[TryFailure]
+    error: str | None = Field(description="why the run failed or how many values do not fit")
+
+
+class SnippetRun(BaseModel):
+    code: str = Field(description="Python run with `record` bound; `def ide(record)` is called")
+
+
+class SnippetResult(BaseModel):
+    record_id: int
+    key: str | None
+    data: dict[str, Any]
+    value: str | None = Field(description="repr of what ide(record) returned (null: none)")
+    output: str = Field(description="what the snippet printed")
+    error: str | None
+    traceback: str | None
+    previous_id: int | None = Field(description="the record before (by id); null: none")
+    next_id: int | None

@@ -1,20 +1,36 @@
-"""The local executor: a small thread pool in the server process.
+"""Executors: where jobs and their heavy pure work run.
 
-Job functions write through their own sessions and keep write transactions short, so the
-pool never blocks requests for long.
+Every executor runs job functions in a small thread pool in the server process (they write
+through their own sessions and keep write transactions short, so the pool never blocks
+requests for long). A job hands its heavy pure work, item by item, to the executor's
+``map``: the local executor runs it in the job's own thread, the Dask executor
+(``dask_executor.py``, chosen by ``ASSAY_EXECUTOR=dask://host:port``) on a cluster's workers.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
-from assay.errors import AssayError
+from assay.errors import AssayError, ValidationError
 from assay.services import jobs
 from assay.storage.db import Database
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class ExecutorError(AssayError):
+    """The executor could not run a job's work: its cluster is unreachable, lost its
+    workers, or is not installed. The job fails; nothing of it is stored."""
+
+    status_code = 503
+    code = "executor_unavailable"
 
 
 class LocalExecutor:
@@ -32,5 +48,32 @@ class LocalExecutor:
             log.info("job %s failed: %s", job_id, exc.message.splitlines()[0])
             return {}
 
+    def map(self, function: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """``function`` of each item, in order, computed lazily in the calling thread (a
+        job's thread): the heavy part (user code) already runs in sandbox processes."""
+        return (function(item) for item in items)
+
     def shutdown(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def open_executor(db: Database, setting: str) -> LocalExecutor:
+    """The executor that the ``executor`` setting names: ``local`` or ``dask://host:port``."""
+    if setting == "local":
+        return LocalExecutor(db)
+    if re.fullmatch(r"dask://[^\s/]+:\d{1,5}", setting):
+        try:
+            from assay.runtime.dask_executor import DaskExecutor
+        except ImportError as exc:
+            if exc.name not in ("dask", "distributed"):
+                raise
+            raise ExecutorError(
+                f"the executor {setting} needs Dask, which is not installed: "
+                "pip install 'assay[dask]'",
+                executor=setting,
+            ) from None
+        return DaskExecutor(db, setting)
+    raise ValidationError(
+        f"unknown executor {setting!r} (ASSAY_EXECUTOR): use 'local' or 'dask://host:port'",
+        executor=setting,
+    )

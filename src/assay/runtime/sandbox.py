@@ -636,7 +636,38 @@ class Sandbox:
         (``InvalidCode``), it raised (``UserCodeError``: on up to ``limits.max_errors``
         records, with their ids, tracebacks and output), it returned a value the task cannot
         take (``InvalidOutput``), or it passed a limit."""
+        (found,) = self.run_each(
+            [code],
+            records,
+            function=function,
+            language=language,
+            knowledge=knowledge,
+            outputs=[output],
+            limits=limits,
+        )
+        if isinstance(found, SandboxError):
+            raise found
+        return found
+
+    def run_each(
+        self,
+        codes: Sequence[str],
+        records: Iterable[Record],
+        *,
+        function: str | None = None,
+        language: str = "en",
+        knowledge: Mapping[str, Sequence[str]] | None = None,
+        outputs: Sequence[OutputSpec | None] | None = None,
+        limits: Limits = Limits(),
+    ) -> list[list[RecordResult] | SandboxError]:
+        """Run several codes (each checked by its own ``outputs`` spec) on the same records in
+        one worker, which builds each record's Docs once for all of them.
+
+        Returns, per code, its results or the error that ended it alone (as :meth:`run`
+        raises it); the others go on. Raises the error that ended the whole run: a limit
+        passed (it cannot tell whose code did it), the sandbox lost or unavailable."""
         lists = knowledge_module(knowledge or {})
+        specs: list[OutputSpec | None] = list(outputs or [None] * len(codes))
         uid = self.uids.take()
         try:
             worker = _Worker(self, uid, language)
@@ -644,23 +675,22 @@ class Sandbox:
             self.uids.give(uid)
             raise
         try:
-            return self._exchange(worker, code, function, records, lists, output, limits)
+            return self._exchange(worker, list(codes), function, records, lists, specs, limits)
         finally:
             worker.stop()
 
     def _exchange(
         self,
         worker: _Worker,
-        code: str,
+        codes: list[str],
         function: str | None,
         records: Iterable[Record],
         lists: dict[str, list[str]],
-        output: OutputSpec | None,
+        outputs: list[OutputSpec | None],
         limits: Limits,
-    ) -> list[RecordResult]:
-        worker.send(
-            {"code": code, "function": function, "knowledge": lists, "limits": limits.for_worker()}
-        )
+    ) -> list[list[RecordResult] | SandboxError]:
+        header = {"codes": codes, "function": function, "knowledge": lists}
+        worker.send({**header, "limits": limits.for_worker()})
         try:
             started = worker.receive(time.monotonic() + _START_TIMEOUT_S)
         except _Expired:
@@ -672,8 +702,10 @@ class Sandbox:
                 f"the sandbox could not prepare the run: {started['setup_error']}"
             )
         self._expect(worker, started, "started", limits)
+        deadline = time.monotonic() + limits.timeout_s
         try:
-            return self._work(worker, records, output, limits, time.monotonic() + limits.timeout_s)
+            loaded = self._loaded(worker, worker.receive(deadline), len(codes), limits)
+            return self._work(worker, records, outputs, limits, deadline, loaded)
         except _Expired:
             raise SandboxTimeout(
                 f"the code ran longer than its {limits.timeout_s:g} s and was stopped",
@@ -684,16 +716,19 @@ class Sandbox:
         self,
         worker: _Worker,
         records: Iterable[Record],
-        output: OutputSpec | None,
+        outputs: list[OutputSpec | None],
         limits: Limits,
         deadline: float,
-    ) -> list[RecordResult]:
-        self._loaded(worker, worker.receive(deadline), limits)
-        results: list[RecordResult] = []
-        failures: list[RecordFailure] = []
+        errors: list[SandboxError | None],
+    ) -> list[list[RecordResult] | SandboxError]:
+        """Stream the records in batches while any code still runs; collect each code's
+        results, and the error that ends a code (failing records, an invalid value)."""
+        n = len(outputs)
+        results: list[list[RecordResult]] = [[] for _ in range(n)]
+        failures: list[list[RecordFailure]] = [[] for _ in range(n)]
         remaining = iter(records)  # read as batches go out: records may stream from a query
         in_flight: deque[list[Record]] = deque()
-        while len(failures) < limits.max_errors:
+        while not all(errors):
             while len(in_flight) < _IN_FLIGHT and (
                 chunk := list(itertools.islice(remaining, self.batch_size))
             ):
@@ -702,68 +737,88 @@ class Sandbox:
             if not in_flight:
                 break
             chunk = in_flight.popleft()
-            message = worker.receive(deadline)
-            values, outputs, failed = self._batch(worker, message, len(chunk), limits)
-            for index, error, trace in failed[: limits.max_errors - len(failures)]:
-                failures.append(RecordFailure(chunk[index].id, error, trace, outputs[index]))
-            failed_indexes = {index for index, _, _ in failed}
-            for index, record in enumerate(chunk):
-                if index not in failed_indexes:
-                    value = values[index] if output is None else output.check(record, values[index])
-                    results.append(RecordResult(record.id, value, outputs[index]))
-        if failures:
-            raise _user_code_error(failures, limits)
-        worker.send({"end": True})
-        self._expect(worker, worker.receive(deadline), "done", limits)
-        return results
+            values, printed, failed = self._batch(
+                worker, worker.receive(deadline), chunk, n, limits
+            )
+            for index, number, error, trace in failed:
+                if errors[number] is None and len(failures[number]) < limits.max_errors:
+                    output = printed.get((index, number), "")
+                    failures[number].append(RecordFailure(chunk[index].id, error, trace, output))
+            failed_at = {(index, number) for index, number, _, _ in failed}
+            for number, spec in enumerate(outputs):
+                if errors[number] is not None:
+                    continue
+                if len(failures[number]) >= limits.max_errors:
+                    errors[number] = _user_code_error(failures[number], limits)
+                    continue
+                # An abstain (None) needs no check, except where it becomes no spans.
+                skip_none = spec is not None and spec.task_type != "extraction"
+                try:
+                    for index, record in enumerate(chunk):
+                        if (index, number) not in failed_at:
+                            value = values[index][number]
+                            if spec is not None and (value is not None or not skip_none):
+                                value = spec.check(record, value)
+                            output = printed.get((index, number), "")
+                            results[number].append(RecordResult(record.id, value, output))
+                except InvalidOutput as exc:
+                    errors[number] = exc
+        for number, found in enumerate(failures):
+            if found and errors[number] is None:
+                errors[number] = _user_code_error(found, limits)
+        if not all(errors):
+            worker.send({"end": True})
+            self._expect(worker, worker.receive(deadline), "done", limits)
+        return [error or found for error, found in zip(errors, results, strict=True)]
 
-    def _loaded(self, worker: _Worker, message: dict[str, Any] | None, limits: Limits) -> None:
-        """Raise unless the code compiled, ran its top level and named its function."""
+    def _loaded(
+        self, worker: _Worker, message: dict[str, Any] | None, n: int, limits: Limits
+    ) -> list[SandboxError | None]:
+        """Per code: None where it compiled, ran its top level and named its function; else
+        why not."""
+        loaded = self._expect(worker, message, "loaded", limits)["loaded"]
+        if not (isinstance(loaded, list) and len(loaded) == n):
+            raise WorkerCrashed("the sandbox process sent a malformed message")
         try:
-            if message is not None and "syntax_error" in message:
-                error = message["syntax_error"]
-                raise InvalidCode(
-                    f"syntax error on line {error['line']}: {error['message']}",
-                    line=error["line"],
-                    offset=error["offset"],
-                    text=error["text"],
-                )
-            if message is not None and "invalid_code" in message:
-                raise InvalidCode(str(message["invalid_code"]))
-            if message is not None and "load_failure" in message:
-                error, trace, printed = (str(part) for part in message["load_failure"])
-                raise UserCodeError(
-                    f"the code raised {error} while loading",
-                    [RecordFailure(None, error, trace, printed)],
-                )
+            return [_load_error(problem) for problem in loaded]
         except (KeyError, TypeError, ValueError):  # the code wrote a message of its own
             raise WorkerCrashed("the sandbox process sent a malformed message") from None
-        self._expect(worker, message, "loaded", limits)
 
     def _batch(
-        self, worker: _Worker, message: dict[str, Any] | None, size: int, limits: Limits
-    ) -> tuple[list[Any], list[str], list[tuple[int, str, str]]]:
+        self,
+        worker: _Worker,
+        message: dict[str, Any] | None,
+        chunk: list[Record],
+        n: int,
+        limits: Limits,
+    ) -> tuple[list[Any], dict[tuple[int, int], str], list[tuple[int, int, str, str]]]:
+        """A batch's answer, checked for shape: values by record and code, printed output
+        and failures by (record index, code index)."""
         message = self._expect(worker, message, "values", limits)
         values: Any = message["values"]
-        outputs: Any = message.get("outputs")
+        size = len(chunk)
         try:
+            printed = {
+                (int(index), int(number)): text
+                for index, number, text in message.get("outputs", [])
+                if isinstance(text, str)
+            }
             failed = [
-                (int(index), str(error), str(trace))
-                for index, error, trace in message.get("failures", [])
+                (int(index), int(number), str(error), _traceback(str(trace), int(number), n))
+                for index, number, error, trace in message.get("failures", [])
             ]
             well_formed = (
                 isinstance(values, list)
                 and len(values) == size
-                and isinstance(outputs, list)
-                and len(outputs) == size
-                and all(isinstance(printed, str) for printed in outputs)
-                and all(0 <= index < size for index, _, _ in failed)
+                and all(isinstance(row, list) and len(row) == n for row in values)
+                and all(0 <= i < size and 0 <= j < n for i, j in printed)
+                and all(0 <= i < size and 0 <= j < n for i, j, _, _ in failed)
             )
         except (TypeError, ValueError):
             well_formed = False
         if not well_formed:
             raise WorkerCrashed("the sandbox process sent a malformed message")
-        return values, outputs, failed
+        return values, printed, failed
 
     @staticmethod
     def _expect(
@@ -792,6 +847,32 @@ def _ended(worker: _Worker, message: dict[str, Any] | None, limits: Limits) -> S
     if "too_large" in message:
         return WorkerCrashed(f"the code's results for one batch exceed {_MAX_MESSAGE} bytes")
     return WorkerCrashed("the sandbox process sent a malformed message")
+
+
+def _load_error(problem: dict[str, Any] | None) -> SandboxError | None:
+    """The error a worker reported for loading one code (None: it loaded)."""
+    if problem is None:
+        return None
+    if "syntax_error" in problem:
+        error = problem["syntax_error"]
+        return InvalidCode(
+            f"syntax error on line {error['line']}: {error['message']}",
+            line=error["line"],
+            offset=error["offset"],
+            text=error["text"],
+        )
+    if "invalid_code" in problem:
+        return InvalidCode(str(problem["invalid_code"]))
+    error, trace, printed = (str(part) for part in problem["load_failure"])
+    return UserCodeError(
+        f"the code raised {error} while loading", [RecordFailure(None, error, trace, printed)]
+    )
+
+
+def _traceback(trace: str, number: int, n: int) -> str:
+    """A traceback as the code's author reads it: a run of several codes names each file
+    ``<code N>`` in the worker; here it is ``<code>`` again."""
+    return trace if n == 1 else trace.replace(f'"<code {number}>"', '"<code>"')
 
 
 def _user_code_error(failures: list[RecordFailure], limits: Limits) -> UserCodeError:

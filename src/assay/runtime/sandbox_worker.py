@@ -11,7 +11,8 @@ worker then
 2. reads the run's header, and while still root loads the language's vocabulary, sets the
    resource limits, cuts the network (a new, empty network namespace), sets no_new_privs and
    drops to the run's uid and gid with no supplementary groups, for good;
-3. only then compiles and runs the user's code, record by record, and answers each batch.
+3. only then compiles and runs the user's code (one or several functions, each in a namespace
+   of its own), record by record, and answers each batch.
 
 The zygote reaps its workers (and, as child subreaper, whatever they forked): when a worker
 ends it kills the worker's process group and every process of the run's uid, then writes the
@@ -281,12 +282,16 @@ class _Session:
             self.send({"setup_error": f"{type(exc).__name__}: {exc}"})
             return
         self.send({"started": True})
-        function = self.load(header)
-        if function is None:
-            return
-        self.send({"loaded": True})
+        codes: list[str] = header["codes"]
+        functions, loaded = [], []
+        for index, code in enumerate(codes):
+            filename = FILENAME if len(codes) == 1 else f"<code {index}>"
+            function, problem = self.load(code, filename, header)
+            functions.append(function)
+            loaded.append(problem)
+        self.send({"loaded": loaded})
         while (message := self.receive()) is not None and "records" in message:
-            self.batch(function, message["records"])
+            self.batch(functions, message["records"])
         self.send({"done": True})
 
     def confine(self, limits: dict[str, Any]) -> None:
@@ -326,46 +331,43 @@ class _Session:
         if event in _SPAWN_EVENTS:
             self.spawned = True
 
-    def load(self, header: dict[str, Any]) -> Callable[..., Any] | None:
-        """The function to run, or None after reporting why there is none."""
-        code: str = header["code"]
+    def load(
+        self, code: str, filename: str, header: dict[str, Any]
+    ) -> tuple[Callable[..., Any] | None, dict[str, Any] | None]:
+        """The function to run, or None and why there is none."""
         knowledge = types.ModuleType("knowledge", "The project's lookup lists.")
         for name, terms in header["knowledge"].items():
-            setattr(knowledge, name, terms)
-        sys.modules["knowledge"] = knowledge
-        linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
+            setattr(knowledge, name, list(terms))
+        sys.modules["knowledge"] = knowledge  # afresh for each code: none sees another's changes
+        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         try:
-            compiled = compile(code, FILENAME, "exec")
+            compiled = compile(code, filename, "exec")
         except SyntaxError as exc:
             text = (exc.text or "").rstrip("\n")
             error = {"message": exc.msg, "line": exc.lineno, "offset": exc.offset, "text": text}
-            self.send({"syntax_error": error})
-            return None
+            return None, {"syntax_error": error}
         namespace: dict[str, Any] = {"__name__": "user_code", "__builtins__": builtins}
         _, failure = self.call(exec, compiled, namespace)
         if failure is not None:
-            self.send({"load_failure": [*failure, self.output.take()]})
-            return None
+            return None, {"load_failure": [*failure, self.output.take()]}
         wanted = header["function"]
         if wanted is not None:
             if not callable(namespace.get(wanted)):
-                self.send({"invalid_code": f"the code defines no function named {wanted!r}"})
-                return None
+                return None, {"invalid_code": f"the code defines no function named {wanted!r}"}
             named: Callable[..., Any] = namespace[wanted]
-            return named
+            return named, None
         defined = [
             value
             for value in namespace.values()
-            if isinstance(value, types.FunctionType) and value.__code__.co_filename == FILENAME
+            if isinstance(value, types.FunctionType) and value.__code__.co_filename == filename
         ]
         if len(defined) != 1:
             message = "the code must define one top-level function"
             if defined:
                 names = ", ".join(function.__name__ for function in defined)
                 message += f"; it defines {len(defined)} ({names}): name the one to run"
-            self.send({"invalid_code": message})
-            return None
-        return defined[0]
+            return None, {"invalid_code": message}
+        return defined[0], None
 
     def call(self, function: Callable[..., Any], *args: Any) -> tuple[Any, tuple[str, str] | None]:
         """Run user code: its value, and (summary, traceback) when it raised.
@@ -397,9 +399,11 @@ class _Session:
             os._exit(0)
         return value, failure
 
-    def batch(self, function: Callable[..., Any], records: list[list[Any]]) -> None:
-        values: list[Any] = []
-        outputs: list[str] = []
+    def batch(self, functions: list[Callable[..., Any] | None], records: list[list[Any]]) -> None:
+        """Each loaded function on each record (a record's Docs built once for all of them):
+        values by record and function; printed output and failures only where there are."""
+        values: list[list[Any]] = []
+        outputs: list[list[Any]] = []
         failures: list[list[Any]] = []
         vocab = self.vocab
         for index, (data, tokens) in enumerate(records):
@@ -407,22 +411,32 @@ class _Session:
                 text = data.get(attribute)
                 if isinstance(text, str):
                     data[attribute] = _doc(vocab, text, blob)
-            value, failure = self.call(function, data)
-            if failure is not None:
-                failures.append([index, *failure])
-            values.append(value)
-            outputs.append(self.output.take())
+            row: list[Any] = []
+            for number, function in enumerate(functions):
+                if function is None:
+                    row.append(None)
+                    continue
+                # A copy each: a function that changes its record changes no other's.
+                value, failure = self.call(function, dict(data) if len(functions) > 1 else data)
+                if failure is not None:
+                    failures.append([index, number, *failure])
+                row.append(value)
+                if printed := self.output.take():
+                    outputs.append([index, number, printed])
+            values.append(row)
         message = {"values": values, "outputs": outputs, "failures": failures}
         try:
             encoded = _dumps(message)
         except (TypeError, ValueError, RecursionError):
-            for index, value in enumerate(values):  # find the values that are not JSON
-                try:
-                    _dumps(value)
-                except (TypeError, ValueError, RecursionError) as exc:
-                    values[index] = None
-                    failures.append([index, f"the value returned is not JSON ({exc})", ""])
-            failures.sort(key=lambda failure: int(failure[0]))
+            for index, row in enumerate(values):  # find the values that are not JSON
+                for number, value in enumerate(row):
+                    try:
+                        _dumps(value)
+                    except (TypeError, ValueError, RecursionError) as exc:
+                        row[number] = None
+                        error = f"the value returned is not JSON ({exc})"
+                        failures.append([index, number, error, ""])
+            failures.sort(key=lambda failure: (int(failure[0]), int(failure[1])))
             encoded = _dumps(message)
         self.outgoing.write(encoded.encode() + b"\n")
         self.outgoing.flush()

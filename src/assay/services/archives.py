@@ -1,8 +1,8 @@
 """Project archives: everything of a project in one JSON document, and back.
 
-The archive holds the schema, tasks, labels (colors, hotkeys), every annotation of every
-source with annotator, gold flag and time, slices, and lookup lists with their terms (and
-blacklist). Records are referred to by position.
+The archive holds the schema (calculated attributes with their code), tasks, labels (colors,
+hotkeys), every annotation of every source with annotator, gold flag and time, slices, and
+lookup lists with their terms (and blacklist). Records are referred to by position.
 """
 
 from __future__ import annotations
@@ -83,7 +83,17 @@ def archive(session: Session, project: Project) -> dict[str, Any]:
             "language": project.language,
         },
         "attributes": [
-            {"name": a.name, "data_type": a.data_type, "primary_key": a.is_primary_key}
+            {
+                "name": a.name,
+                "data_type": a.data_type,
+                "primary_key": a.is_primary_key,
+                # A calculated attribute: its code and run (its values are in the records).
+                **(
+                    {"code": a.code, "code_version": a.code_version, "last_run": a.last_run}
+                    if a.code is not None
+                    else {}
+                ),
+            }
             for a in attributes
         ],
         "tasks": task_docs,
@@ -146,6 +156,12 @@ def restore(
     )
     result = importing.import_table(session, project_name, table, options)
     ids = result.record_ids
+    for doc in attributes:
+        if doc.get("code") is not None:
+            restored = projects.attribute(session, project, doc["name"])
+            restored.code, restored.code_version = doc["code"], doc.get("code_version", 1)
+            if doc.get("last_run"):  # the run's last record, as numbered here
+                restored.last_run = {**doc["last_run"], "last_record_id": max(ids, default=0)}
     task_by_name = {}
     label_ids: dict[tuple[str, str], int] = {}
     for doc in document["tasks"]:

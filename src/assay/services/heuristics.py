@@ -19,7 +19,7 @@ from dataclasses import asdict
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Row, delete, func, insert, select
+from sqlalchemy import Row, delete, func, select
 from sqlalchemy.orm import Session
 
 from assay.algorithms.heuristic_stats import as_units, heuristic_stats
@@ -34,7 +34,6 @@ from assay.storage.models import (
     Project,
     Record,
     RecordText,
-    core_table,
     utcnow,
 )
 
@@ -109,11 +108,11 @@ def update(
 
 def delete_heuristic(session: Session, project: Project, name: str) -> None:
     found = get(session, project, name)
-    session.execute(delete(Annotation).where(*_votes_of(found)))
+    session.execute(delete(Annotation).where(*votes_of(found)))
     session.delete(found)
 
 
-def _votes_of(heuristic: Heuristic) -> tuple[Any, ...]:
+def votes_of(heuristic: Heuristic) -> tuple[Any, ...]:
     return (
         Annotation.task_id == heuristic.task_id,
         Annotation.source == SOURCE,
@@ -241,49 +240,7 @@ def run_code(
     )
 
 
-def store_votes(
-    session: Session, heuristic: Heuristic, results: list[sandbox.RecordResult], seconds: float
-) -> dict[str, Any]:
-    """Replace the heuristic's votes with a run's results, in this transaction."""
-    task = session.get(LabelingTask, heuristic.task_id)
-    assert task is not None
-    label_ids = {label.name: label.id for label in task_service.labels(session, task)}
-    rows: list[dict[str, Any]] = []
-    now = utcnow()
-    for result in results:
-        for label, start, end in _units(task.task_type, result.value):
-            rows.append(
-                {
-                    "record_id": result.record_id,
-                    "task_id": task.id,
-                    "label_id": label_ids[label],
-                    "source": SOURCE,
-                    "source_id": str(heuristic.id),
-                    "annotator": "",
-                    "span_start": start,
-                    "span_end": end,
-                    "confidence": None,
-                    "is_gold": False,
-                    "is_reference": False,
-                    "created_at": now,
-                }
-            )
-    session.execute(delete(Annotation).where(*_votes_of(heuristic)))
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(core_table(Annotation)), rows[start : start + 5000])
-    heuristic.last_run = {
-        "code_version": heuristic.code_version,
-        "records": len(results),
-        "records_with_votes": sum(1 for r in results if r.value not in (None, [])),
-        "votes": len(rows),
-        "seconds": round(seconds, 3),
-        "finished_at": now.isoformat(),
-    }
-    session.flush()
-    return heuristic.last_run
-
-
-def _units(task_type: str, value: Any) -> list[tuple[str, int | None, int | None]]:
+def units(task_type: str, value: Any) -> list[tuple[str, int | None, int | None]]:
     """A checked result as (label, start, end) units (no span: None, None)."""
     if value is None:
         return []
@@ -309,7 +266,7 @@ def refresh_statistics(session: Session, task: LabelingTask) -> None:
     )
     label_names = {label.id: label.name for label in task_service.labels(session, task)}
 
-    def units(*conditions: Any) -> np.ndarray:
+    def stored_units(*conditions: Any) -> np.ndarray:
         rows = session.execute(
             select(
                 Annotation.record_id,
@@ -320,8 +277,8 @@ def refresh_statistics(session: Session, task: LabelingTask) -> None:
         ).all()
         return as_units([tuple(row) for row in rows])
 
-    reference = units(Annotation.source == "manual", Annotation.is_reference.is_(True))
-    votes = [units(*_votes_of(h)) for h in found]
+    reference = stored_units(Annotation.source == "manual", Annotation.is_reference.is_(True))
+    votes = [stored_units(*votes_of(h)) for h in found]
     extraction = task.task_type == "extraction"
     computed = heuristic_stats(votes, reference, int(n_records or 0), extraction=extraction)
     for heuristic, stats in zip(found, computed, strict=True):

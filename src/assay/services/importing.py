@@ -1,8 +1,9 @@
 """Import records (and refinery-style label columns) from a table, all or nothing.
 
 The work is done in two phases: everything that can fail (types, keys, sizes, labels, spans,
-tokens) is checked and prepared in memory first; then one transaction writes it. A failed
-import leaves the project exactly as it was.
+tokens) is checked and prepared in memory first; then one transaction writes it, or, for a
+large import, short transactions stage it where nobody looks and one last short one swaps it
+in (:func:`import_staged`). A failed import leaves the project exactly as it was.
 """
 
 from __future__ import annotations
@@ -18,8 +19,20 @@ from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.orm import Session, aliased
 
 from assay.errors import ImportFileError, NotFound, ValidationError
 from assay.services import annotating, jobs, projects, records, tasks, tokens
@@ -30,7 +43,9 @@ from assay.storage.models import (
     Annotation,
     Attribute,
     Job,
+    Label,
     LabelingTask,
+    ManualState,
     Project,
     Record,
     RecordText,
@@ -474,29 +489,36 @@ def import_staged(
 ) -> ImportResult:
     """Import a large table in short transactions, invisible until one last short one.
 
-    New records are written a chunk at a time, marked with the job; queries hide them while
-    the job is staging. The final transaction clears the job's staging flag (and shows a
-    project the import created), so the records appear at once. On any failure the staged
-    rows are removed. Imports that update existing records or carry label columns, and small
-    ones, run in one transaction instead (:func:`import_table`).
+    Each chunk is written in its own transaction, where nobody looks: new records marked
+    with the job (queries hide them while the job is staging), new versions of the records
+    it updates in a hidden project, its labels under hidden tasks (:class:`_Stage`). The
+    final transaction swaps them in with a few set-based statements and clears the job's
+    staging flag (and shows a project the import created), so everything appears at once.
+    On any failure the staged rows are removed. Small imports run in one transaction
+    instead (:func:`import_table`).
     """
     with db.session() as session:
         plan = plan_import(session, project_name, table, options)
     n = plan.prepared.n_rows
-    if plan.existing or plan.label_columns or n <= chunk_size:
+    if n <= chunk_size:
         with db.session() as session:
             return _import_planned(session, plan, project_name, options, progress)
     progress(0.05, "checked the file")
+    created_project = plan.project is None
+    created = _Created()
     with db.session() as session:
-        created_project = plan.project is None
+        known = (
+            {a.id for a in projects.attributes(session, plan.project)} if plan.project else set()
+        )
         project, attributes = _begin(session, plan, project_name, import_job_id=job_id)
-        known = {a.id for a in projects.attributes(session, project)}
+        created.attributes = [a.id for a in attributes if a.id not in known]
         session.execute(
             update(Job).where(Job.id == job_id).values(staging=True, project_id=project.id)
         )
-    created_attributes = [a.id for a in attributes if plan.project is None or a.id not in known]
-    result = ImportResult(project=project.name)
+        stage = _Stage.begin(session, plan, project, job_id, created, options.annotator)
+    result = ImportResult(project=project.name, tasks=[c.task for c in plan.label_columns])
     chunks = [range(i, min(n, i + chunk_size)) for i in range(0, n, chunk_size)]
+    swapped = False
     try:
         with (
             tokens.workers(plan.language) as workers,
@@ -514,35 +536,247 @@ def import_staged(
                     ahead.append(workers.submit(_store, following, plan.language))
                 pacer.before_chunk()
                 with db.session() as session:
-                    result.record_ids += _write_records(
-                        session, plan, project, attributes, rows, stored, job_id
+                    labels = stage.label_rows(session, plan, rows, stored)
+                    ids = _write_records(
+                        session, plan, project, attributes, rows, stored, job_id, stage.shadow.id
                     )
+                    result.labels += stage.write_labels(session, labels, ids)
+                    result.record_ids += ids
                 with db.session() as session:
                     merge_text_index(session)
                 pacer.after_chunk()
                 progress(0.05 + 0.9 * (rows[-1] + 1) / n, f"wrote {rows[-1] + 1:,} of {n:,}")
-        with db.session() as session:  # the swap: one short transaction
-            session.execute(update(Job).where(Job.id == job_id).values(staging=False))
-            session.execute(
-                update(Project).where(Project.id == project.id).values(import_job_id=None)
-            )
-            projects.touch(session, project)
+            pacer.before_chunk()
+            with db.session() as session:  # the swap: one short transaction
+                stage.swap(session, project, attributes)
+                session.execute(update(Job).where(Job.id == job_id).values(staging=False))
+                session.execute(
+                    update(Project).where(Project.id == project.id).values(import_job_id=None)
+                )
+                projects.touch(session, project)
+            swapped = True
+            pacer.after_chunk()  # its pages out of the WAL now, not in the next label's commit
+            _discard(db, job_id, None, created=_Created(), pacer=pacer)  # the staging project
     except BaseException:
-        _discard(
-            db, job_id, project.id, created=created_project, created_attributes=created_attributes
-        )
+        if not swapped:  # after the swap the rows are the project's; what a failed clean-up
+            # leaves of the staging project, the next recover() removes
+            _discard(db, job_id, None if created_project else project.id, created=created)
         raise
     if db.dialect == "postgresql":  # fresh statistics, so the planner knows the new rows
         with db.session() as session:
-            session.execute(text("ANALYZE record, record_text"))
-    result.created = n
+            session.execute(text("ANALYZE record, record_text, annotation"))
+    result.updated = len(plan.existing)
+    result.created = n - result.updated
     result.attributes = _attribute_docs(attributes)
     progress(1.0, "done")
     return result
 
 
+@dataclass
+class _Created:
+    """What a staged import added to an existing project before its rows: removed again
+    when it fails."""
+
+    attributes: list[int] = field(default_factory=list)
+    tasks: list[int] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _StagedColumn:
+    column: LabelColumn
+    task: LabelingTask
+    target: str | None
+    labels: _Labels
+    hidden: int  # the id of the staging task that holds the column's labels until the swap
+
+
+STAGING_PROJECT = "/staging/import-{}"  # a "/" no project name can hold: never taken
+
+
+@dataclass
+class _Stage:
+    """Where a staged import keeps what may not show before its last transaction.
+
+    A hidden project (``import_job_id`` set, a name no user can give) holds a new version
+    of each record the import changes: merged data, its texts and tokens, and as its key the
+    id of the record it replaces (the swap finds that record by id, not by key). Each
+    label column has a task in that project that holds the column's labels (on the real
+    records, new or old) with ``is_reference`` as it is when the importer is the record's
+    only manual annotator, and a ``manual_state`` row for each record the column names:
+    ``agreed`` where it gives a manual label, ``-`` where it gives none. Readers look for
+    labels by their project's tasks, so they never see these.
+    """
+
+    shadow: Project
+    columns: list[_StagedColumn]
+    annotator: str
+
+    @classmethod
+    def begin(
+        cls,
+        session: Session,
+        plan: _Plan,
+        project: Project,
+        job_id: int,
+        created: _Created,
+        annotator: str,
+    ) -> _Stage:
+        shadow = Project(
+            name=STAGING_PROJECT.format(job_id), language=plan.language, import_job_id=job_id
+        )
+        session.add(shadow)
+        session.flush()
+        known = {t.id for t in tasks.list_tasks(session, project)}
+        columns = []
+        for number, column in enumerate(plan.label_columns):
+            task, target = _label_task(session, project, plan.table, column)
+            if task.id not in known:
+                known.add(task.id)
+                created.tasks.append(task.id)
+            labels = _Labels(session, task)
+            labels.add_all(column)
+            if task.id not in created.tasks:
+                created.labels += labels.created
+            hidden = LabelingTask(project_id=shadow.id, name=str(number), task_type="staging")
+            session.add(hidden)
+            session.flush()
+            columns.append(_StagedColumn(column, task, target, labels, hidden.id))
+        return cls(shadow, columns, annotator)
+
+    def label_rows(
+        self, session: Session, plan: _Plan, rows: range, stored: _Stored
+    ) -> list[list[dict[str, Any]]]:
+        """The checked labels of these rows, per column, each row's position in ``rows`` in
+        place of its record's id: made before the chunk's first write, as on SQLite the
+        write lock is held from there to the commit."""
+        out = []
+        for staged in self.columns:
+            staged.labels.session = session
+            positions = list(range(len(rows)))
+            out.append(
+                _label_rows(
+                    plan.table,
+                    staged.column,
+                    staged.task,
+                    staged.target,
+                    staged.labels,
+                    rows,
+                    positions,
+                    plan.prepared,
+                    stored,
+                )
+            )
+        return out
+
+    def write_labels(
+        self, session: Session, labels: list[list[dict[str, Any]]], record_ids: list[int]
+    ) -> int:
+        """Stage the labels of :meth:`label_rows` on the records of their rows."""
+        written = 0
+        for staged, new in zip(self.columns, labels, strict=True):
+            manual = staged.column.source == annotating.MANUAL
+            for row in new:
+                row["record_id"] = record_ids[row["record_id"]]
+                row["task_id"], row["is_reference"] = staged.hidden, manual
+            if new:
+                session.execute(
+                    insert(core_table(Annotation)), _owned(new, staged.column, self.annotator)
+                )
+            labeled = {row["record_id"] for row in new} if manual else set()
+            marks = [
+                {
+                    "record_id": record_id,
+                    "task_id": staged.hidden,
+                    "state": "agreed" if record_id in labeled else "-",
+                }
+                for record_id in record_ids
+            ]
+            session.execute(insert(ManualState), marks)
+            written += len(new)
+        return written
+
+    def swap(self, session: Session, project: Project, attributes: list[Attribute]) -> None:
+        """Put the staged versions and labels in place: set-based statements, no per-row
+        work except the reference labels of records that other annotators labeled too."""
+        version = aliased(Record)
+        replaced = cast(version.key, Integer)  # a version's key is the id of its record
+        in_stage = version.project_id == self.shadow.id
+        _bulk(
+            session,
+            delete(RecordText).where(
+                RecordText.record_id.in_(select(replaced).where(in_stage)),
+                RecordText.attribute_id.in_([a.id for a in attributes]),
+            ),
+        )
+        _bulk(
+            session,
+            update(RecordText)
+            .where(RecordText.record_id == version.id, in_stage)
+            .values(record_id=replaced),
+        )
+        _bulk(
+            session,
+            update(Record)
+            .where(Record.id == replaced, in_stage)
+            .values(data=version.data, content_hash=version.content_hash),
+        )
+        for staged in self.columns:
+            task, column = staged.task, staged.column
+            marked = select(ManualState.record_id).where(ManualState.task_id == staged.hidden)
+            # The labels this import replaces: the importer's on the records the column names.
+            _bulk(
+                session,
+                delete(Annotation).where(
+                    Annotation.record_id.in_(marked), *_replaced(task.id, column, self.annotator)
+                ),
+            )
+            _bulk(
+                session,
+                update(Annotation)
+                .where(Annotation.task_id == staged.hidden)
+                .values(task_id=task.id),
+            )
+            if column.source != annotating.MANUAL:
+                continue
+            _bulk(
+                session,
+                delete(ManualState).where(
+                    ManualState.task_id == task.id, ManualState.record_id.in_(marked)
+                ),
+            )
+            shared = list(
+                session.scalars(
+                    select(Annotation.record_id)
+                    .distinct()
+                    .where(
+                        Annotation.task_id == task.id,
+                        Annotation.source == annotating.MANUAL,
+                        Annotation.record_id.in_(marked),
+                        or_(Annotation.annotator != self.annotator, Annotation.is_gold),
+                    )
+                )
+            )
+            _bulk(
+                session,
+                update(ManualState)
+                .where(ManualState.task_id == staged.hidden, ManualState.state != "-")
+                .values(task_id=task.id),
+            )
+            # Where others labeled the record too (now, in this transaction), the rule decides.
+            annotating.refresh_reference(session, task, shared)
+
+
+def _bulk(session: Session, statement: Any) -> None:
+    """A set-based UPDATE or DELETE, without SQLAlchemy's fetch of the rows it changed (to
+    keep objects in the session in sync; there are none): on SQLite that fetch took as long
+    as the statement (measured)."""
+    session.execute(statement, execution_options={"synchronize_session": False})
+
+
 def recover(db: Database) -> list[int]:
-    """Fail the import jobs whose process died, and remove the rows they had staged."""
+    """Fail the import jobs whose process died, and remove the rows they had staged; also
+    remove hidden projects left by jobs that ended (a clean-up that failed)."""
     with db.session() as session:
         found = [(job.id, job.staging, job.project_id) for job in jobs.dead(session)]
         for job_id, _, _ in found:
@@ -551,54 +785,74 @@ def recover(db: Database) -> list[int]:
                 .where(Job.id == job_id)
                 .values(status="failed", error="the process running this job stopped")
             )
-        created = set(
-            session.scalars(
-                select(Project.import_job_id).where(
-                    Project.import_job_id.in_([j for j, _, _ in found])
-                )
-            )
-        )
+        ended = session.scalars(
+            select(Job.id)
+            .join(Project, Project.import_job_id == Job.id)
+            .where(Job.status.not_in(("queued", "running")))
+        ).all()
     for job_id, staging, project_id in found:
-        if staging and project_id is not None:
-            _discard(db, job_id, project_id, created=job_id in created, created_attributes=[])
+        _discard(db, job_id, project_id if staging else None, created=_Created())
+    for job_id in set(ended) - {j for j, _, _ in found}:
+        _discard(db, job_id, None, created=_Created())
     return [job_id for job_id, _, _ in found]
 
 
 def _discard(
-    db: Database, job_id: int, project_id: int, *, created: bool, created_attributes: list[int]
+    db: Database,
+    job_id: int,
+    project_id: int | None,
+    *,
+    created: _Created,
+    pacer: _Pacer | None = None,
 ) -> None:
-    """Remove what a failed staged import wrote: the project it created, or its records, a
-    chunk per transaction."""
-    if created:
-        with db.session() as session:
-            session.execute(delete(Project).where(Project.id == project_id))
-    else:
-        last = 0
-        while True:
-            with db.session() as session:
-                # Through the project's (project_id, id) index, from where the last chunk
-                # ended: staged records have no index of their own (one less to write each).
-                ids = list(
-                    session.scalars(
-                        select(Record.id)
-                        .where(
-                            Record.project_id == project_id,
-                            Record.id > last,
-                            Record.import_job_id == job_id,
-                        )
-                        .order_by(Record.id)
-                        .limit(5000)
-                    )
-                )
-                if not ids:
-                    break
-                session.execute(delete(Record).where(Record.id.in_(ids)))
-                last = ids[-1]
-        if created_attributes:
-            with db.session() as session:
-                session.execute(delete(Attribute).where(Attribute.id.in_(created_attributes)))
+    """Remove what a staged import wrote: its hidden projects (the staging one, and the one it
+    was creating) and, in ``project_id``, the records it staged and what it added (``created``);
+    rows a chunk per transaction, so that no transaction is long."""
     with db.session() as session:
+        hidden = list(session.scalars(select(Project.id).where(Project.import_job_id == job_id)))
+        hidden_tasks = list(
+            session.scalars(select(LabelingTask.id).where(LabelingTask.project_id.in_(hidden)))
+        )
+    pacer = pacer or _Pacer(None)
+    _delete_chunked(db, pacer, Annotation.id, Annotation.task_id.in_(hidden_tasks))
+    _delete_chunked(db, pacer, ManualState.record_id, ManualState.task_id.in_(hidden_tasks))
+    for project in hidden:
+        _delete_chunked(db, pacer, Record.id, Record.project_id == project)
+    if project_id is not None:
+        # Through the project's (project_id, id) index: staged records have no index of their
+        # own (one less to write each).
+        _delete_chunked(
+            db,
+            pacer,
+            Record.id,
+            and_(Record.project_id == project_id, Record.import_job_id == job_id),
+        )
+    with db.session() as session:
+        session.execute(delete(Label).where(Label.id.in_(created.labels)))
+        session.execute(delete(LabelingTask).where(LabelingTask.id.in_(created.tasks)))
+        session.execute(delete(Attribute).where(Attribute.id.in_(created.attributes)))
+        session.execute(delete(Project).where(Project.id.in_(hidden)))
         session.execute(update(Job).where(Job.id == job_id).values(staging=False))
+
+
+def _delete_chunked(
+    db: Database, pacer: _Pacer, column: Any, condition: ColumnElement[bool]
+) -> None:
+    """Delete the rows that match, 5,000 a transaction, in the order of ``column``."""
+    last = -1
+    while True:
+        pacer.before_chunk()
+        with db.session() as session:
+            ids = list(
+                session.scalars(
+                    select(column).where(condition, column > last).order_by(column).limit(5000)
+                )
+            )
+            if not ids:
+                return
+            _bulk(session, delete(column.class_).where(condition, column.in_(ids)))
+            last = ids[-1]
+        pacer.after_chunk()
 
 
 def _attribute_docs(attributes: list[Attribute]) -> list[dict[str, Any]]:
@@ -669,66 +923,98 @@ def _write_records(
     rows: range,
     stored: _Stored,
     import_job_id: int | None,
+    versions_in: int | None = None,
 ) -> list[int]:
-    """Insert or update the records of these rows with their folded text and tokens."""
+    """Insert or update the records of these rows with their folded text and tokens; the id
+    of each row's record. With ``versions_in`` (a staged import's hidden project) an update
+    writes a new version of the record there instead, for :meth:`_Stage.swap`."""
     values = plan.prepared.values
     keys = plan.prepared.keys[rows.start : rows.stop]
     names = [a.name for a in attributes]
     # The record each row updates (0: none, a new record), then the id of each row's record.
     record_ids = [0 if key is None else plan.existing.get(key, 0) for key in keys]
+    # Whose texts each row's are: its record's, or its new version's; None: no change.
+    owners: list[int | None] = list(record_ids)
+    versions: list[tuple[int, str, str]] = []  # position, encoded data, hash
     updated = [(record_id, position) for position, record_id in enumerate(record_ids) if record_id]
     for start in range(0, len(updated), 500):
         chunk = [
             (record_id, {name: values[name][rows[position]] for name in names})
             for record_id, position in updated[start : start + 500]
         ]
-        before: dict[int, dict[str, Any]] = dict(
-            session.execute(
-                select(Record.id, Record.data).where(Record.id.in_([i for i, _ in chunk]))
-            ).all()
-        )
-        _check_spans_survive(session, plan, attributes, chunk, before)
-        for record_id, data in chunk:
-            merged = {**before[record_id], **data}
-            session.execute(
-                update(Record)
-                .where(Record.id == record_id)
-                .values(data=merged, content_hash=records.content_hash(merged))
+        before = {
+            record_id: (data, content_hash)
+            for record_id, data, content_hash in session.execute(
+                select(Record.id, Record.data, Record.content_hash).where(
+                    Record.id.in_([i for i, _ in chunk])
+                )
             )
+        }
+        _check_spans_survive(
+            session, plan, attributes, chunk, {i: data for i, (data, _) in before.items()}
+        )
+        for (record_id, data), (_, position) in zip(
+            chunk, updated[start : start + 500], strict=True
+        ):
+            merged = {**before[record_id][0], **data}
+            if versions_in is None:
+                session.execute(
+                    update(Record)
+                    .where(Record.id == record_id)
+                    .values(data=merged, content_hash=records.content_hash(merged))
+                )
+                continue
+            encoded = records.encode(merged)
+            hashed = records.hash_encoded(encoded)
+            if hashed == before[record_id][1]:
+                owners[position] = None
+            else:
+                versions.append((position, encoded, hashed))
     attribute_ids = [a.id for a in attributes]
-    for start in range(0, len(updated), 500):
-        session.execute(
-            delete(RecordText).where(
-                RecordText.record_id.in_([i for i, _ in updated[start : start + 500]]),
-                RecordText.attribute_id.in_(attribute_ids),
+    if versions_in is None:
+        for start in range(0, len(updated), 500):
+            session.execute(
+                delete(RecordText).where(
+                    RecordText.record_id.in_([i for i, _ in updated[start : start + 500]]),
+                    RecordText.attribute_id.in_(attribute_ids),
+                )
             )
-        )
     new = [position for position, record_id in enumerate(record_ids) if not record_id]
-    if new:
-        allocated = _allocate_ids(session, project, len(new))
-        for position, record_id in zip(new, allocated, strict=True):
-            record_ids[position] = record_id
+    if new or versions:
+        allocated = _allocate_ids(session, project, len(new) + len(versions))
+        for position, record_id in zip(new, allocated, strict=False):
+            record_ids[position] = owners[position] = record_id
+        for (position, _, _), version_id in zip(versions, allocated[len(new) :], strict=True):
+            owners[position] = version_id
         bulk.insert_rows(
             session,
             "record",
             ("id", "project_id", "key", "data", "content_hash", "import_job_id"),
-            zip(
-                allocated,
-                repeat(project.id),
-                [keys[p] for p in new],
-                [stored.data[p] for p in new],
-                [stored.hashes[p] for p in new],
-                repeat(import_job_id),
-            ),
+            [
+                *zip(
+                    allocated,
+                    repeat(project.id),
+                    [keys[p] for p in new],
+                    [stored.data[p] for p in new],
+                    [stored.hashes[p] for p in new],
+                    repeat(import_job_id),
+                ),
+                *(
+                    (version_id, versions_in, str(record_ids[p]), encoded, hashed, import_job_id)
+                    for (p, encoded, hashed), version_id in zip(
+                        versions, allocated[len(new) :], strict=True
+                    )
+                ),
+            ],
         )
     _insert_texts(
         session,
-        zip(
-            [record_ids[p] for p in stored.text_rows],
-            [attribute_ids[a] for a in stored.text_attributes],
-            stored.folded,
-            stored.offsets,
-            strict=True,
+        (
+            (owner, attribute_ids[a], folded, offsets)
+            for row, a, folded, offsets in zip(
+                stored.text_rows, stored.text_attributes, stored.folded, stored.offsets, strict=True
+            )
+            if (owner := owners[row]) is not None
         ),
     )
     return record_ids
@@ -904,6 +1190,46 @@ def _import_labels(
     stored: _Stored,
     annotator: str,
 ) -> int:
+    task, target = _label_task(session, project, table, column)
+    rows = range(prepared.n_rows)
+    labels = _Labels(session, task)
+    new = _label_rows(table, column, task, target, labels, rows, record_ids, prepared, stored)
+    touched = sorted(set(record_ids))
+    for start in range(0, len(touched), 500):
+        chunk = touched[start : start + 500]
+        session.execute(
+            delete(Annotation).where(
+                Annotation.record_id.in_(chunk), *_replaced(task.id, column, annotator)
+            )
+        )
+    if new:
+        session.execute(insert(core_table(Annotation)), _owned(new, column, annotator))
+    if column.source == annotating.MANUAL:
+        annotating.refresh_reference(session, task, touched)
+    return len(new)
+
+
+def _replaced(task_id: int, column: LabelColumn, annotator: str) -> list[ColumnElement[bool]]:
+    """Which rows of a task an import's label column replaces on the records it names: the
+    importer's own (non-gold) manual labels, or the earlier imports' labels of the source."""
+    conditions = [Annotation.task_id == task_id, Annotation.source == column.source]
+    if column.source == annotating.MANUAL:
+        return [*conditions, Annotation.annotator == annotator, Annotation.is_gold.is_(False)]
+    return [*conditions, Annotation.source_id == IMPORT_SOURCE_ID]
+
+
+def _owned(rows: list[dict[str, Any]], column: LabelColumn, annotator: str) -> list[dict[str, Any]]:
+    manual = column.source == annotating.MANUAL
+    for row in rows:
+        row["source_id"] = "" if manual else IMPORT_SOURCE_ID
+        row["annotator"] = annotator if manual else ""
+    return rows
+
+
+def _label_task(
+    session: Session, project: Project, table: Table, column: LabelColumn
+) -> tuple[LabelingTask, str | None]:
+    """The task a label column fills (created when missing) and its target attribute."""
     try:
         task = tasks.get(session, project, column.task)
     except NotFound:
@@ -923,17 +1249,57 @@ def _import_labels(
             file=table.source,
             column=column.column,
         )
-    label_ids = {lb.name: lb.id for lb in tasks.labels(session, task)}
+    return task, target
+
+
+class _Labels:
+    """The ids of a task's labels by name; a name not seen before becomes a new label."""
+
+    def __init__(self, session: Session, task: LabelingTask) -> None:
+        self.session, self.task = session, task
+        self.ids = {lb.name: lb.id for lb in tasks.labels(session, task)}
+        self.created: list[int] = []
+
+    def id(self, name: str) -> int:
+        if name not in self.ids:
+            self.ids[name] = tasks.add_label(self.session, self.task, name).id
+            self.created.append(self.ids[name])
+        return self.ids[name]
+
+    def add_all(self, column: LabelColumn) -> None:
+        """Create the labels a column names up front (a staged import: before any chunk);
+        cells that name none are left to :func:`_label_rows`, which says where they are."""
+        for value in column.values:
+            for item in value if isinstance(value, list) else [value]:
+                name = item.get("label") if isinstance(item, dict) else item
+                if isinstance(name, str) and name:
+                    self.id(name)
+
+
+def _label_rows(
+    table: Table,
+    column: LabelColumn,
+    task: LabelingTask,
+    target: str | None,
+    labels: _Labels,
+    rows: range,
+    record_ids: list[int],
+    prepared: _Prepared,
+    stored: _Stored,
+) -> list[dict[str, Any]]:
+    """The annotation rows of a label column in these rows of the table (``record_ids`` and
+    ``stored`` hold these rows only), checked: label names, confidences, spans."""
     names = [name for name, _, _ in prepared.attributes]
     target_position = names.index(target) if target in names else -1
     # The target text's token offsets by row (none when the import does not hold it).
     blobs = {
-        row: blob
-        for row, position, blob in zip(
+        position: blob
+        for position, attribute, blob in zip(
             stored.text_rows, stored.text_attributes, stored.offsets, strict=True
         )
-        if position == target_position
+        if attribute == target_position
     }
+    texts = prepared.values.get(target or "", [None] * prepared.n_rows)
 
     def label_id(name: Any, row: int) -> int:
         if not isinstance(name, str) or not name:
@@ -942,15 +1308,13 @@ def _import_labels(
                 "label name",
                 **_where(table, row, column.column),
             )
-        if name not in label_ids:
-            label_ids[name] = tasks.add_label(session, task, name).id
-        return label_ids[name]
+        return labels.id(name)
 
-    rows: list[dict[str, Any]] = []
-    for row, value in enumerate(column.values):
+    out: list[dict[str, Any]] = []
+    for position, row in enumerate(rows):
+        value = column.values[row]
         if value is None or value == []:
             continue
-        record_id = record_ids[row]
         confidence = None
         if column.confidences is not None and column.confidences[row] not in (None, ""):
             try:
@@ -962,11 +1326,9 @@ def _import_labels(
                     **_where(table, row, column.column + "__confidence"),
                 ) from exc
         base = {
-            "record_id": record_id,
+            "record_id": record_ids[position],
             "task_id": task.id,
             "source": column.source,
-            "source_id": IMPORT_SOURCE_ID if column.source != annotating.MANUAL else "",
-            "annotator": annotator if column.source == annotating.MANUAL else "",
             "confidence": confidence,
             "is_gold": False,
             "is_reference": False,
@@ -980,15 +1342,14 @@ def _import_labels(
                     "classification task",
                     **_where(table, row, column.column),
                 )
-            rows.append({**base, "label_id": label_id(value, row)})
+            out.append({**base, "label_id": label_id(value, row)})
         elif task.task_type == "multi-label":
-            names = value if isinstance(value, list) else [value]
-            for name in dict.fromkeys(names):
-                rows.append({**base, "label_id": label_id(name, row)})
+            for name in dict.fromkeys(value if isinstance(value, list) else [value]):
+                out.append({**base, "label_id": label_id(name, row)})
         else:
             assert target is not None
-            blob = blobs.get(row)
-            text = prepared.values.get(target, [None] * len(record_ids))[row]
+            blob = blobs.get(position)
+            text = texts[row]
             if not isinstance(value, list) or blob is None or not isinstance(text, str):
                 raise ImportFileError(
                     f"{table.source}: row {row + 1}, column {column.column!r}: spans need a "
@@ -1011,7 +1372,7 @@ def _import_labels(
                         f"{span['text']!r} differs from the tokens' text {span_text!r}",
                         **_where(table, row, column.column),
                     )
-                rows.append(
+                out.append(
                     {
                         **base,
                         "label_id": label_id(span.get("label"), row),
@@ -1019,23 +1380,4 @@ def _import_labels(
                         "span_end": end,
                     }
                 )
-    touched = sorted({record_ids[row] for row, v in enumerate(column.values)})
-    for start in range(0, len(touched), 500):
-        chunk = touched[start : start + 500]
-        replace = delete(Annotation).where(
-            Annotation.task_id == task.id,
-            Annotation.record_id.in_(chunk),
-            Annotation.source == column.source,
-        )
-        if column.source == annotating.MANUAL:
-            replace = replace.where(
-                Annotation.annotator == annotator, Annotation.is_gold.is_(False)
-            )
-        else:
-            replace = replace.where(Annotation.source_id == IMPORT_SOURCE_ID)
-        session.execute(replace)
-    if rows:
-        session.execute(insert(core_table(Annotation)), rows)
-    if column.source == annotating.MANUAL:
-        annotating.refresh_reference(session, task, touched)
-    return len(rows)
+    return out

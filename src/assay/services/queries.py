@@ -310,8 +310,10 @@ def _label_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnEl
                 ManualState.task_id == task.id,
                 ManualState.state.in_(wanted),
             )
-        if state in ("conflict", "gold", "agreed"):
+        if state in ("gold", "agreed"):
             raise _invalid(f"state {state!r} exists for manual labels only", path)
+        if state == "conflict":
+            return Record.id.in_(_source_conflicts(task.id, source))
         any_vote = exists().where(
             Annotation.record_id == Record.id,
             Annotation.task_id == task.id,
@@ -337,6 +339,42 @@ def _label_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnEl
     if high is not None:
         conditions.append(Annotation.confidence <= float(high))
     return exists().where(*conditions)
+
+
+def _source_conflicts(task_id: int, source: str) -> Select[tuple[int]]:
+    """Records where at least two sources (heuristics, models) of ``source`` voted and their
+    values differ: some unit (a label, or a labeled span) lacks the support of every one of
+    them. One non-correlated subquery, the same on every database."""
+    votes = and_(Annotation.task_id == task_id, Annotation.source == source)
+    units = (
+        select(
+            Annotation.record_id,
+            Annotation.source_id,
+            Annotation.label_id,
+            func.coalesce(Annotation.span_start, -1).label("start"),
+            func.coalesce(Annotation.span_end, -1).label("end"),
+        )
+        .where(votes)
+        .distinct()
+        .subquery()
+    )
+    support = (
+        select(units.c.record_id, func.count().label("n"))
+        .group_by(units.c.record_id, units.c.label_id, units.c.start, units.c.end)
+        .subquery()
+    )
+    voters = (
+        select(Annotation.record_id, func.count(func.distinct(Annotation.source_id)).label("n"))
+        .where(votes)
+        .group_by(Annotation.record_id)
+        .having(func.count(func.distinct(Annotation.source_id)) >= 2)
+        .subquery()
+    )
+    return (
+        select(support.c.record_id)
+        .join(voters, voters.c.record_id == support.c.record_id)
+        .where(support.c.n < voters.c.n)
+    )
 
 
 def _search_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnElement[bool]:

@@ -2,8 +2,10 @@
 
 ``clickbait``: 1,400 short headlines written for assay (see ``assay/samples/README.md``).
 Variant ``initial`` holds the data and the two tasks of the first-hour story; ``finished``
-applies the story's steps through the services themselves (today: renaming the labels and
-labeling 25 records by hand, spans included). Gold answers are kept apart, for scoring.
+applies the story's steps through the services themselves: renaming the labels, labeling 25
+records by hand (spans included, which fill the lookup lists), then (``Workbench``) adding
+:data:`STORY_HEURISTICS`, running them in the sandbox and a weak-supervision run. Gold answers
+are kept apart, for scoring.
 """
 
 from __future__ import annotations
@@ -21,6 +23,33 @@ from assay.storage.models import Project
 
 SAMPLES = ("clickbait",)
 VARIANTS = ("initial", "finished")
+# Steps 9, 10 and 12 of the story: (task, name, code), run in the sandbox like any heuristic.
+STORY_HEURISTICS = (
+    (
+        "clickbait",
+        "starts_with_digit",
+        "def starts_with_digit(record):\n"
+        '    if record["headline"][0].text[0].isdigit():\n'
+        '        return "clickbait"\n',
+    ),
+    (
+        "clickbait",
+        "lookup_not_clickbait",
+        "from knowledge import country_related\n\n\n"
+        "def lookup_not_clickbait(record):\n"
+        '    text = record["headline"].text.lower()\n'
+        "    if any(term.lower() in text for term in country_related):\n"
+        '        return "not clickbait"\n',
+    ),
+    (
+        "clickbait",
+        "question_words",
+        "def question_words(record):\n"
+        '    words = {token.text.lower() for token in record["headline"]}\n'
+        '    if words & {"why", "what", "how"}:\n'
+        '        return "clickbait"\n',
+    ),
+)
 STORY_ANNOTATOR = "sample-annotator"
 STORY_LABELED = 25
 RENAMES = {"yes": "clickbait", "no": "not clickbait"}

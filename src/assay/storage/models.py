@@ -63,6 +63,12 @@ class Attribute(Base):
     data_type: Mapped[str] = mapped_column(String(20))
     is_primary_key: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer)
+    # A calculated attribute's Python code (services/calculated.py); null: uploaded.
+    code: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Bumped by every change of the code: a run remembers the version it came from.
+    code_version: Mapped[int] = mapped_column(Integer, default=1)
+    # The last finished run: code version, records, time (null: never run).
+    last_run: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
 
 
 class Record(Base):
@@ -136,6 +142,10 @@ class Annotation(Base):
     __table_args__ = (
         Index("ix_annotation_record_task_source", "record_id", "task_id", "source"),
         Index("ix_annotation_task_label", "task_id", "label_id"),
+        # Votes of a heuristic, or all of a source's labels of a task (migration 0007).
+        Index(
+            "ix_annotation_task_source", "task_id", "source", "source_id", "record_id", "label_id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -265,6 +275,9 @@ class Heuristic(Base):
     last_run: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
     # Per heuristic and label, against the reference manual labels (see algorithms).
     statistics: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    # The result cache of its votes: the last run's key and a digest per bucket of record
+    # ids (services/heuristic_runs.py). Loaded only when a run asks for it.
+    cache: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True, deferred=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

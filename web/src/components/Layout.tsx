@@ -22,6 +22,8 @@ export function Layout() {
             </NavLink>
             <NavLink to={projectPath(project, "browser")}>Data browser</NavLink>
             <NavLink to={projectPath(project, "labeling")}>Labeling</NavLink>
+            <NavLink to={projectPath(project, "heuristics")}>Heuristics</NavLink>
+            <NavLink to={projectPath(project, "lookup")}>Lookup lists</NavLink>
             <NavLink to={projectPath(project, "settings")}>Settings</NavLink>
           </nav>
         )}

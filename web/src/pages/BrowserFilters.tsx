@@ -417,7 +417,9 @@ function LabelCondition({
       >
         {states.map((state) => (
           <option key={state} value={state}>
-            {STATE_NAMES[state]}
+            {state === "conflict" && row.source !== "manual"
+              ? DISAGREE[row.source]
+              : STATE_NAMES[state]}
           </option>
         ))}
       </select>
@@ -481,6 +483,12 @@ const STATE_NAMES: Record<LabelState, string> = {
   gold: "gold decides",
   agreed: "annotators agree",
   conflict: "annotators disagree",
+};
+/** The conflict state of the other sources: their heuristics (or models) voted differently. */
+const DISAGREE: Record<Exclude<Source, "manual">, string> = {
+  heuristic: "heuristics disagree",
+  weak_supervision: "label models disagree",
+  model: "models disagree",
 };
 
 /** The whole tree as JSON, for what the rows cannot say (nested or/not, ids, slices). */

@@ -295,6 +295,14 @@ function Session({ project, session }: { project: Project; session: string }) {
             <Link to={projectPath(name, "browser", selectionParams(selection))}>
               open in the data browser
             </Link>
+            {id !== undefined && (
+              <>
+                {" · "}
+                <Link to={projectPath(name, "ide", new URLSearchParams({ record: String(id) }))}>
+                  Record IDE
+                </Link>
+              </>
+            )}
           </span>
         </div>
         <nav className="lab-nav" aria-label="Session">

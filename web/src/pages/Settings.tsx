@@ -8,6 +8,7 @@ import { Confirm } from "../components/Confirm";
 import { Empty, InlineError, QueryView } from "../components/States";
 import { UploadDialog } from "../components/Upload";
 import { formatNumber } from "../format";
+import { CalculatedAttributes } from "./Calculated";
 import "./Settings.css";
 
 const TASK_TYPES = ["classification", "multi-label", "extraction"] as const;
@@ -28,6 +29,7 @@ export function Settings() {
         <div className="settings">
           <h1>Settings</h1>
           <Schema project={data} />
+          <CalculatedAttributes project={data} />
           <Tasks project={data} />
           <Export project={data} />
         </div>
@@ -77,7 +79,10 @@ function Schema({ project }: { project: Project }) {
           {project.attributes.map((attribute) => (
             <tr key={attribute.name}>
               <td className="mono">{attribute.name}</td>
-              <td>{attribute.data_type}</td>
+              <td>
+                {attribute.data_type}
+                {attribute.calculated && <span className="muted"> · calculated</span>}
+              </td>
               <td>{attribute.primary_key ? "yes" : ""}</td>
             </tr>
           ))}

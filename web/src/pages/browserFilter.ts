@@ -55,10 +55,11 @@ export const SOURCE_NAMES: Record<Source, string> = {
 };
 
 export type LabelState = "" | "none" | "labeled" | "gold" | "agreed" | "conflict";
-/** States per source: gold, agreed and conflict exist for manual labels only. */
+/** States per source: gold and agreed exist for manual labels only; conflict means annotators
+ * disagree (manual) or the source's heuristics or models voted differently (the others). */
 export function statesFor(source: Source): LabelState[] {
   const states: LabelState[] = ["", "none", "labeled"];
-  return source === "manual" ? [...states, "gold", "agreed", "conflict"] : states;
+  return source === "manual" ? [...states, "gold", "agreed", "conflict"] : [...states, "conflict"];
 }
 
 export interface AttributeRow {

@@ -88,3 +88,14 @@ def weak_supervise(
         project, task, model=body.model, heuristics=body.heuristics, params=body.params, wait=wait
     )
     return schemas.JobPublic(**job)
+
+
+@router.get(
+    "/projects/{project}/tasks/{task}/weak-supervision",
+    summary="The task's last weak-supervision run, and whether it is stale",
+)
+def weak_supervision_info(
+    wb: WorkbenchDep, project: str, task: str
+) -> schemas.WeakSupervisionInfo | None:
+    info = wb.weak_supervision_info(project, task)
+    return None if info is None else schemas.WeakSupervisionInfo(**info)

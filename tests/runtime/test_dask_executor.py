@@ -1,0 +1,265 @@
+"""The Dask executor against a real cluster (a LocalCluster of two worker processes): ordered
+and lazy ``map``, user code in each worker's own sandbox, errors that come back as they were
+raised, lost workers, an unreachable scheduler; and a heuristic run through a Workbench whose
+setting names the cluster, on both databases, with the same votes as the local executor."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from assay.config import Settings
+from assay.errors import ValidationError
+from assay.runtime import sandbox
+from assay.runtime.executor import ExecutorError, LocalExecutor, open_executor
+from assay.runtime.sandbox import InvalidCode, Limits, Record, RecordResult, UserCodeError
+from assay.services import heuristic_runs
+from assay.storage.db import Database
+from assay.storage.models import Annotation, Label
+from assay.storage.models import Record as RecordRow
+from assay.workbench import Workbench
+
+dask = pytest.importorskip("dask")
+distributed = pytest.importorskip("distributed")
+cloudpickle = pytest.importorskip("cloudpickle")
+
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0, reason="the sandbox switches uids, which only root can do"
+)
+
+# The workers cannot import this test module: its functions travel by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+FAST = Limits(timeout_s=30, cpu_s=10, memory_mb=256, processes=8)
+LF = """
+def lf(record):
+    print(record["rank"])
+    return "big" if record["rank"] > 2 else None
+"""
+HEADLINES = [f"headline {i}" for i in range(8)]
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    # Two deaths of an item's worker fail it (three by default: shorter to test). The
+    # scheduler's HTTP server takes a free port (None still tries 8787).
+    with (
+        dask.config.set({"distributed.scheduler.allowed-failures": 1}),
+        distributed.LocalCluster(
+            processes=True, n_workers=2, threads_per_worker=1, dashboard_address=":0"
+        ) as local,
+    ):
+        yield local
+
+
+@pytest.fixture(scope="module")
+def setting(cluster: Any) -> str:
+    return "dask://" + cluster.scheduler_address.removeprefix("tcp://")
+
+
+@pytest.fixture
+def executor(setting: str, tmp_path: Path) -> Iterator[Any]:
+    found = open_executor(Database(f"sqlite:///{tmp_path / 'jobs.db'}"), setting)
+    try:
+        yield found
+    finally:
+        found.shutdown()
+
+
+def slow_square(number: int) -> int:
+    time.sleep(0.2 if number % 2 == 0 else 0.0)  # the even ones finish last
+    return number * number
+
+
+def test_map_keeps_the_order_and_reads_items_as_needed(executor: Any) -> None:
+    read: list[int] = []
+
+    def items() -> Iterator[int]:
+        for number in range(12):
+            read.append(number)
+            yield number
+
+    executor.in_flight = 3
+    results = executor.map(slow_square, items())
+    assert read == []  # nothing is read before the first result is asked for
+    assert next(results) == 0
+    assert len(read) <= 4  # the first item's result, and at most three in flight
+    assert list(results) == [n * n for n in range(1, 12)]
+
+
+def pid_and_results(records: list[Record]) -> tuple[int, list[RecordResult]]:
+    return os.getpid(), sandbox.run_function(LF, records, limits=FAST)
+
+
+def test_user_code_runs_in_each_workers_sandbox_as_it_runs_here(executor: Any) -> None:
+    records = [Record(i, {"headline": text, "rank": i}) for i, text in enumerate(HEADLINES)]
+    parts = [records[:3], records[3:6], records[6:]]
+    remote = list(executor.map(pid_and_results, parts))
+    local = list(LocalExecutor.map(executor, pid_and_results, parts))
+    assert {pid for pid, _ in remote}.isdisjoint({os.getpid()})  # ran on the workers
+    assert [results for _, results in remote] == [results for _, results in local]
+    assert [r.value for _, results in remote for r in results] == [None] * 3 + ["big"] * 5
+    assert remote[1][1][0].output == "3\n"
+
+
+def run_code(code: str, records: list[Record]) -> list[RecordResult]:
+    return sandbox.run_function(code, records, limits=FAST)
+
+
+def test_sandbox_errors_on_a_worker_arrive_as_they_were_raised(executor: Any) -> None:
+    records = [Record(i, {"headline": text, "rank": i}) for i, text in enumerate(HEADLINES)]
+    failing = "def lf(record):\n    return 1 / (record['rank'] - 5)\n"
+    with pytest.raises(UserCodeError) as remote:
+        list(executor.map(functools.partial(run_code, failing), [records]))
+    with pytest.raises(UserCodeError) as local:
+        run_code(failing, records)
+    assert remote.value.message == local.value.message
+    assert "ZeroDivisionError" in remote.value.message
+    assert [f.record_id for f in remote.value.failures] == [5]
+    assert remote.value.detail == local.value.detail
+
+    with pytest.raises(InvalidCode) as invalid:
+        list(executor.map(functools.partial(run_code, "def lf(record)\n"), [records]))
+    assert invalid.value.detail["line"] == 1
+
+
+def test_an_unreachable_scheduler_is_named(tmp_path: Path) -> None:
+    from assay.runtime.dask_executor import DaskExecutor
+
+    db = Database(f"sqlite:///{tmp_path / 'jobs.db'}")
+    executor = DaskExecutor(db, "dask://127.0.0.1:9", connect_timeout_s=1)
+    with pytest.raises(ExecutorError, match=r"cannot reach the Dask scheduler at tcp://127\.0"):
+        executor.map(abs, [1])
+    executor.shutdown()
+
+
+def test_a_cluster_without_workers_fails_the_map(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assay.runtime import dask_executor
+
+    monkeypatch.setattr(dask_executor, "_POLL_S", 0.2)
+    db = Database(f"sqlite:///{tmp_path / 'jobs.db'}")
+    with distributed.LocalCluster(n_workers=0, dashboard_address=":0") as empty:
+        setting = "dask://" + empty.scheduler_address.removeprefix("tcp://")
+        executor = dask_executor.DaskExecutor(db, setting, no_workers_s=0.5)
+        try:
+            with pytest.raises(ExecutorError, match="has had no workers for 0 s; item 1"):
+                list(executor.map(abs, [1, 2]))
+        finally:
+            executor.shutdown()
+
+
+def test_settings_that_name_no_executor_or_a_missing_dask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'jobs.db'}")
+    for wrong in ("dask:/x:1", "dask://host", "dask://host:port", "process"):
+        with pytest.raises(ValidationError, match=f"unknown executor '{wrong}'"):
+            open_executor(db, wrong)
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if it were not installed
+    monkeypatch.delitem(sys.modules, "assay.runtime.dask_executor")
+    with pytest.raises(ExecutorError, match=r"pip install 'assay\[dask\]'"):
+        open_executor(db, "dask://127.0.0.1:8786")
+
+
+# --- a Workbench on the cluster ----------------------------------------------------------
+
+DIGIT = """
+def digit(record):
+    if record["headline"][0].text.isdigit():
+        return "yes"
+"""
+COUNTRY = """
+from knowledge import country_related
+
+def country(record):
+    if any(term in record["headline"].text for term in country_related):
+        return "no"
+"""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dask_wb(request: pytest.FixtureRequest, setting: str, tmp_path: Path) -> Iterator[Workbench]:
+    """A Workbench whose executor is the cluster, over an empty SQLite or PostgreSQL database."""
+    url = None
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_wb").settings.database_url  # emptied for this test
+    workbench = Workbench(Settings(data_dir=tmp_path / "data", database_url=url, executor=setting))
+    try:
+        yield workbench
+    finally:
+        workbench.close()
+
+
+def votes(wb: Workbench, project: str) -> dict[tuple[str, str], str]:
+    """(heuristic, headline) -> label of every heuristic vote in the project."""
+    names = {str(h["id"]): h["name"] for h in wb.list_heuristics(project)}
+    with wb.db.session() as s:
+        rows = s.execute(
+            select(Annotation.source_id, RecordRow.data, Label.name)
+            .join(RecordRow, RecordRow.id == Annotation.record_id)
+            .join(Label, Label.id == Annotation.label_id)
+            .where(Annotation.source == "heuristic", Annotation.source_id.in_(names))
+        )
+        return {(names[source], data["headline"]): label for source, data, label in rows}
+
+
+def test_a_heuristic_run_on_the_cluster_votes_as_a_local_one(
+    dask_wb: Workbench, cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(heuristic_runs, "PARTITION", 300)  # several items, in order
+    local = Workbench(Settings(data_dir=dask_wb.settings.data_dir, **_database(dask_wb)))
+    try:
+        for wb, project in ((dask_wb, "remote"), (local, "here")):
+            wb.create_sample("clickbait", "initial", project)
+            wb.add_terms(project, "country_related", ["France", "Iceland"])
+            wb.add_heuristic(project, "clickbait", "digit", DIGIT)
+            wb.add_heuristic(project, "clickbait", "country", COUNTRY)
+            job = wb.run_heuristics(project, wait=True)
+            assert job["status"] == "done", job["error"]
+        remote, here = votes(dask_wb, "remote"), votes(local, "here")
+    finally:
+        local.close()
+    assert len(remote) > 100
+    assert {name for name, _ in remote} == {"digit", "country"}
+    assert remote == here
+    assert "run_partition" in cluster.scheduler.task_prefixes  # the items ran on the cluster
+
+
+def _database(wb: Workbench) -> dict[str, Any]:
+    return {"database_url": wb.settings.database_url}
+
+
+# Last: it kills workers, whose replacements start their sandboxes anew.
+
+
+def die_once(marker: Path, number: int) -> int:
+    """Kills its worker process the first time it runs."""
+    if not marker.exists():
+        marker.touch()
+        os._exit(1)
+    return number
+
+
+def die(number: int) -> int:
+    os._exit(1)
+
+
+def test_a_lost_worker_is_replaced_then_an_item_that_kills_every_worker_fails_the_map(
+    executor: Any, tmp_path: Path
+) -> None:
+    marker = tmp_path / "died"
+    assert list(executor.map(functools.partial(die_once, marker), [7])) == [7]
+    assert marker.exists()
+    with pytest.raises(ExecutorError, match="died running item 1 of the job") as lost:
+        list(executor.map(die, [1]))
+    assert executor.address in lost.value.message

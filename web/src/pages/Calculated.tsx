@@ -1,0 +1,341 @@
+// Settings' "Calculated attributes": Python code of the record whose values become an
+// attribute. Add (name, type, code), "Test on 10" (values, output, type mismatches; nothing
+// stored), "Run" on every record as a job (all or nothing), and the list with each one's state.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { lazy, Suspense, useState } from "react";
+import { api, unwrap, type Project, type Schemas } from "../api/client";
+import { keys } from "../api/queries";
+import { Confirm } from "../components/Confirm";
+import { useJobs } from "../components/Jobs";
+import { InlineError, Loading } from "../components/States";
+import "./Heuristics.css";
+import "./Calculated.css";
+
+const CodeEditor = lazy(() => import("../components/CodeEditor"));
+
+type Calculated = Schemas["CalculatedPublic"];
+type TryResult = Schemas["CalculatedTryResult"];
+
+const TYPES = ["integer", "float", "boolean", "text", "category"] as const;
+const calculatedKey = (project: string) => ["calculated", project] as const;
+
+function template(project: Project): string {
+  const text = project.attributes.find((a) => a.data_type === "text")?.name ?? "text";
+  return `def value(record):
+    # Return a value of the attribute's type, or None. Text attributes are spaCy Docs.
+    return len(record[${JSON.stringify(text)}])
+`;
+}
+
+export function CalculatedAttributes({ project }: { project: Project }) {
+  const path = { project: project.name };
+  const listed = useQuery({
+    queryKey: calculatedKey(project.name),
+    queryFn: () => unwrap(api.GET("/api/projects/{project}/attributes", { params: { path } })),
+  });
+  const [open, setOpen] = useState<string | null>(null); // a name, "" for a new one, or null
+  // The editor starts afresh when the user opens one, not when a new one gets its name.
+  const [session, setSession] = useState(0);
+  const start = (name: string) => {
+    setOpen(name);
+    setSession((n) => n + 1);
+  };
+  const chosen = listed.data?.find((a) => a.name === open) ?? null;
+  return (
+    <section className="panel" aria-labelledby="calculated-heading" data-testid="calculated">
+      <div className="section-head">
+        <h2 id="calculated-heading">Calculated attributes</h2>
+        <button type="button" onClick={() => start("")}>
+          New calculated attribute
+        </button>
+      </div>
+      <p className="muted">
+        A Python function of the record computes the attribute&apos;s value. Test it on 10
+        records, then run it on all: a value that does not fit the type stores nothing.
+      </p>
+      {listed.isPending && <Loading what="Loading calculated attributes" />}
+      <InlineError error={listed.error} />
+      {listed.data && listed.data.length > 0 && (
+        <table className="table" data-testid="calculated-list">
+          <thead>
+            <tr>
+              <th>Attribute</th>
+              <th>Type</th>
+              <th>State</th>
+              <th>Last run</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {listed.data.map((a) => (
+              <tr key={a.name} data-attribute={a.name}>
+                <td className="mono">{a.name}</td>
+                <td>{a.data_type}</td>
+                <td data-testid="calculated-state">
+                  {a.state === "ready" ? a.state : <span className="badge badge-warn">{a.state}</span>}
+                </td>
+                <td className="muted">
+                  {a.last_run
+                    ? `v${String(a.last_run.code_version)} · ${String(a.last_run.with_value)} of ${String(a.last_run.records)} with a value`
+                    : "never"}
+                </td>
+                <td>
+                  <button type="button" className="link" onClick={() => start(a.name)}>
+                    Edit
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {open !== null && (open === "" || chosen) && (
+        <CalculatedForm
+          key={session}
+          project={project}
+          attribute={chosen}
+          onOpen={setOpen}
+          onClose={() => setOpen(null)}
+        />
+      )}
+    </section>
+  );
+}
+
+function CalculatedForm({
+  project,
+  attribute,
+  onOpen,
+  onClose,
+}: {
+  project: Project;
+  attribute: Calculated | null;
+  onOpen: (name: string) => void;
+  onClose: () => void;
+}) {
+  const client = useQueryClient();
+  const { track } = useJobs();
+  const [name, setName] = useState(attribute?.name ?? "");
+  const [dataType, setDataType] = useState<string>(attribute?.data_type ?? "integer");
+  const [code, setCode] = useState(attribute?.code ?? template(project));
+  const [tried, setTried] = useState<TryResult | null>(null);
+  const [deleting, setDeleting] = useState(false);
+  const path = { project: project.name };
+  const dirty = !attribute || attribute.code !== code;
+  const refresh = async () => {
+    await client.invalidateQueries({ queryKey: calculatedKey(project.name) });
+    await client.invalidateQueries({ queryKey: keys.project(project.name) });
+  };
+
+  /** Store the form (create, or new code); returns the stored name. */
+  const store = async (): Promise<string> => {
+    if (!attribute) {
+      const made = await unwrap(
+        api.POST("/api/projects/{project}/attributes", {
+          params: { path },
+          body: { name: name.trim(), data_type: dataType, code },
+        }),
+      );
+      return made.name;
+    }
+    if (dirty) {
+      await unwrap(
+        api.PATCH("/api/projects/{project}/attributes/{name}", {
+          params: { path: { ...path, name: attribute.name } },
+          body: { code },
+        }),
+      );
+    }
+    return attribute.name;
+  };
+  const opened = async (stored: string) => {
+    await refresh();
+    if (stored !== attribute?.name) onOpen(stored);
+  };
+
+  const save = useMutation({ mutationFn: store, onSuccess: opened });
+  const tryIt = useMutation({
+    mutationFn: async () => {
+      // Unsaved code is tried as it is; a new attribute is created first.
+      const stored = attribute ? attribute.name : await store();
+      const result = await unwrap(
+        api.POST("/api/projects/{project}/attributes/{name}/try", {
+          params: { path: { ...path, name: stored } },
+          body: { n: 10, code },
+        }),
+      );
+      return { stored, result };
+    },
+    onSuccess: async ({ stored, result }) => {
+      setTried(result);
+      if (!attribute) await opened(stored);
+    },
+  });
+  const run = useMutation({
+    mutationFn: async () => {
+      const stored = await store();
+      const job = await unwrap(
+        api.POST("/api/projects/{project}/attributes/{name}/run", {
+          params: { path: { ...path, name: stored } },
+        }),
+      );
+      return { stored, job };
+    },
+    onSuccess: async ({ stored, job }) => {
+      track(job, `Calculate ${stored}`, () => void refresh());
+      await opened(stored);
+    },
+  });
+  const remove = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.DELETE("/api/projects/{project}/attributes/{name}", {
+          params: { path: { ...path, name: attribute?.name ?? "" } },
+        }),
+      ),
+    onSuccess: async () => {
+      setDeleting(false);
+      await refresh();
+      await client.invalidateQueries({ queryKey: keys.records(project.name) });
+      onClose();
+    },
+  });
+  const busy = save.isPending || tryIt.isPending || run.isPending;
+
+  return (
+    <div className="calculated-editor" aria-label="Calculated attribute editor" role="group">
+      <div className="section-head">
+        <h3>{attribute ? `Edit ${attribute.name}` : "New calculated attribute"}</h3>
+        <button type="button" className="icon" aria-label="Close the editor" onClick={onClose}>
+          ×
+        </button>
+      </div>
+      <div className="form-row">
+        <label className="grow">
+          Name
+          <input
+            value={name}
+            onChange={(event) => setName(event.target.value)}
+            disabled={!!attribute}
+            required
+          />
+        </label>
+        <label>
+          Type
+          <select
+            value={dataType}
+            onChange={(event) => setDataType(event.target.value)}
+            disabled={!!attribute}
+          >
+            {TYPES.map((t) => (
+              <option key={t}>{t}</option>
+            ))}
+          </select>
+        </label>
+        {attribute && (
+          <span className="muted">
+            code v{attribute.code_version}
+            {dirty && " · unsaved changes"}
+          </span>
+        )}
+      </div>
+      <Suspense fallback={<Loading what="Loading the editor" />}>
+        <CodeEditor value={code} onChange={setCode} label="Code" />
+      </Suspense>
+      <div className="actions">
+        <button
+          type="button"
+          disabled={busy || !name.trim() || !dirty}
+          onClick={() => save.mutate()}
+        >
+          Save
+        </button>
+        <button type="button" disabled={busy || !name.trim()} onClick={() => tryIt.mutate()}>
+          {tryIt.isPending ? "Running…" : "Test on 10"}
+        </button>
+        <button
+          type="button"
+          className="primary"
+          disabled={busy || !name.trim()}
+          onClick={() => run.mutate()}
+        >
+          Run on all records
+        </button>
+        {attribute && (
+          <button type="button" className="danger" onClick={() => setDeleting(true)}>
+            Delete
+          </button>
+        )}
+      </div>
+      <InlineError error={save.error ?? tryIt.error ?? run.error} />
+      {tried && <Tested result={tried} />}
+      {deleting && attribute && (
+        <Confirm
+          title="Delete the attribute?"
+          message={`${attribute.name} and its values in every record will be deleted.`}
+          busy={remove.isPending}
+          onConfirm={() => remove.mutate()}
+          onClose={() => setDeleting(false)}
+        />
+      )}
+    </div>
+  );
+}
+
+function Tested({ result }: { result: TryResult }) {
+  return (
+    <div className="try-results" data-testid="try-results">
+      <h3>
+        Test on {result.results.length + result.failures.length} records (nothing stored)
+      </h3>
+      {result.error && (
+        <p className="inline-error" role="alert">
+          {result.error}
+        </p>
+      )}
+      {result.failures.map((failure, i) => (
+        <div key={`f${i}`} className="try-record try-failure">
+          <div className="muted">
+            {failure.record_id === null ? "the run" : `record ${failure.record_id}`}
+          </div>
+          <p className="inline-error">{failure.error}</p>
+          {failure.traceback && <pre className="traceback">{failure.traceback}</pre>}
+          {failure.output && <pre className="output">{failure.output}</pre>}
+        </div>
+      ))}
+      <table className="table">
+        <thead>
+          <tr>
+            <th>Record</th>
+            <th>Value</th>
+            <th>Printed output</th>
+            <th>Error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {result.results.map((r) => (
+            <tr key={r.record_id} data-record={r.record_id} data-error={r.error ? "1" : undefined}>
+              <td className="cell">
+                {Object.entries(r.data)
+                  .filter(([, value]) => typeof value === "string")
+                  .map(([key, value]) => (
+                    <div key={key} dir="auto">
+                      {String(value)}
+                    </div>
+                  ))}
+                <div className="muted">record {r.record_id}</div>
+              </td>
+              <td className="mono" data-testid="try-value">
+                {r.value === null ? <span className="muted">null</span> : JSON.stringify(r.value)}
+              </td>
+              <td>{r.output && <pre className="output">{r.output}</pre>}</td>
+              <td className="inline-error" data-testid="try-error">
+                {r.error}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,367 @@
+// Lookup lists: the terms labeling functions import from `knowledge`. The lists with their
+// sizes and versions; the open list (?list=) with its terms (search ?q=, pages of 100 ?page=),
+// adding one or many, removing, blacklisting, importing a file and downloading the terms.
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { useParams, useSearchParams } from "react-router-dom";
+import { api, enc, unwrap, upload, type Schemas } from "../api/client";
+import { Confirm } from "../components/Confirm";
+import { Empty, InlineError, QueryView } from "../components/States";
+import { formatNumber, formatTime } from "../format";
+import "./Lookup.css";
+
+type LookupList = Schemas["LookupListPublic"];
+type LookupDetail = Schemas["LookupListDetail"];
+const PAGE = 100;
+
+const listsKey = (project: string) => ["lookup-lists", project] as const;
+
+export function Lookup() {
+  const { project = "" } = useParams();
+  const [params, setParams] = useSearchParams();
+  const lists = useQuery({
+    queryKey: listsKey(project),
+    queryFn: () =>
+      unwrap(api.GET("/api/projects/{project}/lookup-lists", { params: { path: { project } } })),
+  });
+  const open = params.get("list");
+  const choose = (name: string | null) => setParams(name ? { list: name } : {});
+  return (
+    <div className="lookup">
+      <div className="page-head">
+        <h1>Lookup lists</h1>
+      </div>
+      <div className="lookup-layout">
+        <QueryView query={lists} what="Loading the lookup lists">
+          {(all) => <Lists project={project} lists={all} open={open} onOpen={choose} />}
+        </QueryView>
+        {open ? (
+          <ListView key={open} project={project} name={open} onDeleted={() => choose(null)} />
+        ) : (
+          <Empty
+            title="No list open"
+            why="Open a list to see and edit its terms. Every span labeled for an extraction label adds its text to the list named like the label."
+          />
+        )}
+      </div>
+    </div>
+  );
+}
+
+function Lists({
+  project,
+  lists,
+  open,
+  onOpen,
+}: {
+  project: string;
+  lists: LookupList[];
+  open: string | null;
+  onOpen: (name: string) => void;
+}) {
+  const client = useQueryClient();
+  const [name, setName] = useState("");
+  const create = useMutation({
+    mutationFn: (listName: string) =>
+      unwrap(
+        api.POST("/api/projects/{project}/lookup-lists", {
+          params: { path: { project } },
+          body: { name: listName, description: "" },
+        }),
+      ),
+    onSuccess: async (made) => {
+      setName("");
+      await client.invalidateQueries({ queryKey: listsKey(project) });
+      onOpen(made.name);
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    if (name.trim()) create.mutate(name.trim());
+  };
+  return (
+    <section className="panel lookup-lists" aria-label="Lists">
+      {lists.length === 0 ? (
+        <p className="muted">
+          No lists yet. Create one below, or label spans of an extraction task: each label fills the
+          list of its name.
+        </p>
+      ) : (
+        <ul className="list-names">
+          {lists.map((list) => (
+            <li key={list.id}>
+              <button
+                type="button"
+                className={list.name === open ? "list-name active" : "list-name"}
+                aria-current={list.name === open ? "true" : undefined}
+                onClick={() => onOpen(list.name)}
+              >
+                <span className="mono">{list.name}</span>
+                <span className="muted">
+                  {formatNumber(list.terms)} {list.terms === 1 ? "term" : "terms"} · v{list.version}
+                </span>
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <form className="inline-form" onSubmit={submit}>
+        <input
+          value={name}
+          placeholder="new list name"
+          aria-label="New list name"
+          onChange={(event) => setName(event.target.value)}
+        />
+        <button type="submit" disabled={!name.trim() || create.isPending}>
+          Create list
+        </button>
+      </form>
+      <InlineError error={create.error} />
+    </section>
+  );
+}
+
+function ListView({
+  project,
+  name,
+  onDeleted,
+}: {
+  project: string;
+  name: string;
+  onDeleted: () => void;
+}) {
+  const client = useQueryClient();
+  const [params, setParams] = useSearchParams();
+  const path = { project, name };
+  const found = useQuery({
+    queryKey: [...listsKey(project), name],
+    queryFn: () =>
+      unwrap(api.GET("/api/projects/{project}/lookup-lists/{name}", { params: { path } })),
+  });
+  const refresh = () => client.invalidateQueries({ queryKey: listsKey(project) });
+  const change = useMutation({
+    mutationFn: ({
+      terms,
+      remove = false,
+      blacklisted = false,
+    }: {
+      terms: string[];
+      remove?: boolean;
+      blacklisted?: boolean;
+    }) =>
+      unwrap(
+        remove
+          ? api.POST("/api/projects/{project}/lookup-lists/{name}/terms/remove", {
+              params: { path },
+              body: { terms, blacklisted },
+            })
+          : api.POST("/api/projects/{project}/lookup-lists/{name}/terms", {
+              params: { path },
+              body: { terms, blacklisted },
+            }),
+      ),
+    onSuccess: refresh,
+  });
+  const importFile = useMutation({
+    mutationFn: (file: File) => {
+      const form = new FormData();
+      form.append("file", file);
+      return upload<LookupList>(
+        `/api/projects/${enc(project)}/lookup-lists/${enc(name)}/import`,
+        form,
+      );
+    },
+    onSuccess: refresh,
+  });
+  const remove = useMutation({
+    mutationFn: () =>
+      unwrap(api.DELETE("/api/projects/{project}/lookup-lists/{name}", { params: { path } })),
+    onSuccess: async () => {
+      await refresh();
+      onDeleted();
+    },
+  });
+  const [term, setTerm] = useState("");
+  const [pasted, setPasted] = useState("");
+  const [deleting, setDeleting] = useState(false);
+  const search = params.get("q") ?? "";
+  const page = Math.max(0, Number(params.get("page") ?? 0) || 0);
+  const setView = (next: { q?: string; page?: number }) => {
+    const view = new URLSearchParams({ list: name });
+    const q = next.q ?? search;
+    if (q) view.set("q", q);
+    if (next.page) view.set("page", String(next.page));
+    setParams(view, { replace: true });
+  };
+  const addOne = (event: FormEvent) => {
+    event.preventDefault();
+    if (term.trim()) change.mutate({ terms: [term] }, { onSuccess: () => setTerm("") });
+  };
+  const addMany = (blacklisted: boolean) => {
+    const terms = pasted.split(/\r?\n/).filter((t) => t.trim());
+    if (terms.length) change.mutate({ terms, blacklisted }, { onSuccess: () => setPasted("") });
+  };
+  const base = `/api/projects/${enc(project)}/lookup-lists/${enc(name)}/export`;
+
+  return (
+    <QueryView query={found} what="Loading the list">
+      {(list: LookupDetail) => {
+        const needle = search.toLowerCase();
+        const matching = list.entries.filter((e) => e.term.toLowerCase().includes(needle));
+        const pages = Math.max(1, Math.ceil(matching.length / PAGE));
+        const shown = matching.slice(page * PAGE, (page + 1) * PAGE);
+        return (
+          <section className="panel lookup-list" aria-label={`List ${list.name}`}>
+            <div className="section-head">
+              <h2 className="mono">{list.name}</h2>
+              <button type="button" className="danger" onClick={() => setDeleting(true)}>
+                Delete list
+              </button>
+            </div>
+            <p>
+              In a heuristic:{" "}
+              <code data-testid="import-line">from knowledge import {list.module}</code>
+            </p>
+            <p className="muted" data-testid="list-summary">
+              {formatNumber(list.terms)} terms ({formatNumber(list.blacklisted)} blacklisted) ·
+              version {list.version} · changed {formatTime(list.updated_at)}
+            </p>
+            <div className="lookup-tools">
+              <form className="inline-form" onSubmit={addOne}>
+                <input
+                  value={term}
+                  placeholder="a term"
+                  aria-label="New term"
+                  onChange={(event) => setTerm(event.target.value)}
+                />
+                <button type="submit" disabled={!term.trim() || change.isPending}>
+                  Add
+                </button>
+              </form>
+              <label className="file-button">
+                Import a file (text or CSV)
+                <input
+                  type="file"
+                  accept=".txt,.csv,text/plain,text/csv"
+                  onChange={(event) => {
+                    const file = event.target.files?.[0];
+                    if (file) importFile.mutate(file);
+                    event.target.value = "";
+                  }}
+                />
+              </label>
+              <a className="button" href={`${base}?format=txt`} download>
+                Download .txt
+              </a>
+              <a className="button" href={`${base}?format=csv`} download>
+                Download .csv
+              </a>
+            </div>
+            <details className="paste">
+              <summary>Paste many terms</summary>
+              <textarea
+                rows={5}
+                value={pasted}
+                aria-label="Terms, one a line"
+                placeholder="one term a line"
+                onChange={(event) => setPasted(event.target.value)}
+              />
+              <div className="actions">
+                <button type="button" disabled={!pasted.trim()} onClick={() => addMany(false)}>
+                  Add all
+                </button>
+                <button type="button" disabled={!pasted.trim()} onClick={() => addMany(true)}>
+                  Blacklist all
+                </button>
+              </div>
+            </details>
+            <InlineError error={change.error ?? importFile.error} />
+            <div className="form-row">
+              <input
+                type="search"
+                value={search}
+                placeholder="search the terms"
+                aria-label="Search the terms"
+                onChange={(event) => setView({ q: event.target.value, page: 0 })}
+              />
+              <span className="muted">
+                {formatNumber(matching.length)} of {formatNumber(list.entries.length)}
+              </span>
+            </div>
+            {shown.length === 0 ? (
+              <p className="muted">
+                {list.entries.length ? "No term matches the search." : "No terms yet."}
+              </p>
+            ) : (
+              <table className="table" data-testid="terms">
+                <tbody>
+                  {shown.map((entry) => (
+                    <tr key={entry.term} className={entry.blacklisted ? "blacklisted" : undefined}>
+                      <td dir="auto" className="cell">
+                        {entry.term}
+                        {entry.blacklisted && <span className="badge">blacklisted</span>}
+                      </td>
+                      <td className="row-actions">
+                        <button
+                          type="button"
+                          className="link"
+                          onClick={() =>
+                            change.mutate(
+                              entry.blacklisted
+                                ? { terms: [entry.term], remove: true, blacklisted: true }
+                                : { terms: [entry.term], blacklisted: true },
+                            )
+                          }
+                        >
+                          {entry.blacklisted ? "Unblacklist" : "Blacklist"}
+                        </button>
+                        <button
+                          type="button"
+                          className="link danger"
+                          aria-label={`Remove ${entry.term}`}
+                          onClick={() => change.mutate({ terms: [entry.term], remove: true })}
+                        >
+                          Remove
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+            {pages > 1 && (
+              <div className="pager">
+                <button
+                  type="button"
+                  disabled={page === 0}
+                  onClick={() => setView({ page: page - 1 })}
+                >
+                  Previous
+                </button>
+                <span className="muted">
+                  page {page + 1} of {pages}
+                </span>
+                <button
+                  type="button"
+                  disabled={page + 1 >= pages}
+                  onClick={() => setView({ page: page + 1 })}
+                >
+                  Next
+                </button>
+              </div>
+            )}
+            {deleting && (
+              <Confirm
+                title="Delete the list?"
+                message={`${list.name} and its ${list.terms} terms will be deleted; heuristics that import it will fail.`}
+                busy={remove.isPending}
+                onConfirm={() => remove.mutate()}
+                onClose={() => setDeleting(false)}
+              />
+            )}
+          </section>
+        );
+      }}
+    </QueryView>
+  );
+}

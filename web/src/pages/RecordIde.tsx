@@ -1,0 +1,126 @@
+// The record IDE: run a Python snippet against one record (in the sandbox) and see what it
+// prints, its value and its traceback; previous/next record. `?record=ID` in the URL.
+import { useMutation } from "@tanstack/react-query";
+import { lazy, Suspense, useEffect, useState, type KeyboardEvent } from "react";
+import { Link, useParams, useSearchParams } from "react-router-dom";
+import { api, unwrap, type Schemas } from "../api/client";
+import { InlineError, Loading } from "../components/States";
+import { projectPath } from "../routes";
+import "./Heuristics.css";
+import "./Calculated.css";
+
+const CodeEditor = lazy(() => import("../components/CodeEditor"));
+
+type Ran = Schemas["SnippetResult"];
+
+const STARTER = `# \`record\` is the record: text attributes are spaCy Docs.
+# Define ide(record) to see its return value too.
+for name, value in record.items():
+    print(name, "=", value)
+`;
+// The snippet stays while the user moves between records (and across visits).
+const STORED = "assay.ide.code";
+
+export function RecordIde() {
+  const { project = "" } = useParams();
+  const [params, setParams] = useSearchParams();
+  const record = params.get("record") ?? "1";
+  const [code, setCode] = useState(() => localStorage.getItem(STORED) ?? STARTER);
+  const [ran, setRan] = useState<Ran | null>(null);
+
+  const run = useMutation({
+    mutationFn: (target: string) =>
+      unwrap(
+        api.POST("/api/projects/{project}/records/{record}/run", {
+          params: { path: { project, record: target } },
+          body: { code },
+        }),
+      ),
+    onSuccess: setRan,
+  });
+  useEffect(() => localStorage.setItem(STORED, code), [code]);
+  // Each record shows its result at once, with the current snippet.
+  useEffect(() => {
+    run.mutate(record);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- rerun on a new record only
+  }, [record]);
+
+  const go = (id: number | null | undefined) => {
+    if (id != null) setParams({ record: String(id) });
+  };
+  const onKey = (event: KeyboardEvent) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      run.mutate(record);
+    }
+  };
+
+  return (
+    <div className="heuristics record-ide" onKeyDown={onKey}>
+      <div className="page-head">
+        <h1>Record IDE</h1>
+        <span className="muted">
+          record {ran?.record_id ?? record}
+          {ran?.key ? ` · key ${ran.key}` : ""}
+        </span>
+        <Link className="link small" to={projectPath(project, "labeling")}>
+          Labeling
+        </Link>
+      </div>
+      <section className="panel" aria-label="Snippet">
+        <Suspense fallback={<Loading what="Loading the editor" />}>
+          <CodeEditor value={code} onChange={setCode} label="Snippet" />
+        </Suspense>
+        <div className="actions">
+          <button
+            type="button"
+            className="primary"
+            disabled={run.isPending}
+            onClick={() => run.mutate(record)}
+            title="Ctrl+Enter"
+          >
+            {run.isPending ? "Running…" : "Run"}
+          </button>
+          <button type="button" disabled={ran?.previous_id == null} onClick={() => go(ran?.previous_id)}>
+            ← Previous record
+          </button>
+          <button type="button" disabled={ran?.next_id == null} onClick={() => go(ran?.next_id)}>
+            Next record →
+          </button>
+          <span className="muted">Ctrl+Enter runs. Nothing is stored.</span>
+        </div>
+        <InlineError error={run.error} />
+      </section>
+      {ran && (
+        <section className="panel" aria-label="Output" data-testid="ide-output">
+          <h2>Output</h2>
+          {ran.output ? (
+            <pre className="output" data-testid="ide-printed">
+              {ran.output}
+            </pre>
+          ) : (
+            <p className="muted">Nothing printed.</p>
+          )}
+          {ran.value !== null && (
+            <p>
+              <code>ide(record)</code> returned{" "}
+              <code className="mono" data-testid="ide-value">
+                {ran.value}
+              </code>
+            </p>
+          )}
+          {ran.error && (
+            <>
+              <p className="inline-error" role="alert">
+                {ran.error}
+              </p>
+              {ran.traceback && <pre className="traceback">{ran.traceback}</pre>}
+            </>
+          )}
+          <h3>Record data</h3>
+          <pre className="output">{JSON.stringify(ran.data, null, 2)}</pre>
+        </section>
+      )}
+    </div>
+  );
+}

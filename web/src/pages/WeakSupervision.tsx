@@ -1,0 +1,136 @@
+// The weak-supervision run of a task: a label model combines the selected heuristics' votes
+// (none selected: all that ran) into one label per record, as a job. It sits under the
+// heuristics list because it works on that list's selection; the overview shows its result.
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { Link } from "react-router-dom";
+import { api, unwrap, type Project, type Task } from "../api/client";
+import { useJobs } from "../components/Jobs";
+import { InlineError } from "../components/States";
+import { formatNumber, formatTime } from "../format";
+import { projectPath } from "../routes";
+
+const MODELS = [
+  ["generative", "generative (learns each heuristic's accuracy; default)"],
+  ["dawid-skene", "Dawid-Skene (EM, models abstains)"],
+  ["weighted", "weighted vote (by estimated precision)"],
+  ["majority", "majority vote"],
+] as const;
+
+export function WeakSupervision({
+  project,
+  task,
+  selected,
+  ran,
+}: {
+  project: Project;
+  task: Task;
+  selected: string[];
+  ran: boolean;
+}) {
+  const [model, setModel] = useState<string>("generative");
+  const [c, setC] = useState("7");
+  const [k, setK] = useState("3");
+  const path = { project: project.name, task: task.name };
+  // The last run (null before the first); a finished job refreshes every query, this one too.
+  const last = useQuery({
+    queryKey: ["weak-supervision", project.name, task.name],
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/projects/{project}/tasks/{task}/weak-supervision", { params: { path } }),
+      ),
+  });
+  const { track } = useJobs();
+  const run = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST("/api/projects/{project}/tasks/{task}/weak-supervision", {
+          params: { path },
+          body: {
+            model,
+            heuristics: selected.length ? selected : null,
+            params: model === "weighted" ? { c: Number(c), k: Number(k) } : null,
+          },
+        }),
+      ),
+    onSuccess: (job) => track(job, `Weak supervision of ${task.name}`),
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    run.mutate();
+  };
+  return (
+    <section className="panel weak-supervision" aria-labelledby="ws-heading">
+      <h2 id="ws-heading">Weak supervision</h2>
+      <p className="muted">
+        A label model combines the votes of{" "}
+        {selected.length
+          ? `the ${selected.length} selected heuristic(s)`
+          : "every heuristic of the task that ran (select some above to combine only those)"}{" "}
+        into one label per record, with a confidence.
+      </p>
+      <form className="form-row" onSubmit={submit}>
+        <label>
+          Label model
+          <select value={model} onChange={(event) => setModel(event.target.value)}>
+            {MODELS.map(([value, text]) => (
+              <option key={value} value={value}>
+                {text}
+              </option>
+            ))}
+          </select>
+        </label>
+        {model === "weighted" && (
+          <>
+            <label title="Steepness of the confidence curve 1/(1+exp(-c·margin+k))">
+              c
+              <input
+                type="number"
+                step="any"
+                className="short"
+                value={c}
+                onChange={(event) => setC(event.target.value)}
+              />
+            </label>
+            <label title="Shift of the confidence curve 1/(1+exp(-c·margin+k))">
+              k
+              <input
+                type="number"
+                step="any"
+                className="short"
+                value={k}
+                onChange={(event) => setK(event.target.value)}
+              />
+            </label>
+          </>
+        )}
+        <button type="submit" className="primary" disabled={run.isPending || !ran}>
+          Run weak supervision
+        </button>
+      </form>
+      {!ran && <p className="muted">Run heuristics first: the label model combines their votes.</p>}
+      <InlineError error={run.error} />
+      <InlineError error={last.error} />
+      {last.data && (
+        <div data-testid="ws-last-run">
+          <p>
+            Last run {formatTime(last.data.finished_at)}: {last.data.model} over{" "}
+            {last.data.heuristics.join(", ")}; {formatNumber(last.data.labeled)} of{" "}
+            {formatNumber(last.data.records_with_votes)} records with votes labeled
+            {last.data.ties > 0 && ` (${formatNumber(last.data.ties)} ties left unlabeled)`}.{" "}
+            <Link to={`${projectPath(project.name)}?task=${encodeURIComponent(task.name)}`}>
+              See the overview
+            </Link>
+          </p>
+          {last.data.stale && (
+            <p>
+              <span className="badge badge-warn">stale</span> {last.data.stale_reasons.join("; ")}:
+              run weak supervision again.
+            </p>
+          )}
+        </div>
+      )}
+      {ran && last.data === null && <p className="muted">Not run yet for {task.name}.</p>}
+    </section>
+  );
+}
