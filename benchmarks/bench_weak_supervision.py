@@ -56,11 +56,7 @@ def setup(wb: Workbench, n: int, folder: Path, seed: int = 0) -> np.ndarray:
     now = utcnow()
     with wb.db.session() as s:
         record_ids = np.array(wb.query(PROJECT, limit=1)["records"][0]["id"]) + np.arange(n)
-        dialect = s.get_bind().dialect
-        processor = Annotation.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(
-            dialect
-        )
-        created = processor(now) if processor else now
+        created = bulk.bound_datetime(s, Annotation.__table__.c.created_at, now)
         columns = (
             "record_id",
             "task_id",

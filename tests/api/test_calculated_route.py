@@ -2,62 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
-
-from assay import Workbench
-from assay.api.app import create_app
 
 A = "/api/projects/cb/attributes"
 CODE = "def n(record):\n    print('hi')\n    return len(record['headline'])\n"
 
 
-@pytest.fixture
-def client(wb: Workbench) -> Iterator[TestClient]:
-    with TestClient(create_app(wb)) as test_client:
-        test_client.post("/api/samples/clickbait", params={"name": "cb"}).raise_for_status()
-        yield test_client
-
-
-def test_add_try_run_patch_delete(client: TestClient) -> None:
-    added = client.post(A, json={"name": "n", "data_type": "integer", "code": CODE})
+def test_add_try_run_patch_delete(cb_client: TestClient) -> None:
+    added = cb_client.post(A, json={"name": "n", "data_type": "integer", "code": CODE})
     assert added.status_code == 201 and added.json()["state"] == "new"
     assert (
-        client.post(A, json={"name": "n", "data_type": "integer", "code": CODE}).status_code == 409
+        cb_client.post(A, json={"name": "n", "data_type": "integer", "code": CODE}).status_code
+        == 409
     )
-    tried = client.post(f"{A}/n/try", json={"n": 3, "seed": 2}).json()
+    tried = cb_client.post(f"{A}/n/try", json={"n": 3, "seed": 2}).json()
     assert tried["error"] is None
     assert [(r["output"], r["error"]) for r in tried["results"]] == [("hi\n", None)] * 3
-    unsaved = client.post(
+    unsaved = cb_client.post(
         f"{A}/n/try", json={"record_ids": [1], "code": "def f(r):\n    return []\n"}
     )
     assert unsaved.json()["results"][0]["error"] == "returned list [], not a number (integer)"
-    job = client.post(f"{A}/n/run", params={"wait": "true"}).json()
+    job = cb_client.post(f"{A}/n/run", params={"wait": "true"}).json()
     assert job["status"] == "done" and job["result"]["records"] == 1400
-    project = client.get("/api/projects/cb").json()
+    project = cb_client.get("/api/projects/cb").json()
     assert project["attributes"][-1]["calculated"] is True
-    page = client.post(
+    page = cb_client.post(
         "/api/projects/cb/records/query", json={"order_by": "n", "descending": True, "limit": 1}
     ).json()
     assert page["records"][0]["data"]["n"] >= 1
-    patched = client.patch(f"{A}/n", json={"code": CODE + "\n"}).json()
+    patched = cb_client.patch(f"{A}/n", json={"code": CODE + "\n"}).json()
     assert (patched["code_version"], patched["state"]) == (2, "stale")
-    assert client.get(A).json()[0]["name"] == "n"
-    assert client.get(f"{A}/headline").status_code == 422
-    assert client.delete(f"{A}/n").status_code == 204
-    assert client.get(f"{A}/n").status_code == 404
+    assert cb_client.get(A).json()[0]["name"] == "n"
+    assert cb_client.get(f"{A}/headline").status_code == 422
+    assert cb_client.delete(f"{A}/n").status_code == 204
+    assert cb_client.get(f"{A}/n").status_code == 404
 
 
-def test_record_ide(client: TestClient) -> None:
-    ran = client.post(
+def test_record_ide(cb_client: TestClient) -> None:
+    ran = cb_client.post(
         "/api/projects/cb/records/running_id=5/run",
         json={"code": "print(record['running_id'])\ndef ide(record):\n    return 2 * 21\n"},
     ).json()
     assert (ran["output"], ran["value"], ran["error"]) == ("5\n", "42", None)
     assert ran["previous_id"] == ran["record_id"] - 1 and ran["next_id"] == ran["record_id"] + 1
-    failed = client.post("/api/projects/cb/records/1/run", json={"code": "1/0"}).json()
+    failed = cb_client.post("/api/projects/cb/records/1/run", json={"code": "1/0"}).json()
     assert failed["error"] == "ZeroDivisionError: division by zero"
     assert 'File "<ide>", line 1' in failed["traceback"]
-    assert client.post("/api/projects/cb/records/99999/run", json={"code": ""}).status_code == 404
+    assert (
+        cb_client.post("/api/projects/cb/records/99999/run", json={"code": ""}).status_code == 404
+    )

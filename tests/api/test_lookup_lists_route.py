@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
-
-from assay import Workbench
-from assay.api.app import create_app
 
 LISTS = "/api/projects/p/lookup-lists"
 
 
 @pytest.fixture
-def client(wb: Workbench) -> Iterator[TestClient]:
-    with TestClient(create_app(wb)) as test_client:
-        test_client.post("/api/projects", json={"name": "p"}).raise_for_status()
-        yield test_client
+def client(client: TestClient) -> TestClient:
+    client.post("/api/projects", json={"name": "p"}).raise_for_status()
+    return client
 
 
 def test_lists_terms_import_export(client: TestClient) -> None:

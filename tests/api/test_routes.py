@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,6 @@ from fastapi.testclient import TestClient
 
 from assay import Workbench
 from assay.api.app import create_app
-
-
-@pytest.fixture
-def client(wb: Workbench) -> Iterator[TestClient]:
-    with TestClient(create_app(wb)) as test_client:
-        yield test_client
 
 
 def _error(response: object, status: int) -> dict[str, object]:

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
 from assay import Workbench
-from assay.api.app import create_app
-
-
-@pytest.fixture
-def client(wb: Workbench) -> Iterator[TestClient]:
-    with TestClient(create_app(wb)) as test_client:
-        yield test_client
 
 
 def test_statistics_of_the_finished_sample(client: TestClient, wb: Workbench) -> None:

@@ -201,9 +201,10 @@ def _fetch(session: Session, query: Any, width: int) -> IntArray:
     return np.concatenate(blocks)
 
 
-def _reference(session: Session, task: LabelingTask, label_ids: list[int]) -> dict[str, IntArray]:
+def _reference(session: Session, task: LabelingTask) -> dict[str, IntArray]:
     """The reference manual labels as arrays ``record``, ``label`` (class), ``start``,
     ``end``: weighted votes estimate precisions from them."""
+    label_ids = [lb.id for lb in task_service.labels(session, task)]
     rows = session.execute(
         select(
             Annotation.record_id, Annotation.label_id, Annotation.span_start, Annotation.span_end
@@ -236,7 +237,7 @@ def _classify(
     gold = np.full(len(record_ids), -1, dtype=np.int64)
     estimator = label_models.make_model(model, cardinality=k, **(params or {}))
     if isinstance(estimator, label_models.WeightedVote):
-        reference = _reference(session, task, [lb.id for lb in task_service.labels(session, task)])
+        reference = _reference(session, task)
         at = np.searchsorted(record_ids, reference["record"])
         inside = at < len(record_ids)
         inside[inside] = record_ids[at[inside]] == reference["record"][inside]
@@ -285,7 +286,7 @@ def _multi_label(
     gold = None
     base = label_models.make_model(model, cardinality=2, **(params or {}))
     if isinstance(base, label_models.WeightedVote):
-        reference = _reference(session, task, [lb.id for lb in task_service.labels(session, task)])
+        reference = _reference(session, task)
         known = np.isin(record_ids, reference["record"])
         gold = np.where(known[:, None], 0, -1).astype(np.int64) * np.ones((1, k), np.int64)
         at = np.searchsorted(record_ids, reference["record"])
@@ -358,7 +359,7 @@ def _span_precisions(
 ) -> np.ndarray:
     """Each heuristic's precision per label on the records with reference spans: the share
     of its spans there that match a reference span exactly (0 without such a span)."""
-    reference = _reference(session, task, [lb.id for lb in task_service.labels(session, task)])
+    reference = _reference(session, task)
     truth = set(
         zip(*(reference[c].tolist() for c in ("record", "label", "start", "end")), strict=True)
     )
@@ -403,10 +404,7 @@ def _store(
     n = len(result["record"])
     if not n:
         return 0
-    # Stored as the ORM stores it (SQLite: a text without the zone), not as the driver would.
-    dialect = session.get_bind().dialect
-    processor = Annotation.__table__.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
-    created = processor(now) if processor else now
+    created = bulk.bound_datetime(session, Annotation.__table__.c.created_at, now)
     no_span = [None] * n
     columns = (
         "record_id",

@@ -43,3 +43,11 @@ def insert_rows(
             cursor.execute(f"INSERT INTO {table} ({names}) VALUES {marks}", values)
     finally:
         cursor.close()
+
+
+def bound_datetime(session: Session, column: Any, value: Any) -> Any:
+    """``value`` as the ORM would write it into ``column`` (SQLite: a text without the zone),
+    for bulk inserts through the driver, which would otherwise write it its own way."""
+    dialect = session.get_bind().dialect
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return processor(value) if processor else value
