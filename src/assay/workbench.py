@@ -895,24 +895,13 @@ class Workbench:
             with self.db.session() as s:
                 found = projects.get(s, project)
                 attribute = calculated.get(s, found, name)
-                total = calculated.count(s, found)
-                done = 0
-
-                def counted() -> Any:
-                    nonlocal done
-                    for record in heuristics.sandbox_records(s, found):
-                        yield record
-                        done += 1
-                        if done % 1000 == 0:
-                            progress(0.9 * done / max(total, 1), f"{done} of {total} records")
-
-                results = calculated.run_code(
+                results = calculated.compute(
                     s,
                     found,
                     attribute.code or "",
-                    counted(),
-                    self.sandbox,
-                    limits or calculated.limits_for(total),
+                    self.executor.map,
+                    limits or calculated.limits_for(heuristic_runs.PARTITION),
+                    progress,
                 )
                 version, data_type = attribute.code_version, attribute.data_type
             values, mismatches = calculated.checked(results, data_type, self._cell)

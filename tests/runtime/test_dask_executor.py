@@ -235,6 +235,32 @@ def test_a_heuristic_run_on_the_cluster_votes_as_a_local_one(
     assert "run_partition" in cluster.scheduler.task_prefixes  # the items ran on the cluster
 
 
+def _items_run(cluster: Any, name: str) -> int:
+    prefix = cluster.scheduler.task_prefixes.get(name)
+    return 0 if prefix is None else sum(prefix.state_counts.values())
+
+
+def test_a_calculated_attribute_is_computed_on_the_cluster(
+    dask_wb: Workbench, cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(heuristic_runs, "PARTITION", 300)  # several items, in order
+    before = _items_run(cluster, "run_partition")
+    dask_wb.create_sample("clickbait", "initial", "cb")
+    code = "def words(record):\n    return len(record['headline'])\n"
+    dask_wb.add_calculated_attribute("cb", "words", "integer", code)
+    job = dask_wb.run_calculated_attribute("cb", "words", wait=True)
+    assert job["status"] == "done", job["error"]
+    page = dask_wb.query("cb", where={"attribute": "words", "op": "is_null"}, limit=1)
+    assert page["total"] == 0  # every record has its value (several partitions)
+    for record in dask_wb.query("cb", limit=40)["records"]:  # spaCy tokens, on a worker
+        tokens = dask_wb.get_record("cb", record["id"])["tokens"]["headline"]
+        assert record["data"]["words"] == len(tokens)
+    deadline = time.monotonic() + 10  # the scheduler counts the items in its own thread
+    while _items_run(cluster, "run_partition") < before + 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _items_run(cluster, "run_partition") >= before + 3  # the items ran on the cluster
+
+
 def _database(wb: Workbench) -> dict[str, Any]:
     return {"database_url": wb.settings.database_url}
 

@@ -15,7 +15,9 @@ attribute's ``state`` is then ``stale``, as it is after the code changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import functools
+import itertools
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +25,17 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from assay.errors import Conflict, ValidationError
-from assay.runtime import sandbox
-from assay.services import importing, lookup_lists, names, projects, records, tokens
+from assay.runtime import partitions, sandbox
+from assay.services import (
+    heuristic_runs,
+    heuristics,
+    importing,
+    lookup_lists,
+    names,
+    projects,
+    records,
+    tokens,
+)
 from assay.storage.models import Attribute, LabelingTask, Project, Record, RecordText, utcnow
 
 PAGE = 1000  # records written at a time
@@ -204,6 +215,41 @@ def run_code(
         knowledge=lookup_lists.knowledge(session, project)["modules"],
         limits=limits,
     )
+
+
+def compute(
+    session: Session,
+    project: Project,
+    code: str,
+    mapper: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]],
+    limits: sandbox.Limits,
+    progress: Callable[[float, str], None],
+) -> list[sandbox.RecordResult]:
+    """The code's raw values on every record, a partition at a time through ``mapper`` (the
+    executor's ``map``, as heuristic runs go); the first partition that fails ends the run."""
+    total = count(session, project)
+    function = functools.partial(
+        partitions.run_partition,
+        codes=[code],
+        outputs=[None],
+        language=project.language,
+        knowledge=lookup_lists.knowledge(session, project)["modules"],
+        limits=limits,
+        workers=heuristic_runs.WORKERS,
+    )
+    chunks = iter(heuristics.sandbox_records(session, project))
+
+    def items() -> Iterator[partitions.Partition]:
+        while chunk := list(itertools.islice(chunks, heuristic_runs.PARTITION)):
+            yield (0,), chunk
+
+    results: list[sandbox.RecordResult] = []
+    for (found,) in mapper(function, items()):
+        if isinstance(found, sandbox.SandboxError):
+            raise found
+        results.extend(found)
+        progress(0.9 * len(results) / max(total, 1), f"{len(results):,} of {total:,} records")
+    return results
 
 
 def limits_for(n_records: int) -> sandbox.Limits:
