@@ -111,7 +111,10 @@ def serve(
         f"{port or settings.port}",
         err=True,
     )
-    uvicorn.run(create_app(workbench), host=host or settings.host, port=port or settings.port)
+    try:
+        uvicorn.run(create_app(workbench), host=host or settings.host, port=port or settings.port)
+    finally:  # running jobs stop (cancelled); the sandbox workers and a cluster client end
+        workbench.close()
 
 
 @projects_app.command("list")

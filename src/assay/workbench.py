@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,7 @@ class Workbench:
             importing.recover(self.db)
         self._executor: Any = None
         self._sandbox: Sandbox | None = None
+        self._opening = threading.Lock()  # one executor and one sandbox, however many threads
         # Heuristic statistics follow manual labels off the request path (per task id).
         self.statistics_refresher = Debouncer(self._refresh_statistics)
 
@@ -85,11 +87,12 @@ class Workbench:
     @property
     def executor(self) -> Any:
         """Runs jobs, and their ``map`` work where the ``executor`` setting says."""
-        if self._executor is None:
-            from assay.runtime.executor import open_executor
+        with self._opening:
+            if self._executor is None:
+                from assay.runtime.executor import open_executor
 
-            self._executor = open_executor(self.db, self.settings.executor)
-        return self._executor
+                self._executor = open_executor(self.db, self.settings.executor)
+            return self._executor
 
     # --- projects --------------------------------------------------------------------------
 
@@ -627,11 +630,12 @@ class Workbench:
     def sandbox(self) -> Sandbox:
         """The sandbox that runs user code; on first use the data dir becomes private to this
         process's user, so no sandbox uid can read the database below it."""
-        if self._sandbox is None:
-            protect(self.settings.data_dir)
-            # The process's own: the one the executor's partitions run in, here.
-            self._sandbox = default_sandbox()
-        return self._sandbox
+        with self._opening:
+            if self._sandbox is None:
+                protect(self.settings.data_dir)
+                # The process's own: the one the executor's partitions run in, here.
+                self._sandbox = default_sandbox()
+            return self._sandbox
 
     def add_heuristic(
         self, project: str, task: str, name: str, code: str, description: str = ""

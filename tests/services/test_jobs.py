@@ -117,3 +117,27 @@ def test_a_cancel_from_another_process_arrives_through_the_row(
     with pytest.raises(JobCancelled):
         jobs.run(wb.db, job_id, work)
     assert wb.get_job(job_id)["status"] == "cancelled"
+
+
+def test_shutting_the_executor_down_stops_its_running_and_queued_jobs(sqlite_wb: Workbench) -> None:
+    wb = sqlite_wb
+    started = threading.Event()
+
+    def work(progress: jobs.Progress) -> dict[str, object]:
+        started.set()
+        for _ in range(3000):  # 30 s unless stopped
+            progress(0.1, "waiting")
+            threading.Event().wait(0.01)
+        return {}
+
+    ids = [_job(wb) for _ in range(3)]  # two run at once, the third waits for a thread
+    for job_id in ids:
+        wb.executor.submit(job_id, work)
+    assert started.wait(5)
+    clock = threading.Event()
+    timer = threading.Timer(10, clock.set)
+    timer.start()
+    wb.executor.shutdown()
+    timer.cancel()
+    assert not clock.is_set(), "shutdown waited for the jobs to finish"
+    assert [wb.get_job(job_id)["status"] for job_id in ids] == ["cancelled"] * 3

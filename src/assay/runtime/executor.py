@@ -37,9 +37,13 @@ class LocalExecutor:
     def __init__(self, db: Database, workers: int = 2) -> None:
         self.db = db
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assay-job")
+        self.running: dict[int, Future[Any]] = {}
 
     def submit(self, job_id: int, function: jobs.JobFunction) -> Future[Any]:
-        return self.pool.submit(self._run, job_id, function)
+        future = self.pool.submit(self._run, job_id, function)
+        self.running[job_id] = future
+        future.add_done_callback(lambda _: self.running.pop(job_id, None))
+        return future
 
     def _run(self, job_id: int, function: jobs.JobFunction) -> dict[str, Any]:
         try:
@@ -54,7 +58,11 @@ class LocalExecutor:
         return (function(item) for item in items)
 
     def shutdown(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        """Stop: running and queued jobs stop at their next progress report and end
+        ``cancelled`` (an import's staged records are discarded)."""
+        for job_id in list(self.running):
+            jobs.stop(job_id)
+        self.pool.shutdown(wait=True)
 
 
 def open_executor(db: Database, setting: str) -> LocalExecutor:
