@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from assay import Conflict, ValidationError, Workbench
+from assay import Conflict, ImportFileError, ValidationError, Workbench
 
 LENGTH = """
 def headline_length(record):
@@ -232,3 +233,32 @@ def test_archives_carry_the_code(wb: Workbench, project: str, tmp_path: object) 
     assert wb.get_record("copy", first)["data"] == wb.get_record(project, first)["data"]
     hits = wb.query("copy", {"attribute": "shout", "op": "contains", "value": "zürich"})
     assert hits["total"] == wb.get_project(project)["records"]
+
+
+def test_an_upsert_makes_values_stale_and_a_column_cannot_overwrite_them(
+    wb: Workbench, project: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wb.add_calculated_attribute(project, "headline_length", "integer", LENGTH)
+    assert wb.run_calculated_attribute(project, "headline_length", wait=True)["status"] == "done"
+    first = wb.query(project, limit=1)["records"][0]
+    key = first["data"]["running_id"]
+    clash = tmp_path / "clash.csv"
+    clash.write_text(f"running_id,headline,headline_length\n{key},Short one,999\n")
+    with pytest.raises(ImportFileError, match="'headline_length' is the calculated attribute"):
+        wb.import_file(clash, project)
+    assert wb.get_record(project, first["id"])["data"] == first["data"]  # nothing written
+    assert wb.get_calculated_attribute(project, "headline_length")["state"] == "ready"
+
+    update = tmp_path / "update.csv"
+    update.write_text(f"running_id,headline\n{key},Three words here\n")
+    assert wb.import_file(update, project)["updated"] == 1
+    assert wb.get_calculated_attribute(project, "headline_length")["state"] == "stale"
+    assert wb.run_calculated_attribute(project, "headline_length", wait=True)["status"] == "done"
+    assert wb.get_calculated_attribute(project, "headline_length")["state"] == "ready"
+    assert wb.get_record(project, first["id"])["data"]["headline_length"] == 3
+
+    monkeypatch.setattr(wb.settings, "import_chunk_size", 2)  # a staged import, swapped in
+    keys = [r["data"]["running_id"] for r in wb.query(project, limit=3)["records"]]
+    update.write_text("running_id,headline\n" + "".join(f"{k},Two words\n" for k in keys))
+    assert wb.import_file(update, project)["updated"] == 3
+    assert wb.get_calculated_attribute(project, "headline_length")["state"] == "stale"

@@ -118,12 +118,13 @@ def delete_attribute(session: Session, project: Project, name: str) -> None:
 
 
 def state(session: Session, project: Project, attribute: Attribute) -> str:
-    """``new``: never run; ``stale``: the code changed since the run, or records came after
-    it (they have no value); ``ready``: every record has the current code's value."""
+    """``new``: never run; ``stale``: the code changed since the run, an import updated
+    records (they keep their old values) or added some (they have none) after it; ``ready``:
+    every record has the current code's value."""
     run = attribute.last_run
     if run is None:
         return "new"
-    if run["code_version"] != attribute.code_version:
+    if run["code_version"] != attribute.code_version or run.get("records_updated"):
         return "stale"
     later = session.scalar(
         select(Record.id)

@@ -345,6 +345,13 @@ def prepare(
     values: dict[str, list[Any]] = {}
     for name in attribute_columns:
         raw = table.columns[name]
+        if name in existing and existing[name].code is not None:
+            raise ImportFileError(
+                f"{table.source}: the column {name!r} is the calculated attribute {name!r}, "
+                "whose values its code computes: leave the column out (or delete the attribute)",
+                file=table.source,
+                column=name,
+            )
         if name in existing:
             data_type = existing[name].data_type
             if name in types and types[name] != data_type:
@@ -470,11 +477,22 @@ def _import_planned(
         )
         result.tasks.append(column.task)
     projects.touch(session, project)
+    _records_updated(session, project, plan)
     merge_text_index(session)
     session.flush()
     result.attributes = _attribute_docs(attributes)
     progress(1.0, "done")
     return result
+
+
+def _records_updated(session: Session, project: Project, plan: _Plan) -> None:
+    """Records this import changed keep their calculated values until the attribute runs
+    again: its last run says so (its state becomes ``stale``)."""
+    if not plan.existing:
+        return
+    for attribute in projects.attributes(session, project):
+        if attribute.code is not None and attribute.last_run is not None:
+            attribute.last_run = {**attribute.last_run, "records_updated": True}
 
 
 def import_staged(
@@ -554,6 +572,7 @@ def import_staged(
                     update(Project).where(Project.id == project.id).values(import_job_id=None)
                 )
                 projects.touch(session, project)
+                _records_updated(session, project, plan)
             swapped = True
             pacer.after_chunk()  # its pages out of the WAL now, not in the next label's commit
             _discard(db, job_id, None, created=_Created(), pacer=pacer)  # the staging project
