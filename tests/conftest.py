@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from assay.config import Settings
+from assay.runtime.sandbox import protect
 from assay.storage.models import Base
 from assay.workbench import Workbench
 
@@ -87,6 +88,8 @@ def pg_wb(postgres_workbench: Workbench, tmp_path: Path) -> Workbench:
     """The run's PostgreSQL Workbench, emptied for this test."""
     _truncate(postgres_workbench)
     postgres_workbench.settings.data_dir = tmp_path / "data"
+    postgres_workbench.settings.data_dir.mkdir()
+    protect(postgres_workbench.settings.data_dir)  # as the Workbench did with its first one
     return postgres_workbench
 
 
