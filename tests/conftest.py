@@ -88,7 +88,7 @@ def pg_wb(postgres_workbench: Workbench, tmp_path: Path) -> Workbench:
     """The run's PostgreSQL Workbench, emptied for this test."""
     _truncate(postgres_workbench)
     postgres_workbench.settings.data_dir = tmp_path / "data"
-    postgres_workbench.settings.data_dir.mkdir()
+    postgres_workbench.settings.data_dir.mkdir(parents=True, exist_ok=True)
     protect(postgres_workbench.settings.data_dir)  # as the Workbench did with its first one
     return postgres_workbench
 

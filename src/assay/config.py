@@ -37,6 +37,11 @@ class Settings(BaseSettings):
         description="Records a large import writes per transaction; larger imports are "
         "staged in such chunks and appear at once when the last one commits.",
     )
+    exact_search_below: int = Field(
+        default=50_000,
+        description="Embeddings of at most this many records are searched exactly; larger "
+        "ones through an HNSW index (usearch) kept next to their vectors in the data dir.",
+    )
 
     def resolved_database_url(self) -> str:
         if self.database_url:

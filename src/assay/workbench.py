@@ -14,7 +14,7 @@ from typing import Any
 
 from assay.algorithms.label_models import DEFAULT_MODEL
 from assay.config import Settings
-from assay.errors import AssayError, ImportFileError, NotFound, ValidationError
+from assay.errors import AssayError, Conflict, ImportFileError, NotFound, ValidationError
 from assay.runtime.debounce import Debouncer
 from assay.runtime.sandbox import (
     Limits,
@@ -29,6 +29,8 @@ from assay.services import (
     annotating,
     archives,
     calculated,
+    embedders,
+    embeddings,
     exporting,
     files,
     heuristic_runs,
@@ -36,12 +38,14 @@ from assay.services import (
     importing,
     jobs,
     lookup_lists,
+    model_heuristics,
     previews,
     projects,
     queries,
     record_ide,
     records,
     samples,
+    search,
     slices,
     statistics,
     tasks,
@@ -113,7 +117,11 @@ class Workbench:
 
     def delete_project(self, name: str) -> None:
         with self.db.session() as s:
+            found = projects.get(s, name)
+            embedding_ids = [e.id for e in embeddings.list_all(s, found)]
             projects.delete_project(s, name)
+        for embedding_id in embedding_ids:  # vectors live in the data dir, not the database
+            embeddings.remove_files(self.settings.data_dir, embedding_id)
 
     def _project_doc(self, s: Any, project: Project) -> dict[str, Any]:
         doc = _summary(projects.summarize(s, project))
@@ -217,6 +225,7 @@ class Workbench:
                 progress=progress,
             )
             self._labels_changed(project)
+            self._records_changed(project, wait=False)
             return result.summary()
 
         return work
@@ -237,6 +246,7 @@ class Workbench:
         with self.db.session() as s:
             summary = importing.import_table(s, project, table, options).summary()
         self._labels_changed(project)
+        self._records_changed(project, wait=False)
         return summary
 
     def _import_options(
@@ -645,6 +655,60 @@ class Workbench:
             found = heuristics.create(s, projects.get(s, project), task, name, code, description)
             return _heuristic(s, found)
 
+    def add_active_learner(
+        self,
+        project: str,
+        task: str,
+        *,
+        embedding: str,
+        name: str | None = None,
+        classifier: str = model_heuristics.DEFAULT_CLASSIFIER,
+        min_confidence: float = 0.8,
+        code: str | None = None,
+    ) -> dict[str, Any]:
+        """Add an active learner: code (from a template of ``classifier``:
+        logistic-regression, random-forest, k-neighbors; or ``code``) defining a class with
+        ``fit(embeddings, labels)`` and ``predict_proba(embeddings)``, fitted on the task's
+        manual labels over ``embedding`` (attribute level; token level for extraction)."""
+        with self.db.session() as s:
+            found = model_heuristics.create(
+                s,
+                projects.get(s, project),
+                task,
+                model_heuristics.ACTIVE_LEARNER,
+                embedding,
+                name=name,
+                code=code,
+                classifier=classifier,
+                min_confidence=min_confidence,
+            )
+            return _heuristic(s, found)
+
+    def add_zero_shot(
+        self,
+        project: str,
+        task: str,
+        *,
+        embedding: str,
+        name: str | None = None,
+        descriptions: dict[str, str] | None = None,
+        min_confidence: float = 0.5,
+    ) -> dict[str, Any]:
+        """Add a zero-shot heuristic: each record votes the label whose name (and
+        description) is most similar to it in a semantic ``embedding``'s space."""
+        with self.db.session() as s:
+            found = model_heuristics.create(
+                s,
+                projects.get(s, project),
+                task,
+                model_heuristics.ZERO_SHOT,
+                embedding,
+                name=name,
+                descriptions=descriptions,
+                min_confidence=min_confidence,
+            )
+            return _heuristic(s, found)
+
     def list_heuristics(self, project: str) -> list[dict[str, Any]]:
         with self.db.session() as s:
             return [_heuristic(s, h) for h in heuristics.list_all(s, projects.get(s, project))]
@@ -661,7 +725,10 @@ class Workbench:
         code: str | None = None,
         new_name: str | None = None,
         description: str | None = None,
+        config: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """Change a heuristic: name, code, description, or a zero-shot heuristic's settings
+        (``config``: min_confidence, temperature, descriptions)."""
         with self.db.session() as s:
             found = heuristics.update(
                 s,
@@ -670,6 +737,7 @@ class Workbench:
                 code=code,
                 new_name=new_name,
                 description=description,
+                config=config,
             )
             return _heuristic(s, found)
 
@@ -702,9 +770,16 @@ class Workbench:
             if missing:
                 raise NotFound(f"project {project!r} has no records with ids {missing}")
             try:
-                results = heuristics.run_code(
-                    s, found, heuristic, chosen, self.sandbox, limits or Limits()
-                )
+                if heuristic.kind in model_heuristics.KINDS:
+                    results = model_heuristics.preview(
+                        s, heuristic, ids, self.settings.data_dir, self.sandbox, limits or Limits()
+                    )
+                else:
+                    results = heuristics.run_code(
+                        s, found, heuristic, chosen, self.sandbox, limits or Limits()
+                    )
+            except model_heuristics.ModelHeuristicError as exc:
+                return {"results": [], "failures": [], "error": exc.message}
             except UserCodeError as exc:
                 failures = [dataclasses.asdict(f) for f in exc.failures]
                 return {"results": [], "failures": failures, "error": exc.message}
@@ -750,7 +825,7 @@ class Workbench:
         def work(progress: jobs.Progress) -> dict[str, Any]:
             with self.db.session() as s:
                 found = projects.get(s, project)
-                run = heuristic_runs.prepare(s, found, todo)
+                run = heuristic_runs.prepare(s, found, todo, self.settings.data_dir)
                 records = heuristic_runs.records(s, found, run)
                 heuristic_runs.execute(
                     run, records, self.executor.map, limits or Limits(), progress
@@ -914,6 +989,7 @@ class Workbench:
             progress(0.9, "storing values")
             with self.db.session() as s:
                 run = calculated.store(s, projects.get(s, project), name, version, values)
+            self._records_changed(project, wait=False)  # an embedding may embed the attribute
             progress(1.0, "done")
             return {"attribute": name, **run}
 
@@ -928,6 +1004,174 @@ class Workbench:
             found = projects.get(s, project)
             row = records.resolve(s, found, record)
             return record_ide.run(s, found, row, code, self.sandbox, limits or Limits())
+
+    # --- embeddings ------------------------------------------------------------------------
+
+    def add_embedding(
+        self,
+        project: str,
+        attribute: str,
+        *,
+        embedder: str = "tfidf-svd",
+        level: str = "attribute",
+        reducer: str | None = None,
+        name: str | None = None,
+        wait: bool = False,
+    ) -> dict[str, Any]:
+        """Add an embedding of a text attribute (``embedder``: ``tfidf-svd``,
+        ``st:PACKAGE-OR-PATH`` or ``model2vec:PATH``; ``level`` attribute or token;
+        ``reducer`` e.g. ``pca-64``) and compute it as a job; returns the job, whose result
+        holds the embedding."""
+        with self.db.session() as s:
+            created = embeddings.create(
+                s,
+                projects.get(s, project),
+                attribute,
+                embedder=embedder,
+                level=level,
+                reducer=reducer,
+                name=name,
+            )
+            embedding_name = created.name
+        return self.run_embedding(project, embedding_name, wait=wait)
+
+    def list_embedders(self) -> list[dict[str, Any]]:
+        """The embedders on offer: the built-in one and the sentence-transformers models
+        installed as packages (``{"embedder", "title", "semantic"}``)."""
+        return embedders.available()
+
+    def list_embeddings(self, project: str) -> list[dict[str, Any]]:
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            return [embeddings.describe(e) for e in embeddings.list_all(s, found)]
+
+    def get_embedding(self, project: str, name: str) -> dict[str, Any]:
+        with self.db.session() as s:
+            return embeddings.describe(embeddings.get(s, projects.get(s, project), name))
+
+    def delete_embedding(self, project: str, name: str) -> None:
+        with self.db.session() as s:
+            embeddings.delete_embedding(s, projects.get(s, project), name, self.settings.data_dir)
+
+    def run_embedding(self, project: str, name: str, *, wait: bool = False) -> dict[str, Any]:
+        """Compute an embedding as a job: only the texts its live vectors lack (new and
+        changed records) are embedded; the rest are reused. Returns the job."""
+        data_dir = self.settings.data_dir
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            embedding = embeddings.get(s, found, name)
+            if embedding.job_id is not None:
+                running = jobs.get(s, embedding.job_id)
+                if running.status in ("queued", "running"):
+                    raise Conflict(
+                        f"embedding {name!r} is being computed by job {running.id}",
+                        embedding=name,
+                        job=running.id,
+                    )
+            job_id = jobs.create(s, embeddings.JOB_KIND, found.id, f"embed {name}").id
+            embeddings.queue(s, embedding, job_id)
+
+        def work(progress: jobs.Progress) -> dict[str, Any]:
+            with self.db.session() as s:
+                run = embeddings.start_run(s, projects.get(s, project), name, job_id)
+            try:
+                summary = embeddings.execute(data_dir, run, self.executor.map, progress)
+            except BaseException as exc:
+                message = exc.message if isinstance(exc, AssayError) else repr(exc)
+                with self.db.session() as s:
+                    embeddings.fail_run(s, run.embedding_id, message, data_dir)
+                raise
+            with self.db.session() as s:
+                doc = embeddings.finish_run(s, run.embedding_id, summary)
+                done = embeddings.get(s, projects.get(s, project), name)
+            # A large embedding gets its search index now, not on its first search (which
+            # would build it otherwise, e.g. after a failure here).
+            with contextlib.suppress(OSError, MemoryError):
+                search.build_index(data_dir, done, exact_below=self.settings.exact_search_below)
+            return {"embedding": doc}
+
+        return self._start(job_id, work, wait)
+
+    def _records_changed(self, project: str, *, wait: bool) -> None:
+        """Records of the project were added or changed: its embeddings that have vectors
+        follow (a job each; embedded incrementally)."""
+        with self.db.session() as s:
+            found = projects.find(s, project)
+            known = embeddings.list_all(s, found) if found else []
+            ready = [e.name for e in known if e.state == "ready"]
+        for name in ready:
+            # Already running: that run may have read the records before this change; the
+            # next run (by hand, or after the next import) embeds what it missed.
+            with contextlib.suppress(Conflict):
+                self.run_embedding(project, name, wait=wait)
+
+    # --- neural search and outliers ---------------------------------------------------------
+
+    def similar(
+        self,
+        project: str,
+        *,
+        embedding: str | None = None,
+        record: int | str | None = None,
+        text: str | None = None,
+        where: Any = None,
+        limit: int = 10,
+        threshold: float | None = None,
+    ) -> dict[str, Any]:
+        """The records most similar to a record (id or ``col=value`` key) or to a text, among
+        those ``where`` matches (the full ``limit`` whenever that many reach the threshold),
+        best first: ``{"embedding", "threshold", "records": [{"id", "key", "score",
+        "data"}]}``. ``embedding``: default the first ready attribute-level one;
+        ``threshold``: default the embedder's."""
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            chosen = search.choose(s, found, embedding)
+            used = search.default_threshold(chosen.embedder) if threshold is None else threshold
+            hits = search.similar(
+                s,
+                found,
+                chosen,
+                self.settings.data_dir,
+                record=record,
+                text=text,
+                where=where,
+                limit=limit,
+                threshold=used,
+                exact_below=self.settings.exact_search_below,
+            )
+            return {"embedding": chosen.name, "threshold": used, "records": hits}
+
+    def outliers(self, project: str, embedding: str, *, limit: int = 50) -> dict[str, Any]:
+        """The records furthest from the manually labeled ones (``method`` labeled; labeled
+        records left out), or, before any manual label, from their nearest neighbours
+        (``method`` density); highest score first: ``{"embedding", "method", "records"}``."""
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            return search.outliers(
+                s,
+                found,
+                embeddings.get(s, found, embedding),
+                self.settings.data_dir,
+                limit=limit,
+                exact_below=self.settings.exact_search_below,
+            )
+
+    def create_outlier_slice(
+        self, project: str, embedding: str, *, size: int = 100
+    ) -> dict[str, Any]:
+        """Create or refresh the static slice ``outliers-<embedding>`` with the ``size``
+        records of highest outlier score now."""
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            made = search.outlier_slice(
+                s,
+                found,
+                embeddings.get(s, found, embedding),
+                self.settings.data_dir,
+                size=size,
+                exact_below=self.settings.exact_search_below,
+            )
+            return slices.describe(s, found, made)
 
     # --- samples and jobs ------------------------------------------------------------------
 
@@ -945,11 +1189,19 @@ class Workbench:
         return doc
 
     def _finish_sample(self, project: str) -> None:
-        """The story's heuristics and weak supervision, through the product's own paths; a
-        failure removes the half-made project."""
+        """The story's heuristics (with step 11's active learner, on step 5's embedding) and
+        weak supervision, through the product's own paths; a failure removes the half-made
+        project."""
         try:
             for task, name, code in samples.STORY_HEURISTICS:
                 self.add_heuristic(project, task, name, code)
+            attribute, embedder = samples.STORY_EMBEDDING
+            embedded = self.add_embedding(project, attribute, embedder=embedder, wait=True)
+            if embedded["status"] != "done":
+                raise AssayError(f"sample project {project!r}: {embedded['error']}")
+            task, name = samples.STORY_ACTIVE_LEARNER
+            embedding = embedded["result"]["embedding"]["name"]
+            self.add_active_learner(project, task, embedding=embedding, name=name)
             for job in (
                 self.run_heuristics(project, wait=True),
                 self.weak_supervise(project, "clickbait", wait=True),
@@ -1071,6 +1323,7 @@ def _heuristic(s: Any, h: Heuristic) -> dict[str, Any]:
         # The votes come from older code than the current one.
         "stale": h.last_run is not None and h.last_run["code_version"] != h.code_version,
         "statistics": h.statistics,
+        **model_heuristics.describe(s, h),
         "created_at": h.created_at.isoformat(),
         "updated_at": h.updated_at.isoformat(),
     }

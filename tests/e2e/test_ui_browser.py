@@ -1,7 +1,8 @@
 """Walkthrough steps 4 and 8 (ordering, filtering) in Chromium: the data browser lists every
 record, searches, orders, filters; the URL keeps the state through reload and back; slices are
-saved, opened and deleted; "label these" opens a labeling session on the selection. Hostile and
-very long record texts are shown as text without breaking the layout."""
+saved, opened and deleted; "label these" opens a labeling session on the selection; a card
+opens the record IDE on its record. Hostile and very long record texts are shown as text
+without breaking the layout."""
 
 from __future__ import annotations
 
@@ -250,6 +251,19 @@ def test_label_these_opens_the_labeling_session(page: Any, server: Any) -> None:
     page.get_by_role("button", name="Label these").click()
     expect(page).to_have_url(re.compile(r"/projects/clickbait/labeling\?"))
     assert _session(page.url) == {"where": {"search": "you"}, "order": "headline", "i": "0"}
+
+
+def test_record_ide_from_a_card(page: Any, server: Any) -> None:
+    page.goto(BROWSER)
+    card = page.get_by_test_id("record-card").nth(3)
+    record_id = int((card.get_attribute("aria-label") or "").removeprefix("Record "))
+    card.get_by_role("link", name="Record IDE").click()
+    expect(page).to_have_url(re.compile(rf"/projects/clickbait/ide\?record={record_id}$"))
+    # The IDE runs its snippet on that record at once and shows the record's data.
+    data = server.api.get(f"/api/projects/clickbait/records/{record_id}").json()["data"]
+    expect(page.get_by_test_id("ide-output")).to_contain_text(
+        json.dumps(data["headline"], ensure_ascii=False), timeout=60_000
+    )
 
 
 def _session(url: str) -> dict[str, Any]:

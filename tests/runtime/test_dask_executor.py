@@ -289,3 +289,43 @@ def test_a_lost_worker_is_replaced_then_an_item_that_kills_every_worker_fails_th
     with pytest.raises(ExecutorError, match="died running item 1 of the job") as lost:
         list(executor.map(die, [1]))
     assert executor.address in lost.value.message
+
+
+CENTROIDS = """
+import numpy as np
+
+class Centroids:
+    min_confidence = 0.0
+    labels = None
+
+    def fit(self, embeddings, labels):
+        self.classes_ = sorted(set(labels))
+        labels = np.asarray(labels)
+        self.centres = np.stack([embeddings[labels == c].mean(axis=0) for c in self.classes_])
+
+    def predict_proba(self, embeddings):
+        scores = np.exp(embeddings @ self.centres.T)
+        return scores / scores.sum(axis=1, keepdims=True)
+"""
+
+
+def test_an_active_learner_runs_on_a_worker_as_it_runs_here(executor: Any) -> None:
+    import numpy as np
+
+    from assay.algorithms.active_learning import assign_folds
+    from assay.runtime import partitions
+    from assay.runtime.sandbox import LearnerInput
+
+    matrix = np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32)
+    rows = np.arange(0, 40, 2)
+    labels = np.where(matrix[rows, 0] > 0, "up", "down")
+    examples = LearnerInput(matrix, rows, labels, assign_folds(rows, labels, 5))
+    learn = functools.partial(
+        partitions.run_learner, code=CENTROIDS, classes=["down", "up"], limits=FAST
+    )
+    (remote,) = list(executor.map(learn, [examples]))
+    local = learn(examples)
+    assert not isinstance(remote, Exception) and not isinstance(local, Exception)
+    assert remote.classes == local.classes
+    assert np.array_equal(remote.best, local.best)
+    assert np.allclose(remote.probability, local.probability)

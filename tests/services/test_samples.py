@@ -55,7 +55,9 @@ def test_finished_variant_has_the_story_heuristics_and_weak_supervision(wb: Work
     wb.create_sample("clickbait", "finished")
     project = "clickbait-finished"
     found = {h["name"]: h for h in wb.list_heuristics(project)}
-    assert set(found) == {name for _, name, _ in samples.STORY_HEURISTICS}
+    learner = samples.STORY_ACTIVE_LEARNER[1]
+    assert set(found) == {name for _, name, _ in samples.STORY_HEURISTICS} | {learner}
+    assert found[learner]["kind"] == "active_learner" and found[learner]["embedding"]
     gold = {g["running_id"]: samples.RENAMES[g["clickbait"]] for g in samples.gold()}
     for heuristic in found.values():
         assert heuristic["last_run"]["votes"] > 0 and heuristic["statistics"]["hits"] > 0
@@ -72,7 +74,10 @@ def test_finished_variant_has_the_story_heuristics_and_weak_supervision(wb: Work
                     vote["label"] == gold[record["data"]["running_id"]]
                 )
     for name, right in votes.items():
-        assert 0.5 < sum(right) / len(right) < 0.95, name
+        if name == learner:  # from 25 labels, out of sample: good, and not perfect
+            assert 0.8 < sum(right) / len(right) < 1, name
+        else:
+            assert 0.5 < sum(right) / len(right) < 0.95, name
     info = wb.weak_supervision_info(project, "clickbait")
     assert info is not None and info["stale"] is False
     assert info["heuristics"] == sorted(found)

@@ -1,20 +1,38 @@
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { StrictMode } from "react";
+import { lazy, StrictMode, Suspense, type ComponentType } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter, Route, Routes } from "react-router-dom";
 import { ApiError } from "./api/client";
 import { JobsProvider } from "./components/Jobs";
 import { Layout } from "./components/Layout";
-import { Empty } from "./components/States";
-import { Browser } from "./pages/Browser";
+import { Empty, Loading } from "./components/States";
 import { Home } from "./pages/Home";
-import { Labeling } from "./pages/Labeling";
-import { Overview } from "./pages/Overview";
-import { Settings } from "./pages/Settings";
-import { Heuristics } from "./pages/Heuristics";
-import { Lookup } from "./pages/Lookup";
-import { RecordIde } from "./pages/RecordIde";
 import "./styles.css";
+
+/** A page in a chunk of its own, loaded when first opened: the main bundle stays small. */
+function page<K extends string>(
+  load: () => Promise<Record<K, ComponentType>>,
+  name: K,
+): ComponentType {
+  const Page = lazy(async (): Promise<{ default: ComponentType }> => ({
+    default: (await load())[name],
+  }));
+  return function LazyPage() {
+    return (
+      <Suspense fallback={<Loading what="Loading the page" />}>
+        <Page />
+      </Suspense>
+    );
+  };
+}
+
+const Overview = page(() => import("./pages/Overview"), "Overview");
+const Browser = page(() => import("./pages/Browser"), "Browser");
+const Labeling = page(() => import("./pages/Labeling"), "Labeling");
+const Heuristics = page(() => import("./pages/Heuristics"), "Heuristics");
+const Lookup = page(() => import("./pages/Lookup"), "Lookup");
+const Settings = page(() => import("./pages/Settings"), "Settings");
+const RecordIde = page(() => import("./pages/RecordIde"), "RecordIde");
 
 const queryClient = new QueryClient({
   defaultOptions: {

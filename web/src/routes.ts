@@ -13,14 +13,28 @@ export function projectPath(project: string, page?: ProjectPage, search?: URLSea
   return query ? `${base}?${query}` : base;
 }
 
+/** Neural search: the records most similar to one record (its id), best first. In the URL as
+ * `similar`, with `embedding`, `threshold` and `limit` when they differ from the defaults. */
+export interface Similar {
+  record: number;
+  embedding?: string;
+  threshold?: number;
+  limit?: number;
+}
+
 /** Which records, in which order: the data browser's state, and a labeling session's list.
- * In the URL as `where` (the filter tree as JSON), `slice`, `order`, `desc=1`, `seed`. */
+ * In the URL as `where` (the filter tree as JSON), `slice`, `order`, `desc=1`, `seed`, and
+ * `similar` (with the filter and slice narrowing it; ordered by similarity), or `outliers`
+ * (an embedding's name). */
 export interface Selection {
   where?: Record<string, unknown>;
   slice?: string;
   order?: string;
   desc?: boolean;
   seed?: number;
+  similar?: Similar;
+  /** the outliers of this embedding, most unusual first (the filter and slice do not apply) */
+  outliers?: string;
 }
 
 export function selectionParams(selection: Selection): URLSearchParams {
@@ -32,7 +46,28 @@ export function selectionParams(selection: Selection): URLSearchParams {
   if (selection.order && selection.order !== "id") params.set("order", selection.order);
   if (selection.desc) params.set("desc", "1");
   if (selection.seed) params.set("seed", String(selection.seed));
+  if (selection.outliers) params.set("outliers", selection.outliers);
+  const similar = selection.similar;
+  if (similar) {
+    params.set("similar", String(similar.record));
+    if (similar.embedding) params.set("embedding", similar.embedding);
+    if (similar.threshold !== undefined) params.set("threshold", String(similar.threshold));
+    if (similar.limit) params.set("limit", String(similar.limit));
+  }
   return params;
+}
+
+function readSimilar(params: URLSearchParams): Similar | undefined {
+  const record = Number(params.get("similar"));
+  if (!Number.isInteger(record) || record <= 0) return undefined;
+  const threshold = Number(params.get("threshold") || Number.NaN);
+  const limit = Number(params.get("limit"));
+  return {
+    record,
+    embedding: params.get("embedding") || undefined,
+    threshold: Number.isFinite(threshold) ? threshold : undefined,
+    limit: Number.isInteger(limit) && limit > 0 ? limit : undefined,
+  };
 }
 
 export function readSelection(params: URLSearchParams): Selection {
@@ -54,6 +89,8 @@ export function readSelection(params: URLSearchParams): Selection {
     order: params.get("order") ?? "id",
     desc: params.get("desc") === "1",
     seed: Number(params.get("seed") ?? 0) || 0,
+    similar: readSimilar(params),
+    outliers: params.get("outliers") || undefined,
   };
 }
 
@@ -73,5 +110,21 @@ export function selectionQuery(selection: Selection): {
     order_by: selection.order ?? "id",
     descending: selection.desc ?? false,
     seed: selection.seed ?? 0,
+  };
+}
+
+/** Similar records shown at most. */
+export const SIMILAR_LIMIT = 50;
+/** Outliers shown (and labeled in a session) at most. */
+export const OUTLIER_LIMIT = 100;
+
+/** The body of POST /similar for a selection with `similar`: the filter and slice narrow it. */
+export function similarQuery(selection: Selection, similar: Similar) {
+  return {
+    record: similar.record,
+    embedding: similar.embedding ?? null,
+    threshold: similar.threshold ?? null,
+    limit: similar.limit ?? SIMILAR_LIMIT,
+    where: selectionQuery(selection).where,
   };
 }

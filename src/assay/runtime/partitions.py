@@ -1,5 +1,6 @@
 """What an executor runs for one partition of a heuristics run: several codes over the same
-records, in the process's own sandbox (on a Dask worker: that worker's).
+records, in the process's own sandbox (on a Dask worker: that worker's); and an active
+learner's run, a single item.
 
 Top level and given plain values only, so that ``functools.partial(run_partition, ...)``
 pickles for a cluster; locally it runs in the calling thread, where the process's sandbox
@@ -13,7 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from assay.runtime import sandbox
-from assay.runtime.sandbox import Limits, OutputSpec, Record, RecordResult, SandboxError
+from assay.runtime.sandbox import (
+    Learned,
+    LearnerInput,
+    Limits,
+    OutputSpec,
+    Record,
+    RecordResult,
+    SandboxError,
+)
 
 Partition = tuple[tuple[int, ...], list[Record]]  # (indexes of the codes to run, records)
 
@@ -75,3 +84,18 @@ def _run_slice(
         except SandboxError as exc:
             found.append(exc)
     return found
+
+
+def run_learner(
+    examples: LearnerInput,
+    *,
+    code: str,
+    classes: Sequence[str],
+    limits: Limits,
+) -> Learned | SandboxError:
+    """An active learner's run (``Sandbox.learn``) in the process's own sandbox; its error
+    comes back as the value, like a partition's."""
+    try:
+        return sandbox.default_sandbox().learn(code, examples, classes=classes, limits=limits)
+    except SandboxError as exc:
+        return exc

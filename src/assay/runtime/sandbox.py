@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import fcntl
 import grp
 import itertools
@@ -43,6 +44,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from assay.errors import AssayError, ValidationError
 
 WORKER = Path(__file__).with_name("sandbox_worker.py")
@@ -51,6 +54,7 @@ WORKER = Path(__file__).with_name("sandbox_worker.py")
 DEFAULT_UIDS = range(64_000, 64_256)
 LOCKS = Path("/run/assay-sandbox")  # a lock file per uid in use, across processes
 BATCH = 1000  # records per message
+LEARNER_CHUNK = 50_000  # rows an active learner predicts, and answers, at a time
 _IN_FLIGHT = 2  # batches sent ahead, so that encoding here overlaps the worker's work
 _MAX_MESSAGE = 64 * 1024 * 1024  # bytes of one message from a worker
 _START_TIMEOUT_S = 120.0  # the zygote imports spaCy on its first run
@@ -177,6 +181,41 @@ class RecordResult:
     record_id: int
     value: Any  # what the function returned; a generator's items as a list
     output: str  # what it printed
+
+
+@dataclass(frozen=True)
+class LearnerInput:
+    """What an active learner's run gets: the rows (records, or tokens for extraction) as
+    float vectors, and the training examples: their rows, label names ("" outside spans)
+    and cross-fitting folds (-1: never held out, then never answered for)."""
+
+    embeddings: np.ndarray  # n x d, float32 or float16
+    rows: np.ndarray  # int64 row of each training example
+    labels: np.ndarray  # str label of each
+    folds: np.ndarray  # int64 fold of each
+
+    def files(self) -> dict[str, np.ndarray]:
+        """The .npy files of the worker's working directory (``sandbox_worker.learn``)."""
+        return {
+            "embeddings.npy": self.embeddings,
+            "train_rows.npy": np.asarray(self.rows, dtype=np.int64),
+            "train_labels.npy": np.asarray(self.labels, dtype=str),
+            "train_folds.npy": np.asarray(self.folds, dtype=np.int64),
+        }
+
+
+@dataclass(frozen=True)
+class Learned:
+    """An active learner's answer: per row the index of its best class (-1: none) and that
+    class's probability, and the learner's ``min_confidence``, ``labels`` (those it may
+    vote; None: all) and printed output."""
+
+    classes: list[str]
+    min_confidence: float
+    labels: list[str] | None
+    best: np.ndarray
+    probability: np.ndarray
+    output: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,6 +471,15 @@ class _Worker:
         finally:
             for fd in theirs:
                 os.close(fd)
+
+    def put(self, name: str, array: np.ndarray) -> None:
+        """An array as ``name`` (.npy) in the working directory, readable by the run's uid
+        and no other (written before the worker runs any code)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(os.path.join(self.workdir, name), flags, 0o400)
+        with os.fdopen(fd, "wb") as out:
+            os.fchown(fd, self.uid, self.uid)
+            np.save(out, array, allow_pickle=False)
 
     def send(self, message: dict[str, Any]) -> None:
         self.pending.append(memoryview(json.dumps(message).encode() + b"\n"))
@@ -690,6 +738,15 @@ class Sandbox:
         limits: Limits,
     ) -> list[list[RecordResult] | SandboxError]:
         header = {"codes": codes, "function": function, "knowledge": lists}
+        deadline = self._begin(worker, header, limits)
+        try:
+            loaded = self._loaded(worker, worker.receive(deadline), len(codes), limits)
+            return self._work(worker, records, outputs, limits, deadline, loaded)
+        except _Expired:
+            raise _timeout(limits) from None
+
+    def _begin(self, worker: _Worker, header: dict[str, Any], limits: Limits) -> float:
+        """Send the run's header, wait until the worker is confined; the run's deadline."""
         worker.send({**header, "limits": limits.for_worker()})
         try:
             started = worker.receive(time.monotonic() + _START_TIMEOUT_S)
@@ -702,15 +759,99 @@ class Sandbox:
                 f"the sandbox could not prepare the run: {started['setup_error']}"
             )
         self._expect(worker, started, "started", limits)
-        deadline = time.monotonic() + limits.timeout_s
+        return time.monotonic() + limits.timeout_s
+
+    def learn(
+        self,
+        code: str,
+        examples: LearnerInput,
+        *,
+        classes: Collection[str],
+        function: str | None = None,
+        limits: Limits = Limits(),
+    ) -> Learned:
+        """Fit the class that ``code`` defines (or ``function`` names) on the examples and
+        predict every row, cross-fitted by ``examples.folds`` (see ``sandbox_worker.learn``).
+
+        The arrays reach the worker as .npy files in its working directory, readable by its
+        uid alone. ``classes``: the labels its model may name (a task's labels, and ""
+        outside spans). Raises like :meth:`run` (a failure in ``fit`` or ``predict_proba`` is
+        a ``UserCodeError`` without a record id)."""
+        uid = self.uids.take()
         try:
-            loaded = self._loaded(worker, worker.receive(deadline), len(codes), limits)
-            return self._work(worker, records, outputs, limits, deadline, loaded)
-        except _Expired:
-            raise SandboxTimeout(
-                f"the code ran longer than its {limits.timeout_s:g} s and was stopped",
-                timeout_s=limits.timeout_s,
-            ) from None
+            worker = _Worker(self, uid, "en")
+        except BaseException:
+            self.uids.give(uid)
+            raise
+        try:
+            for name, array in examples.files().items():
+                worker.put(name, array)
+            header = {
+                "codes": [code],
+                "function": function,
+                "knowledge": {},
+                "learner": {"chunk": LEARNER_CHUNK},
+            }
+            deadline = self._begin(worker, header, limits)
+            try:
+                return self._learned(worker, len(examples.embeddings), classes, limits, deadline)
+            except _Expired:
+                raise _timeout(limits) from None
+        finally:
+            worker.stop()
+
+    def _learned(
+        self,
+        worker: _Worker,
+        n: int,
+        allowed: Collection[str],
+        limits: Limits,
+        deadline: float,
+    ) -> Learned:
+        """The learner's answer, checked: its classes, settings and a prediction per row."""
+        (problem,) = self._loaded(worker, worker.receive(deadline), 1, limits)
+        if problem is not None:
+            raise problem
+        message = worker.receive(deadline)
+        if message is not None and "learn_failure" in message:
+            try:
+                error, trace, printed = (str(part) for part in message["learn_failure"])
+            except (TypeError, ValueError):
+                raise WorkerCrashed("the sandbox process sent a malformed message") from None
+            raise UserCodeError(
+                f"the code raised {error} while learning",
+                [RecordFailure(None, error, trace, printed)],
+            )
+        learned = self._expect(worker, message, "learned", limits)["learned"]
+        try:
+            settings = _learner_settings(learned, n, allowed)
+        except (KeyError, TypeError, ValueError):
+            raise WorkerCrashed("the sandbox process sent a malformed message") from None
+        best = np.empty(n, dtype=np.int64)
+        probability = np.empty(n, dtype=np.float64)
+        filled = 0
+        while filled < n:
+            message = self._expect(worker, worker.receive(deadline), "best", limits)
+            try:
+                part_best = np.asarray(message["best"], dtype=np.int64)
+                part_probability = np.asarray(message["probability"], dtype=np.float64)
+                end = filled + len(part_best)
+                well_formed = (
+                    part_best.ndim == 1
+                    and part_probability.shape == part_best.shape
+                    and end <= n
+                    and bool(np.all((part_best >= -1) & (part_best < len(settings.classes))))
+                    and bool(np.all((part_probability >= 0) & (part_probability <= 1)))
+                    and len(part_best) > 0
+                )
+            except (KeyError, TypeError, ValueError, OverflowError):
+                well_formed = False
+            if not well_formed:
+                raise WorkerCrashed("the sandbox process sent a malformed message")
+            best[filled:end], probability[filled:end] = part_best, part_probability
+            filled = end
+        self._expect(worker, worker.receive(deadline), "done", limits)
+        return dataclasses.replace(settings, best=best, probability=probability)
 
     def _work(
         self,
@@ -828,6 +969,46 @@ class Sandbox:
         if message is not None and key in message:
             return message
         raise _ended(worker, message, limits)
+
+
+def _timeout(limits: Limits) -> SandboxTimeout:
+    return SandboxTimeout(
+        f"the code ran longer than its {limits.timeout_s:g} s and was stopped",
+        timeout_s=limits.timeout_s,
+    )
+
+
+def _learner_settings(learned: dict[str, Any], n: int, allowed: Collection[str]) -> Learned:
+    """The learner's classes and settings from its worker, checked (no rows yet)."""
+    classes = learned["classes"]
+    if not (isinstance(classes, list) and all(isinstance(c, str) for c in classes)):
+        raise ValueError("classes")
+    unknown = [c for c in classes if c not in allowed]
+    if unknown:
+        shown = ", ".join(sorted(repr(c) for c in allowed if c))
+        raise InvalidOutput(
+            f"the learner's classes name {_shown(unknown[0])}, which is not a label of the "
+            f"task ({shown})",
+            value=_shown(unknown),
+        )
+    minimum = learned["min_confidence"]
+    if not (isinstance(minimum, int | float) and 0 <= minimum <= 1):
+        raise InvalidOutput(
+            f"min_confidence must be a number from 0 to 1, not {_shown(minimum)}",
+            value=_shown(minimum),
+        )
+    voting = learned["labels"]
+    if voting is not None and not (
+        isinstance(voting, list) and all(isinstance(v, str) and v in allowed for v in voting)
+    ):
+        raise InvalidOutput(
+            f"labels must be None or a list of the task's labels, not {_shown(voting)}",
+            value=_shown(voting),
+        )
+    if learned["rows"] != n or not isinstance(learned["output"], str):
+        raise ValueError("rows")
+    empty = np.empty(0)
+    return Learned(classes, float(minimum), voting, empty, empty, learned["output"])
 
 
 def _ended(worker: _Worker, message: dict[str, Any] | None, limits: Limits) -> SandboxError:

@@ -282,6 +282,9 @@ class _Session:
             self.send({"setup_error": f"{type(exc).__name__}: {exc}"})
             return
         self.send({"started": True})
+        if "learner" in header:
+            self.learn(header)
+            return
         codes: list[str] = header["codes"]
         functions, loaded = [], []
         for index, code in enumerate(codes):
@@ -351,18 +354,27 @@ class _Session:
         if failure is not None:
             return None, {"load_failure": [*failure, self.output.take()]}
         wanted = header["function"]
+        what = "class" if "learner" in header else "function"
         if wanted is not None:
             if not callable(namespace.get(wanted)):
-                return None, {"invalid_code": f"the code defines no function named {wanted!r}"}
+                return None, {"invalid_code": f"the code defines no {what} named {wanted!r}"}
             named: Callable[..., Any] = namespace[wanted]
             return named, None
-        defined = [
-            value
-            for value in namespace.values()
-            if isinstance(value, types.FunctionType) and value.__code__.co_filename == filename
-        ]
+        defined: list[Any]
+        if what == "class":  # defined here, not imported
+            defined = [
+                value
+                for value in namespace.values()
+                if isinstance(value, type) and value.__module__ == "user_code"
+            ]
+        else:
+            defined = [
+                value
+                for value in namespace.values()
+                if isinstance(value, types.FunctionType) and value.__code__.co_filename == filename
+            ]
         if len(defined) != 1:
-            message = "the code must define one top-level function"
+            message = f"the code must define one top-level {what}"
             if defined:
                 names = ", ".join(function.__name__ for function in defined)
                 message += f"; it defines {len(defined)} ({names}): name the one to run"
@@ -398,6 +410,103 @@ class _Session:
         if os.getpid() != self.pid:
             os._exit(0)
         return value, failure
+
+    def learn(self, header: dict[str, Any]) -> None:
+        """An active learner's run: the code's class fitted on the training examples and
+        asked for every row's probabilities, with cross-fitting (the server's folds) so that
+        the answer for a training example comes from a model fitted without it.
+
+        The inputs are .npy files in the working directory (``LEARNER_FILES``); the answer
+        is the best class and its probability per row, in messages of ``chunk`` rows."""
+        learner, problem = self.load(header["codes"][0], FILENAME, header)
+        self.send({"loaded": [problem]})
+        if learner is None:
+            return
+        import numpy as np  # spaCy's own dependency: no import of the code's making
+
+        spec = header["learner"]
+        matrix = np.load("embeddings.npy", mmap_mode="r", allow_pickle=False)
+        rows = np.load("train_rows.npy", allow_pickle=False)
+        labels = np.load("train_labels.npy", allow_pickle=False)
+        folds = np.load("train_folds.npy", allow_pickle=False)
+        n = len(matrix)
+        best = np.full(n, -1, dtype=np.int64)
+        probability = np.zeros(n, dtype=np.float64)
+        classes: list[str] = []
+        found: dict[str, Any] = {}
+
+        def fit(chosen: Any) -> Any:
+            """A new instance of the class fitted on these training examples (None: it
+            raised, the failure is in ``found``)."""
+            instance, failure = self.call(learner)
+            if failure is None:
+                features = np.asarray(matrix[np.sort(rows[chosen])], dtype=np.float32)
+                order = np.argsort(rows[chosen], kind="stable")
+                _, failure = self.call(instance.fit, features, labels[chosen][order])
+            if failure is not None:
+                found["failure"] = failure
+                return None
+            found.setdefault("instance", instance)
+            return instance
+
+        def predict(instance: Any, targets: Any, fitted_on: Any) -> bool:
+            """Best class and probability of the target rows (ascending) by ``instance``."""
+            known = getattr(instance, "classes_", None)
+            if known is None:
+                known = np.unique(labels[fitted_on])
+            names = [str(name) for name in known]
+            index = np.array([_class_index(classes, name) for name in names], dtype=np.int64)
+            for start in range(0, len(targets), spec["chunk"]):
+                part = targets[start : start + spec["chunk"]]
+                features = np.asarray(matrix[part], dtype=np.float32)
+                value, failure = self.call(instance.predict_proba, features)
+                if failure is None:
+                    value, failure = _probabilities(value, len(part), names)
+                if failure is not None:
+                    found["failure"] = failure
+                    return False
+                top = np.argmax(value, axis=1)
+                best[part] = index[top]
+                probability[part] = value[np.arange(len(part)), top]
+            return True
+
+        everything = np.ones(len(rows), dtype=bool)
+        whole = fit(everything)
+        done = whole is not None and predict(whole, np.arange(n), everything)
+        unheld = rows[folds == -1]  # never a vote from a model that saw the example
+        best[unheld], probability[unheld] = -1, 0.0
+        for fold in sorted(set(folds.tolist()) - {-1}) if done else []:
+            held_out = folds == fold
+            targets = np.sort(rows[held_out])
+            best[targets], probability[targets] = -1, 0.0  # no model left them out, yet
+            if len(np.unique(labels[~held_out])) < 2:
+                continue
+            model = fit(~held_out)
+            if model is None or not predict(model, targets, ~held_out):
+                done = False
+                break
+        if not done:
+            summary, trace = found["failure"]
+            self.send({"learn_failure": [summary, trace, self.output.take()]})
+            return
+        instance = found["instance"]
+        voting = getattr(instance, "labels", None)
+        self.send(
+            {
+                "learned": {
+                    "classes": classes,
+                    "min_confidence": _number(getattr(instance, "min_confidence", 0.0)),
+                    "labels": None if voting is None else [str(label) for label in voting],
+                    "rows": n,
+                    "output": self.output.take(),
+                }
+            }
+        )
+        for start in range(0, n, spec["chunk"]):
+            part = slice(start, start + spec["chunk"])
+            message = {"best": best[part].tolist(), "probability": probability[part].tolist()}
+            self.outgoing.write(_dumps(message).encode() + b"\n")
+        self.send({"done": True})
 
     def batch(self, functions: list[Callable[..., Any] | None], records: list[list[Any]]) -> None:
         """Each loaded function on each record (a record's Docs built once for all of them):
@@ -442,6 +551,41 @@ class _Session:
         self.outgoing.flush()
 
 
+def _probabilities(value: Any, rows: int, names: list[str]) -> tuple[Any, Any]:
+    """``predict_proba``'s answer as a float array (rows x classes) of probabilities, or
+    why it is not one."""
+    import numpy as np
+
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        return None, (f"ValueError: predict_proba returned no array of numbers ({exc})", "")
+    if array.shape != (rows, len(names)):
+        return None, (
+            f"ValueError: predict_proba returned an array of shape {array.shape} for {rows} "
+            f"rows and {len(names)} classes ({', '.join(names)})",
+            "",
+        )
+    if not np.all((array >= 0) & (array <= 1)):  # NaN fails both
+        return None, ("ValueError: predict_proba returned values outside 0..1", "")
+    return array, None
+
+
+def _class_index(classes: list[str], name: str) -> int:
+    """The index of a class in the run's list of classes (every model's, in order seen)."""
+    if name not in classes:
+        classes.append(name)
+    return classes.index(name)
+
+
+def _number(value: Any) -> Any:
+    """A number as JSON takes it; anything else as its text (the server rejects it)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return repr(value)[:200]
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, allow_nan=False, default=_plain)
 
@@ -474,13 +618,26 @@ def _reachable_path() -> None:
     cannot enter (e.g. /root/.pyenv): such sys.path entries become /proc/self/fd links to
     directories opened now, which give that subtree and nothing above it."""
     entries = []
+    moved: dict[str, str] = {}
     for entry in sys.path:
         if entry and os.path.isdir(entry) and not _world_reachable(entry):
             fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            moved[entry.rstrip("/") + "/"] = f"/proc/self/fd/{fd}/"
             entry = f"/proc/self/fd/{fd}"
         entries.append(entry)
     sys.path[:] = entries
     sys.path_importer_cache.clear()
+    # Packages imported before the drop (multiprocessing, by spaCy) look for their
+    # submodules in their own ``__path__``: it moves the same way.
+    longest_first = sorted(moved, key=len, reverse=True)
+    for module in list(sys.modules.values()):
+        found = getattr(module, "__path__", None)
+        if not isinstance(found, list):
+            continue
+        for index, folder in enumerate(found):
+            prefix = next((p for p in longest_first if (folder + "/").startswith(p)), None)
+            if prefix is not None:
+                found[index] = (moved[prefix] + (folder + "/")[len(prefix) :]).rstrip("/")
 
 
 def _world_reachable(folder: str) -> bool:

@@ -20,6 +20,12 @@ kept as they are: they are the cached results); a new key runs everything.
 then each heuristic that succeeded has the votes of the records it ran replaced in one short
 transaction. A heuristic that failed keeps its previous votes and cache; the job fails with
 its error after the others were stored.
+
+**Active learners and zero-shot heuristics** (``services/model_heuristics.py``) read an
+embedding instead of records: each one runs as a whole (an active learner in one sandbox
+run, through the executor's ``map`` too), after the partitions. Their key covers the
+embedding's version, their code or settings and, for an active learner, the labels it
+trains on; with the same key and unchanged records, a run keeps their votes.
 """
 
 from __future__ import annotations
@@ -34,15 +40,17 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from assay.errors import AssayError
 from assay.runtime import partitions
 from assay.runtime.sandbox import Limits, OutputSpec, Record, RecordResult, SandboxError
-from assay.services import heuristics, lookup_lists, projects
+from assay.services import heuristics, lookup_lists, model_heuristics, projects
 from assay.services import tasks as task_service
 from assay.storage.models import Annotation, Heuristic, LabelingTask, Project, core_table, utcnow
 from assay.storage.models import Record as RecordRow
@@ -79,7 +87,12 @@ class _Plan:
     todo: set[int] = field(default_factory=set)  # buckets to run
     rows: list[dict[str, Any]] = field(default_factory=list)  # new votes
     ran: int = 0
-    error: SandboxError | None = None
+    error: AssayError | None = None
+    kind: str = "labeling_function"
+    # Active learners and zero-shot heuristics: what their run reads, and what their
+    # last_run adds.
+    model: model_heuristics.Prepared | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
 
 
 def imported_lists(code: str) -> set[str] | None:
@@ -161,14 +174,28 @@ class Run:
     started: float = field(default_factory=time.perf_counter)
 
     @property
+    def code_plans(self) -> list[_Plan]:
+        """The plans that run code on records, a partition at a time."""
+        return [plan for plan in self.plans if plan.kind not in model_heuristics.KINDS]
+
+    @property
+    def model_plans(self) -> list[_Plan]:
+        """Active learners and zero-shot heuristics with something to run."""
+        return [p for p in self.plans if p.model is not None and p.todo and p.error is None]
+
+    @property
     def todo(self) -> list[int]:
-        """The buckets some heuristic runs, in order."""
-        wanted = set().union(*(plan.todo for plan in self.plans))
+        """The buckets some code of the run runs, in order."""
+        wanted = set().union(*(plan.todo for plan in self.code_plans))
         return sorted(bucket for bucket in wanted if bucket in self.members)
 
 
-def prepare(session: Session, project: Project, names: list[str]) -> Run:
-    """Plan a run of these heuristics: each one's key, and the buckets it must run."""
+def prepare(
+    session: Session, project: Project, names: list[str], data_dir: Path | None = None
+) -> Run:
+    """Plan a run of these heuristics: each one's key, and the buckets it must run. Active
+    learners and zero-shot heuristics read their embedding from ``data_dir``; one that cannot
+    run gets its error here (the others still run)."""
     digests, members = bucket_digests(session, project)
     known = lookup_lists.knowledge(session, project)
     text = sorted(a.name for a in projects.attributes(session, project) if a.data_type == "text")
@@ -182,6 +209,10 @@ def prepare(session: Session, project: Project, names: list[str]) -> Run:
             assert task is not None  # the heuristic cascades with its task
             specs[heuristic.task_id] = heuristics.output_spec(session, task)
         output = specs[heuristic.task_id]
+        code_versions[heuristic.id] = heuristic.code_version
+        if heuristic.kind in model_heuristics.KINDS:
+            plans.append(_model_plan(session, heuristic, output, digests, data_dir))
+            continue
         key = run_key(heuristic, output, project.language, text, known["versions"])
         cache = heuristic.cache or {}
         stored: dict[str, str] = cache.get("buckets", {}) if cache.get("key") == key else {}
@@ -190,8 +221,32 @@ def prepare(session: Session, project: Project, names: list[str]) -> Run:
         plan = _Plan(heuristic.id, heuristic.name, heuristic.task_id, heuristic.code, output, key)
         plan.stored, plan.todo = stored, todo
         plans.append(plan)
-        code_versions[heuristic.id] = heuristic.code_version
     return Run(plans, digests, members, project.language, known["modules"], code_versions)
+
+
+def _model_plan(
+    session: Session,
+    heuristic: Heuristic,
+    output: OutputSpec,
+    digests: dict[str, str],
+    data_dir: Path | None,
+) -> _Plan:
+    """An active learner's or zero-shot heuristic's plan: everything or nothing to run (its
+    votes all change with its model), nothing when its key and the records are unchanged."""
+    plan = _Plan(heuristic.id, heuristic.name, heuristic.task_id, heuristic.code, output, "")
+    plan.kind = heuristic.kind
+    try:
+        if data_dir is None:
+            raise model_heuristics.ModelHeuristicError("a run of it needs the data dir")
+        plan.model = model_heuristics.prepare(session, heuristic, data_dir)
+    except AssayError as exc:
+        plan.error = exc
+        return plan
+    plan.key = plan.model.key
+    cache = heuristic.cache or {}
+    if cache.get("key") != plan.key or cache.get("buckets") != digests:
+        plan.todo = {int(bucket) for bucket in digests}
+    return plan
 
 
 def records(session: Session, project: Project, run: Run) -> Iterable[Record]:
@@ -203,16 +258,40 @@ def records(session: Session, project: Project, run: Run) -> Iterable[Record]:
     return heuristics.sandbox_records(session, project, ids) if ids else []
 
 
+Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
+
+
 def execute(
     run: Run,
     records: Iterable[Record],
-    mapper: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]],
+    mapper: Mapper,
     limits: Limits,
     progress: Progress,
 ) -> None:
-    """Run the plans over the records, a partition at a time through ``mapper`` (the
-    executor's ``map``); keeps each heuristic's new votes, or its error."""
-    plans = run.plans
+    """Run the plans: code over the records, a partition at a time through ``mapper`` (the
+    executor's ``map``), then the active learners and zero-shot heuristics; keeps each
+    heuristic's new votes, or its error."""
+    code_work = sum(len(run.members.get(b, ())) for p in run.code_plans for b in p.todo)
+    model_work = len(run.model_plans) * sum(len(ids) for ids in run.members.values())
+    share = code_work / (code_work + model_work) if model_work else 1.0
+    if run.code_plans:
+        _execute_code(run, records, mapper, limits, _scaled(progress, 0.0, share))
+    if model_work:
+        _execute_models(run, mapper, limits, _scaled(progress, share, 1.0))
+
+
+def _scaled(progress: Progress, low: float, high: float) -> Progress:
+    return lambda fraction, message: progress(low + (high - low) * fraction, message)
+
+
+def _execute_code(
+    run: Run,
+    records: Iterable[Record],
+    mapper: Mapper,
+    limits: Limits,
+    progress: Progress,
+) -> None:
+    plans = run.code_plans
     total = sum(len(run.members.get(b, ())) for plan in plans for b in plan.todo)
     function = functools.partial(
         partitions.run_partition,
@@ -253,6 +332,58 @@ def execute(
         progress(done / total if total else 1.0, f"{label}: {done:,} / {total:,} records")
 
 
+def _execute_models(run: Run, mapper: Mapper, limits: Limits, progress: Progress) -> None:
+    """Each active learner (in the sandbox, through ``mapper``) and zero-shot heuristic (here)
+    over every record of the run; records its embedding does not hold get no vote."""
+    record_ids = np.fromiter(
+        itertools.chain.from_iterable(run.members[b] for b in sorted(run.members)), np.int64
+    )
+    plans = run.model_plans
+    for number, plan in enumerate(plans):
+        assert plan.model is not None
+        kind = plan.model.kind.replace("_", " ")
+        progress(number / len(plans), f"{plan.name}: {kind} over {len(record_ids):,} records")
+        try:
+            votes = _model_votes(plan, plan.model, record_ids, mapper, limits)
+        except AssayError as exc:
+            plan.error = exc
+            continue
+        plan.rows = [
+            {"record_id": r, "label": label, "start": start, "end": end, "confidence": c}
+            for r, label, start, end, c in votes
+        ]
+        plan.ran = len(record_ids)
+    progress(1.0, f"{len(plans)} model heuristics done")
+
+
+def _model_votes(
+    plan: _Plan,
+    model: model_heuristics.Prepared,
+    record_ids: np.ndarray,
+    mapper: Mapper,
+    limits: Limits,
+) -> list[model_heuristics.Vote]:
+    embedded = int(np.isin(record_ids, model.vectors.ids).sum())
+    plan.facts = {"embedding": model.embedding, "embedding_version": model.vectors.version}
+    plan.facts["not_embedded"] = len(record_ids) - embedded
+    if model.kind == model_heuristics.ZERO_SHOT:
+        ids, scores = model_heuristics.zero_shot_scores(model, record_ids)
+        return model_heuristics.zero_shot_votes(model, ids, scores)
+    examples, layout = model_heuristics.learner_input(model, record_ids)
+    function = functools.partial(
+        partitions.run_learner,
+        code=plan.code,
+        classes=sorted(model_heuristics.allowed_classes(model)),
+        limits=model_heuristics.learner_limits(limits, examples),
+    )
+    (found,) = list(mapper(function, [examples]))
+    if isinstance(found, AssayError):
+        raise found
+    plan.facts["trained_on"] = len(model.reference)
+    plan.facts["folds"] = int(examples.folds.max()) + 1
+    return model_heuristics.learner_votes(model, found, layout, record_ids)
+
+
 def _rows(plan: _Plan, results: list[RecordResult]) -> Iterator[dict[str, Any]]:
     """Votes as (record, label name, span) rows; labels become ids when stored."""
     for result in results:
@@ -289,7 +420,7 @@ def store(session: Session, project: Project, run: Run) -> dict[str, Any]:
                 "annotator": "",
                 "span_start": row["start"],
                 "span_end": row["end"],
-                "confidence": None,
+                "confidence": row.get("confidence"),
                 "is_gold": False,
                 "is_reference": False,
                 "created_at": now,
@@ -306,7 +437,7 @@ def store(session: Session, project: Project, run: Run) -> dict[str, Any]:
         else:
             n_votes, with_votes = previous["votes"], previous["records_with_votes"]
         heuristic.cache = {"key": plan.key, "buckets": run.digests}
-        heuristic.last_run = {
+        last_run = {
             "code_version": run.code_versions[plan.id],
             "records": total,
             "ran": plan.ran,
@@ -316,7 +447,10 @@ def store(session: Session, project: Project, run: Run) -> dict[str, Any]:
             "seconds": seconds,
             "finished_at": now.isoformat(),
         }
-        done[plan.name] = heuristic.last_run
+        facts = plan.facts or previous.get("model")
+        if facts:  # an active learner's or zero-shot heuristic's: its embedding, its labels
+            last_run["model"] = facts
+        heuristic.last_run = done[plan.name] = last_run
     session.flush()
     return done
 

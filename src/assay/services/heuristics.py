@@ -23,9 +23,9 @@ from sqlalchemy import Row, delete, func, select
 from sqlalchemy.orm import Session
 
 from assay.algorithms.heuristic_stats import as_units, heuristic_stats
-from assay.errors import Conflict, NotFound
+from assay.errors import Conflict, NotFound, ValidationError
 from assay.runtime import sandbox
-from assay.services import lookup_lists, names, projects
+from assay.services import lookup_lists, model_heuristics, names, projects
 from assay.services import tasks as task_service
 from assay.storage.models import (
     Annotation,
@@ -85,9 +85,10 @@ def update(
     code: str | None = None,
     new_name: str | None = None,
     description: str | None = None,
+    config: dict[str, Any] | None = None,
 ) -> Heuristic:
-    """Change a heuristic; new code gets a new version (its votes stay, marked as coming from
-    the version before, until the next run)."""
+    """Change a heuristic; new code (or new settings of a zero-shot heuristic) gets a new
+    version (its votes stay, marked as coming from the version before, until the next run)."""
     found = get(session, project, name)
     if new_name is not None and new_name.strip() != found.name:
         cleaned = names.clean(new_name, "heuristic", heuristic=new_name)
@@ -97,7 +98,13 @@ def update(
             )
         found.name = cleaned
     if code is not None and code != found.code:
+        if found.kind == model_heuristics.ZERO_SHOT:
+            raise ValidationError(
+                f"the zero-shot heuristic {found.name!r} has no code: change its settings"
+            )
         found.code = code
+        found.code_version += 1
+    if config is not None and model_heuristics.update_config(session, found, config):
         found.code_version += 1
     if description is not None:
         found.description = description
@@ -123,11 +130,16 @@ def votes_of(heuristic: Heuristic) -> tuple[Any, ...]:
 def rename_label(session: Session, task: LabelingTask, old: str, new: str) -> list[str]:
     """Rewrite the string literals equal to ``old`` in the code of the task's heuristics to
     ``new`` (other text, comments and strings that merely contain it stay); returns the names
-    of the heuristics that changed. Code that does not tokenize is left as it is."""
+    of the heuristics that changed. Code that does not tokenize is left as it is; a zero-shot
+    heuristic's description of the label follows it."""
     changed = []
     for heuristic in session.scalars(select(Heuristic).where(Heuristic.task_id == task.id)):
         code = _replace_literal(heuristic.code, old, new)
-        if code != heuristic.code:
+        if model_heuristics.rename_label(heuristic, old, new):
+            heuristic.code_version += 1
+            heuristic.updated_at = utcnow()
+            changed.append(heuristic.name)
+        elif code != heuristic.code:
             heuristic.code = code
             heuristic.code_version += 1
             heuristic.updated_at = utcnow()

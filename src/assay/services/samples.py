@@ -4,7 +4,8 @@
 Variant ``initial`` holds the data and the two tasks of the first-hour story; ``finished``
 applies the story's steps through the services themselves: renaming the labels, labeling 25
 records by hand (spans included, which fill the lookup lists), then (``Workbench``) adding
-:data:`STORY_HEURISTICS`, running them in the sandbox and a weak-supervision run. Gold answers
+:data:`STORY_HEURISTICS`, an embedding and an active learner on it, running them in the
+sandbox and a weak-supervision run. Gold answers
 are kept apart, for scoring.
 """
 
@@ -50,6 +51,10 @@ STORY_HEURISTICS = (
         '        return "clickbait"\n',
     ),
 )
+# Steps 5 and 11: an embedding of the headlines (the built-in embedder) and an active learner
+# on it, from its template.
+STORY_EMBEDDING = ("headline", "tfidf-svd")
+STORY_ACTIVE_LEARNER = ("clickbait", "active_learner")
 STORY_ANNOTATOR = "sample-annotator"
 STORY_LABELED = 25
 RENAMES = {"yes": "clickbait", "no": "not clickbait"}

@@ -255,6 +255,37 @@ class LookupTerm(Base):
     blacklisted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class Embedding(Base):
+    """Vectors of one text attribute by one embedder (services/embeddings.py). The vectors
+    live in the data dir (``embeddings/<id>/``); this row names them and keeps their state."""
+
+    __tablename__ = "embedding"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name"),
+        UniqueConstraint("project_id", "attribute_id", "embedder", "level", "reducer"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    attribute_id: Mapped[int] = mapped_column(ForeignKey("attribute.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    # tfidf-svd | st:PACKAGE-OR-PATH | model2vec:PATH
+    embedder: Mapped[str] = mapped_column(String(500))
+    level: Mapped[str] = mapped_column(String(20), default="attribute")  # attribute | token
+    reducer: Mapped[str | None] = mapped_column(String(40), nullable=True)  # e.g. pca-64
+    dimensions: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    state: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|ready|failed
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The last finished run: records, embedded, reused, seconds, version (null: never run).
+    last_run: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    # The job that runs (or last ran) it.
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    attribute: Mapped[Attribute] = relationship()
+
+
 class Heuristic(Base):
     """A labeling function (later also active learners and zero-shot heuristics) for a task.
     Its votes are annotations with source ``heuristic`` and ``source_id`` its id."""
@@ -278,6 +309,12 @@ class Heuristic(Base):
     # The result cache of its votes: the last run's key and a digest per bucket of record
     # ids (services/heuristic_runs.py). Loaded only when a run asks for it.
     cache: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True, deferred=True)
+    # Active learners and zero-shot heuristics: the embedding they read (null: none, or it
+    # was deleted), and their settings (services/model_heuristics.py).
+    embedding_id: Mapped[int | None] = mapped_column(
+        ForeignKey("embedding.id", ondelete="SET NULL"), nullable=True
+    )
+    config: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -67,3 +67,44 @@ export function InlineError({ error }: { error: unknown }) {
     </p>
   );
 }
+
+/** A query's list as a table: its loading and error states, then a row per item; nothing
+ * while the list is empty (the caller says why, or not). */
+export function QueryTable<T>({
+  query,
+  what,
+  testId,
+  columns,
+  numeric = [],
+  children,
+}: {
+  query: UseQueryResult<T[]>;
+  what: string;
+  testId: string;
+  /** the columns' headers, and those of them that hold numbers (aligned right) */
+  columns: string[];
+  numeric?: string[];
+  /** the rows */
+  children: (items: T[]) => ReactNode;
+}) {
+  return (
+    <>
+      {query.isPending && <Loading what={what} />}
+      <InlineError error={query.error} />
+      {query.data && query.data.length > 0 && (
+        <table className="table" data-testid={testId}>
+          <thead>
+            <tr>
+              {columns.map((column, i) => (
+                <th key={i} className={numeric.includes(column) ? "num" : undefined}>
+                  {column}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>{children(query.data)}</tbody>
+        </table>
+      )}
+    </>
+  );
+}

@@ -15,6 +15,7 @@ import {
   type Task,
 } from "../api/client";
 import { keys, useProject } from "../api/queries";
+import { Score } from "../components/Similar";
 import { Empty, ErrorState, Loading, QueryView } from "../components/States";
 import { formatNumber } from "../format";
 import {
@@ -25,6 +26,7 @@ import {
   type Selection,
 } from "../routes";
 import { FilterPanel, OrderControls, SearchBox } from "./BrowserFilters";
+import { NeuralPanel, OutlierResults, SimilarResults } from "./BrowserSimilar";
 import { SaveSliceButton, SlicesPanel } from "./BrowserSlices";
 import { buildWhere, parseWhere, SOURCE_NAMES, SOURCES, type Node } from "./browserFilter";
 import { recordOptions } from "./labelingSession";
@@ -70,6 +72,20 @@ function BrowserView({ project }: { project: Project }) {
   };
   const setWhere = (where: Node | undefined) => show({ ...selection, where });
   const clearAll = () => show({ ...selection, where: undefined });
+  const similarTo = (record: number) =>
+    show({ ...selection, outliers: undefined, similar: { ...selection.similar, record } });
+  const openSlice = (slice: string) =>
+    show({ ...selection, where: undefined, similar: undefined, outliers: undefined, slice });
+  const card = (record: RecordRow, index: number, score?: number, scoreName?: string) => (
+    <RecordCard
+      project={project}
+      record={record}
+      score={score}
+      scoreName={scoreName}
+      labelingUrl={labelingPath(project.name, selection, index)}
+      onSimilar={() => similarTo(record.id)}
+    />
+  );
 
   return (
     <div className="browser">
@@ -79,7 +95,7 @@ function BrowserView({ project }: { project: Project }) {
           <SaveSliceButton
             project={project.name}
             selection={selection}
-            total={records.data?.total}
+            total={selection.similar || selection.outliers ? undefined : records.data?.total}
           />
           <button
             type="button"
@@ -103,6 +119,13 @@ function BrowserView({ project }: { project: Project }) {
         <OrderControls
           project={project}
           selection={selection}
+          fixed={
+            selection.outliers
+              ? "Outliers come most unusual first (by outlier score): the order does not apply"
+              : selection.similar
+                ? "Similar records come best first (by similarity): the order does not apply"
+                : undefined
+          }
           onChange={(next, replace) => show(next, 1, replace)}
         />
       </div>
@@ -125,6 +148,12 @@ function BrowserView({ project }: { project: Project }) {
               if (selection.slice === slice) show({ ...selection, slice: undefined });
             }}
           />
+          <NeuralPanel
+            project={project}
+            onSimilar={similarTo}
+            onOutliers={(outliers) => show({ outliers })}
+            onOpenSlice={openSlice}
+          />
         </aside>
         <section className="browser-results" aria-label="Records">
           {selection.slice && (
@@ -140,15 +169,35 @@ function BrowserView({ project }: { project: Project }) {
               </button>
             </p>
           )}
-          <Results
-            project={project}
-            selection={selection}
-            records={records}
-            filtered={Boolean(selection.where || selection.slice)}
-            onPage={(next) => show(selection, next)}
-            onClear={clearAll}
-            onCloseSlice={() => show({ ...selection, slice: undefined })}
-          />
+          {selection.outliers ? (
+            <OutlierResults
+              project={project}
+              embedding={selection.outliers}
+              onClose={() => show({ ...selection, outliers: undefined })}
+              onOpenSlice={openSlice}
+              card={(record, score, index) => card(record, index, score, "outlier score")}
+            />
+          ) : selection.similar ? (
+            <SimilarResults
+              project={project}
+              selection={selection}
+              similar={selection.similar}
+              onChange={(similar) => show({ ...selection, similar }, 1, true)}
+              onClose={() => show({ ...selection, similar: undefined })}
+              card={(record, score, index) => card(record, index, score)}
+            />
+          ) : (
+            <Results
+              selection={selection}
+              project={project}
+              records={records}
+              filtered={Boolean(selection.where || selection.slice)}
+              onPage={(next) => show(selection, next)}
+              onClear={clearAll}
+              onCloseSlice={() => show({ ...selection, slice: undefined })}
+              card={card}
+            />
+          )}
         </section>
       </div>
     </div>
@@ -197,6 +246,7 @@ function Results({
   onPage,
   onClear,
   onCloseSlice,
+  card,
 }: {
   project: Project;
   selection: Selection;
@@ -205,6 +255,7 @@ function Results({
   onPage: (page: number) => void;
   onClear: () => void;
   onCloseSlice: () => void;
+  card: (record: RecordRow, index: number) => ReactNode;
 }) {
   if (records.isPending) return <Loading what="Loading records" />;
   if (records.isError) {
@@ -293,13 +344,7 @@ function Results({
         start={first + 1}
       >
         {rows.map((record, index) => (
-          <li key={record.id}>
-            <RecordCard
-              project={project}
-              record={record}
-              labelingUrl={labelingPath(project.name, selection, first + index)}
-            />
-          </li>
+          <li key={record.id}>{card(record, first + index)}</li>
         ))}
       </ol>
       {pager}
@@ -342,11 +387,18 @@ function Pager({
 function RecordCard({
   project,
   record,
+  score,
+  scoreName,
   labelingUrl,
+  onSimilar,
 }: {
   project: Project;
   record: RecordRow;
+  /** its similarity in a list of similar records (or another score, named) */
+  score?: number;
+  scoreName?: string;
   labelingUrl: string;
+  onSimilar: () => void;
 }) {
   const attributes = [...project.attributes].sort((a, b) => a.position - b.position);
   return (
@@ -357,7 +409,16 @@ function RecordCard({
     >
       <header className="record-head">
         <span className="muted">id {record.id}</span>
-        <Link to={labelingUrl}>Open in labeling</Link>
+        {score !== undefined && <Score score={score} name={scoreName} />}
+        <span className="record-links">
+          <button type="button" className="link" onClick={onSimilar}>
+            Similar records
+          </button>
+          <Link to={labelingUrl}>Open in labeling</Link>
+          <Link to={projectPath(project.name, "ide", new URLSearchParams({ record: String(record.id) }))}>
+            Record IDE
+          </Link>
+        </span>
       </header>
       <dl className="record-data">
         {attributes.map((attribute) => (

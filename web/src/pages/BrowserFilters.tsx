@@ -64,19 +64,24 @@ export function SearchBox({
 export function OrderControls({
   project,
   selection,
+  fixed,
   onChange,
 }: {
   project: Project;
   selection: Selection;
+  /** why the order cannot be chosen (the results come in their own order), if it cannot */
+  fixed?: string;
   onChange: (next: Selection, replace?: boolean) => void;
 }) {
   const order = selection.order ?? "id";
   return (
-    <div className="order-controls">
+    <div className="order-controls" title={fixed}>
       <label>
         Order by
         <select
           value={order}
+          disabled={fixed !== undefined}
+          title={fixed}
           onChange={(event) => onChange({ ...selection, order: event.target.value })}
         >
           <option value="id">import order (id)</option>
@@ -91,12 +96,13 @@ export function OrderControls({
       <label className="inline-check">
         <input
           type="checkbox"
+          disabled={fixed !== undefined}
           checked={selection.desc ?? false}
           onChange={(event) => onChange({ ...selection, desc: event.target.checked })}
         />
         Descending
       </label>
-      {order === "random" && (
+      {order === "random" && fixed === undefined && (
         <>
           <label>
             Seed

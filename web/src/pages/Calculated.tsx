@@ -2,16 +2,15 @@
 // attribute. Add (name, type, code), "Test on 10" (values, output, type mismatches; nothing
 // stored), "Run" on every record as a job (all or nothing), and the list with each one's state.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { lazy, Suspense, useState } from "react";
+import { useState } from "react";
 import { api, unwrap, type Project, type Schemas } from "../api/client";
 import { keys } from "../api/queries";
+import { Code, TryResults } from "../components/Code";
 import { Confirm } from "../components/Confirm";
 import { useJobs } from "../components/Jobs";
-import { InlineError, Loading } from "../components/States";
-import "./Heuristics.css";
+import { ClosingHead } from "../components/Panel";
+import { InlineError, QueryTable } from "../components/States";
 import "./Calculated.css";
-
-const CodeEditor = lazy(() => import("../components/CodeEditor"));
 
 type Calculated = Schemas["CalculatedPublic"];
 type TryResult = Schemas["CalculatedTryResult"];
@@ -53,42 +52,34 @@ export function CalculatedAttributes({ project }: { project: Project }) {
         A Python function of the record computes the attribute&apos;s value. Test it on 10
         records, then run it on all: a value that does not fit the type stores nothing.
       </p>
-      {listed.isPending && <Loading what="Loading calculated attributes" />}
-      <InlineError error={listed.error} />
-      {listed.data && listed.data.length > 0 && (
-        <table className="table" data-testid="calculated-list">
-          <thead>
-            <tr>
-              <th>Attribute</th>
-              <th>Type</th>
-              <th>State</th>
-              <th>Last run</th>
-              <th />
+      <QueryTable
+        query={listed}
+        what="Loading calculated attributes"
+        testId="calculated-list"
+        columns={["Attribute", "Type", "State", "Last run", ""]}
+      >
+        {(attributes) =>
+          attributes.map((a) => (
+            <tr key={a.name} data-attribute={a.name}>
+              <td className="mono">{a.name}</td>
+              <td>{a.data_type}</td>
+              <td data-testid="calculated-state">
+                {a.state === "ready" ? a.state : <span className="badge badge-warn">{a.state}</span>}
+              </td>
+              <td className="muted">
+                {a.last_run
+                  ? `v${String(a.last_run.code_version)} · ${String(a.last_run.with_value)} of ${String(a.last_run.records)} with a value`
+                  : "never"}
+              </td>
+              <td>
+                <button type="button" className="link" onClick={() => start(a.name)}>
+                  Edit
+                </button>
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {listed.data.map((a) => (
-              <tr key={a.name} data-attribute={a.name}>
-                <td className="mono">{a.name}</td>
-                <td>{a.data_type}</td>
-                <td data-testid="calculated-state">
-                  {a.state === "ready" ? a.state : <span className="badge badge-warn">{a.state}</span>}
-                </td>
-                <td className="muted">
-                  {a.last_run
-                    ? `v${String(a.last_run.code_version)} · ${String(a.last_run.with_value)} of ${String(a.last_run.records)} with a value`
-                    : "never"}
-                </td>
-                <td>
-                  <button type="button" className="link" onClick={() => start(a.name)}>
-                    Edit
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+          ))
+        }
+      </QueryTable>
       {open !== null && (open === "" || chosen) && (
         <CalculatedForm
           key={session}
@@ -204,12 +195,12 @@ function CalculatedForm({
 
   return (
     <div className="calculated-editor" aria-label="Calculated attribute editor" role="group">
-      <div className="section-head">
-        <h3>{attribute ? `Edit ${attribute.name}` : "New calculated attribute"}</h3>
-        <button type="button" className="icon" aria-label="Close the editor" onClick={onClose}>
-          ×
-        </button>
-      </div>
+      <ClosingHead
+        title={attribute ? `Edit ${attribute.name}` : "New calculated attribute"}
+        level={3}
+        close="Close the editor"
+        onClose={onClose}
+      />
       <div className="form-row">
         <label className="grow">
           Name
@@ -239,9 +230,7 @@ function CalculatedForm({
           </span>
         )}
       </div>
-      <Suspense fallback={<Loading what="Loading the editor" />}>
-        <CodeEditor value={code} onChange={setCode} label="Code" />
-      </Suspense>
+      <Code value={code} onChange={setCode} label="Code" />
       <div className="actions">
         <button
           type="button"
@@ -268,7 +257,7 @@ function CalculatedForm({
         )}
       </div>
       <InlineError error={save.error ?? tryIt.error ?? run.error} />
-      {tried && <Tested result={tried} />}
+      {tried && <TryResults result={tried} title="Test on" column="Value" none="null" errors />}
       {deleting && attribute && (
         <Confirm
           title="Delete the attribute?"
@@ -278,64 +267,6 @@ function CalculatedForm({
           onClose={() => setDeleting(false)}
         />
       )}
-    </div>
-  );
-}
-
-function Tested({ result }: { result: TryResult }) {
-  return (
-    <div className="try-results" data-testid="try-results">
-      <h3>
-        Test on {result.results.length + result.failures.length} records (nothing stored)
-      </h3>
-      {result.error && (
-        <p className="inline-error" role="alert">
-          {result.error}
-        </p>
-      )}
-      {result.failures.map((failure, i) => (
-        <div key={`f${i}`} className="try-record try-failure">
-          <div className="muted">
-            {failure.record_id === null ? "the run" : `record ${failure.record_id}`}
-          </div>
-          <p className="inline-error">{failure.error}</p>
-          {failure.traceback && <pre className="traceback">{failure.traceback}</pre>}
-          {failure.output && <pre className="output">{failure.output}</pre>}
-        </div>
-      ))}
-      <table className="table">
-        <thead>
-          <tr>
-            <th>Record</th>
-            <th>Value</th>
-            <th>Printed output</th>
-            <th>Error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {result.results.map((r) => (
-            <tr key={r.record_id} data-record={r.record_id} data-error={r.error ? "1" : undefined}>
-              <td className="cell">
-                {Object.entries(r.data)
-                  .filter(([, value]) => typeof value === "string")
-                  .map(([key, value]) => (
-                    <div key={key} dir="auto">
-                      {String(value)}
-                    </div>
-                  ))}
-                <div className="muted">record {r.record_id}</div>
-              </td>
-              <td className="mono" data-testid="try-value">
-                {r.value === null ? <span className="muted">null</span> : JSON.stringify(r.value)}
-              </td>
-              <td>{r.output && <pre className="output">{r.output}</pre>}</td>
-              <td className="inline-error" data-testid="try-error">
-                {r.error}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
     </div>
   );
 }

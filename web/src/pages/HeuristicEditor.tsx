@@ -2,13 +2,14 @@
 // and "Run on 10": the code's results, printed output and errors on 10 random records, with
 // nothing stored. Running unsaved code saves it first (the try endpoint runs stored code).
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { lazy, Suspense, useState } from "react";
+import { useState } from "react";
 import { api, unwrap, type Project, type Schemas, type Task } from "../api/client";
+import { Code, TryResults } from "../components/Code";
 import { Confirm } from "../components/Confirm";
+import { LabelDescriptions, MinConfidence } from "../components/HeuristicFields";
+import { ClosingHead } from "../components/Panel";
 import { ErrorState, InlineError, Loading } from "../components/States";
 import { heuristicsKey, useHeuristics, type Heuristic } from "./Heuristics";
-
-const CodeEditor = lazy(() => import("../components/CodeEditor"));
 
 export type TryResult = Schemas["HeuristicTryResult"];
 
@@ -40,20 +41,21 @@ export function template(project: Project, task: Task): string {
 `;
 }
 
+interface EditorProps {
+  project: Project;
+  task: Task;
+  tried: TryResult | null;
+  onTried: (name: string, result: TryResult) => void;
+  onOpen: (name: string) => void;
+  onClose: () => void;
+}
+
 export function HeuristicEditor({
   project,
   task,
   name,
   ...rest
-}: {
-  project: Project;
-  task: Task;
-  name: string | null;
-  tried: TryResult | null;
-  onTried: (name: string, result: TryResult) => void;
-  onOpen: (name: string) => void;
-  onClose: () => void;
-}) {
+}: EditorProps & { name: string | null }) {
   const found = useHeuristics(project.name);
   if (!name) {
     return <EditorForm project={project} task={task} heuristic={null} {...rest} />;
@@ -77,18 +79,14 @@ function EditorForm({
   onTried,
   onOpen,
   onClose,
-}: {
-  project: Project;
-  task: Task;
-  heuristic: Heuristic | null;
-  tried: TryResult | null;
-  onTried: (name: string, result: TryResult) => void;
-  onOpen: (name: string) => void;
-  onClose: () => void;
-}) {
+}: EditorProps & { heuristic: Heuristic | null }) {
   const client = useQueryClient();
   const [name, setName] = useState(heuristic?.name ?? "");
   const [code, setCode] = useState(heuristic?.code ?? template(project, task));
+  // A zero-shot heuristic has settings instead of code.
+  const zeroShot = heuristic?.kind === "zero_shot";
+  const stored = readConfig(heuristic?.config);
+  const [config, setConfig] = useState<ZeroShotConfig>(stored);
   const [deleting, setDeleting] = useState(false);
   // "Run on 10" runs on random records, or on these record ids when some are given.
   const [chosen, setChosen] = useState("");
@@ -98,7 +96,9 @@ function EditorForm({
     .map(Number)
     .filter((id) => Number.isInteger(id) && id > 0);
   const path = { project: project.name };
-  const dirty = !heuristic || heuristic.code !== code || heuristic.name !== name;
+  const configChanged = zeroShot && JSON.stringify(config) !== JSON.stringify(stored);
+  const dirty =
+    !heuristic || heuristic.code !== code || heuristic.name !== name || configChanged;
 
   /** Store the form (create, or a new code version); returns the stored name. */
   const store = async (): Promise<string> => {
@@ -106,7 +106,13 @@ function EditorForm({
       const made = await unwrap(
         api.POST("/api/projects/{project}/heuristics", {
           params: { path },
-          body: { task: task.name, name: name.trim(), code, description: "" },
+          body: {
+            task: task.name,
+            name: name.trim(),
+            code,
+            description: "",
+            kind: "labeling_function",
+          },
         }),
       );
       return made.name;
@@ -117,7 +123,8 @@ function EditorForm({
         params: { path: { ...path, name: heuristic.name } },
         body: {
           name: name.trim() !== heuristic.name ? name.trim() : null,
-          code: code !== heuristic.code ? code : null,
+          code: !zeroShot && code !== heuristic.code ? code : null,
+          ...(configChanged ? { config: { ...heuristic.config, ...config } } : {}),
         },
       }),
     );
@@ -166,12 +173,11 @@ function EditorForm({
 
   return (
     <section className="panel heuristic-editor" aria-label="Heuristic editor">
-      <div className="section-head">
-        <h2>{heuristic ? `Edit ${heuristic.name}` : `New heuristic for ${task.name}`}</h2>
-        <button type="button" className="icon" aria-label="Close the editor" onClick={onClose}>
-          ×
-        </button>
-      </div>
+      <ClosingHead
+        title={heuristic ? `Edit ${heuristic.name}` : `New heuristic for ${task.name}`}
+        close="Close the editor"
+        onClose={onClose}
+      />
       <div className="form-row">
         <label className="grow">
           Name
@@ -179,16 +185,24 @@ function EditorForm({
         </label>
         <span className="muted">
           Task {task.name} ({task.type}){heuristic && ` · code v${heuristic.code_version}`}
+          {heuristic?.embedding && ` · embedding ${heuristic.embedding}`}
           {dirty && heuristic && " · unsaved changes"}
         </span>
       </div>
-      <Suspense fallback={<Loading what="Loading the editor" />}>
-        <CodeEditor value={code} onChange={setCode} label="Code" />
-      </Suspense>
-      <p className="muted">
-        Lookup lists import as <code>from knowledge import list_name</code>; <code>print</code>{" "}
-        output is shown below.
-      </p>
+      {zeroShot ? (
+        <ZeroShotSettings task={task} config={config} onChange={setConfig} />
+      ) : (
+        <>
+          <Code value={code} onChange={setCode} label="Code" />
+          <p className="muted">
+            {heuristic?.kind === "active_learner"
+              ? "An active learner: the class is fitted on the manual labels (embeddings: the vectors of the labeled records) and votes where predict_proba reaches min_confidence. Edit it like any heuristic; its statistics are cross-fitted. "
+              : ""}
+            Lookup lists import as <code>from knowledge import list_name</code>;{" "}
+            <code>print</code> output is shown below.
+          </p>
+        </>
+      )}
       <div className="actions">
         <button
           type="button"
@@ -215,7 +229,7 @@ function EditorForm({
         )}
       </div>
       <InlineError error={save.error ?? tryIt.error} />
-      {tried && <TryResults result={tried} />}
+      {tried && <TryResults result={tried} title="Run on" column="Result" none="abstains" />}
       {deleting && heuristic && (
         <Confirm
           title="Delete the heuristic?"
@@ -229,67 +243,45 @@ function EditorForm({
   );
 }
 
-function TryResults({ result }: { result: TryResult }) {
+interface ZeroShotConfig {
+  min_confidence: number;
+  descriptions: Record<string, string>;
+}
+
+function readConfig(raw: unknown): ZeroShotConfig {
+  const config = (raw ?? {}) as Partial<ZeroShotConfig>;
+  return {
+    min_confidence: typeof config.min_confidence === "number" ? config.min_confidence : 0.5,
+    descriptions: { ...(config.descriptions ?? {}) },
+  };
+}
+
+/** A zero-shot heuristic's settings: the minimum confidence and a description per label. */
+function ZeroShotSettings({
+  task,
+  config,
+  onChange,
+}: {
+  task: Task;
+  config: ZeroShotConfig;
+  onChange: (config: ZeroShotConfig) => void;
+}) {
   return (
-    <div className="try-results" data-testid="try-results">
-      <h3>
-        Run on {result.results.length + result.failures.filter((f) => f.record_id !== null).length}{" "}
-        records (nothing stored)
-      </h3>
-      {result.error && (
-        <p className="inline-error" role="alert">
-          {result.error}
-        </p>
-      )}
-      {result.failures.map((failure, i) => (
-        <div key={`f${i}`} className="try-record try-failure">
-          <div className="muted">
-            {failure.record_id === null ? "the run" : `record ${failure.record_id}`}
-          </div>
-          {/* A traceback ends with the error; without one, the error says it. */}
-          {failure.traceback ? (
-            <pre className="traceback">{failure.traceback}</pre>
-          ) : (
-            <p className="inline-error">{failure.error}</p>
-          )}
-          {failure.output && <pre className="output">{failure.output}</pre>}
-        </div>
-      ))}
-      {result.results.length > 0 && (
-        <table className="table">
-          <thead>
-            <tr>
-              <th>Record</th>
-              <th>Result</th>
-              <th>Printed output</th>
-            </tr>
-          </thead>
-          <tbody>
-            {result.results.map((r) => (
-              <tr key={r.record_id} data-record={r.record_id}>
-                <td className="cell">
-                  {Object.entries(r.data)
-                    .filter(([, value]) => typeof value === "string")
-                    .map(([key, value]) => (
-                      <div key={key} dir="auto">
-                        {String(value)}
-                      </div>
-                    ))}
-                  <div className="muted">record {r.record_id}</div>
-                </td>
-                <td className="mono" data-testid="try-value">
-                  {r.value === null ? (
-                    <span className="muted">abstains</span>
-                  ) : (
-                    JSON.stringify(r.value)
-                  )}
-                </td>
-                <td>{r.output && <pre className="output">{r.output}</pre>}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+    <div className="zero-shot-settings">
+      <p className="muted">
+        A zero-shot heuristic: each record gets the label whose name and description are closest
+        to it in the embedding&apos;s space, when the confidence reaches the minimum.
+      </p>
+      <MinConfidence
+        value={config.min_confidence}
+        onChange={(value) => onChange({ ...config, min_confidence: Number(value) })}
+      />
+      <LabelDescriptions
+        task={task}
+        legend="Label descriptions"
+        descriptions={config.descriptions}
+        onChange={(descriptions) => onChange({ ...config, descriptions })}
+      />
     </div>
   );
 }

@@ -8,9 +8,11 @@ import { api, unwrap, type Project, type Schemas, type Task } from "../api/clien
 import { useProject } from "../api/queries";
 import { useJobs } from "../components/Jobs";
 import { Empty, InlineError, QueryView } from "../components/States";
+import { NoTasks, TaskSelect } from "../components/Tasks";
 import { formatNumber, formatTime } from "../format";
 import { projectPath } from "../routes";
 import { HeuristicEditor, type TryResult } from "./HeuristicEditor";
+import { KIND_TITLES, NewLearnedHeuristic, type LearnedKind } from "./HeuristicNew";
 import { WeakSupervision } from "./WeakSupervision";
 import "./Heuristics.css";
 
@@ -79,25 +81,25 @@ function HeuristicsView({ project }: { project: Project }) {
     return (
       <div className="heuristics">
         <h1>Heuristics</h1>
-        <Empty
-          title="No labeling tasks yet"
+        <NoTasks
+          project={project}
           why="A heuristic labels records for a labeling task, and this project has none."
-        >
-          <Link to={projectPath(project.name, "settings")}>Add a task in Settings</Link>
-        </Empty>
+        />
       </div>
     );
   }
   const task = project.tasks.find((t) => t.name === params.get("task")) ?? first;
   const editing = params.get("edit");
   const creating = params.get("new") === "1";
+  const learned = params.get("new");
+  const learning = learned === "active_learner" || learned === "zero_shot" ? learned : null;
   // The last "Run on 10" of the editor, kept here: saving a new heuristic (or a rename) opens
   // the editor anew under its name, and its results should stay in view.
   const [tried, setTried] = useState<Tried | null>(null);
-  const open = (next: { edit?: string; new?: boolean; task?: string }) => {
+  const open = (next: { edit?: string; new?: boolean | LearnedKind; task?: string }) => {
     const search = new URLSearchParams({ task: next.task ?? task.name });
     if (next.edit) search.set("edit", next.edit);
-    if (next.new) search.set("new", "1");
+    if (next.new) search.set("new", next.new === true ? "1" : next.new);
     setParams(search);
   };
   return (
@@ -106,22 +108,33 @@ function HeuristicsView({ project }: { project: Project }) {
         <h1>Heuristics</h1>
         <label className="inline-choice">
           Task
-          <select
+          <TaskSelect
+            tasks={project.tasks}
             value={task.name}
-            onChange={(event) => open({ task: event.target.value })}
-            aria-label="Task"
-          >
-            {project.tasks.map((t) => (
-              <option key={t.id} value={t.name}>
-                {t.name} ({t.type})
-              </option>
-            ))}
-          </select>
+            onChange={(name) => open({ task: name })}
+          />
         </label>
-        <button type="button" className="primary" onClick={() => open({ new: true })}>
-          New heuristic
-        </button>
+        <div className="actions">
+          {(["active_learner", "zero_shot"] as const).map((kind) => (
+            <button key={kind} type="button" onClick={() => open({ new: kind })}>
+              {KIND_TITLES[kind]}
+            </button>
+          ))}
+          <button type="button" className="primary" onClick={() => open({ new: true })}>
+            New heuristic
+          </button>
+        </div>
       </div>
+      {learning && (
+        <NewLearnedHeuristic
+          key={`${learning} ${task.name}`}
+          project={project}
+          task={task}
+          kind={learning}
+          onCreated={(name) => open({ edit: name })}
+          onClose={() => open({})}
+        />
+      )}
       {(creating || editing) && (
         <HeuristicEditor
           key={editing ?? "new"}

@@ -27,9 +27,10 @@ import { keys, useProject } from "../api/queries";
 import { useAnnotator } from "../annotator";
 import { SpanText, type TextSpan, type TokenRange } from "../components/SpanText";
 import { Empty, ErrorState, InlineError, Loading, QueryView } from "../components/States";
-import { formatNumber } from "../format";
+import { formatNumber, recordName } from "../format";
 import { projectPath, readSelection, selectionParams, type Selection } from "../routes";
 import { LabelsBeside, TaskPanel, isMine } from "./LabelingPanels";
+import { LabelingSimilar } from "./LabelingSimilar";
 import {
   SESSION,
   useDone,
@@ -71,6 +72,13 @@ function position(raw: string | null): number {
 }
 
 function describe(selection: Selection): string {
+  if (selection.outliers) {
+    return `Outliers of the embedding ${selection.outliers}, most unusual first`;
+  }
+  if (selection.similar) {
+    const narrowed = selection.where || selection.slice ? ", within the filter" : "";
+    return `Records most similar to record ${selection.similar.record}${narrowed}, best first`;
+  }
   const which = selection.slice
     ? `Slice “${selection.slice}”${selection.where ? ", filtered" : ""}`
     : selection.where
@@ -125,6 +133,7 @@ function Session({ project, session }: { project: Project; session: string }) {
   const [gold, setGold] = useState(false);
   const [done, markDone] = useDone(name, session);
   const [showSettings, setShowSettings] = useState(false);
+  const [showSimilar, setShowSimilar] = useState(false);
   const { page, id, detail, total } = useSessionRecord(name, selection, index);
   const record = detail.data?.id === id ? detail.data : undefined;
 
@@ -301,6 +310,15 @@ function Session({ project, session }: { project: Project; session: string }) {
                 <Link to={projectPath(name, "ide", new URLSearchParams({ record: String(id) }))}>
                   Record IDE
                 </Link>
+                {" · "}
+                <button
+                  type="button"
+                  className="link"
+                  aria-expanded={showSimilar}
+                  onClick={() => setShowSimilar((open) => !open)}
+                >
+                  Similar records
+                </button>
               </>
             )}
           </span>
@@ -354,6 +372,15 @@ function Session({ project, session }: { project: Project; session: string }) {
       {!annotator && <AnnotatorPrompt />}
       {showSettings && (
         <SettingsPanel project={project} settings={settings} update={updateSettings} />
+      )}
+      {showSimilar && record !== undefined && (
+        <LabelingSimilar
+          project={project}
+          selection={selection}
+          record={record.id}
+          name={recordName(project, record.data, record.id)}
+          onClose={() => setShowSimilar(false)}
+        />
       )}
       {page.isPending ? (
         <Loading what="Finding the records of this session" />

@@ -2,10 +2,11 @@
 // sizes and versions; the open list (?list=) with its terms (search ?q=, pages of 100 ?page=),
 // adding one or many, removing, blacklisting, importing a file and downloading the terms.
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { useParams, useSearchParams } from "react-router-dom";
 import { api, enc, unwrap, upload, type Schemas } from "../api/client";
 import { Confirm } from "../components/Confirm";
+import { OneFieldForm } from "../components/Fields";
 import { Empty, InlineError, QueryView } from "../components/States";
 import { formatNumber, formatTime } from "../format";
 import "./Lookup.css";
@@ -60,7 +61,6 @@ function Lists({
   onOpen: (name: string) => void;
 }) {
   const client = useQueryClient();
-  const [name, setName] = useState("");
   const create = useMutation({
     mutationFn: (listName: string) =>
       unwrap(
@@ -70,15 +70,10 @@ function Lists({
         }),
       ),
     onSuccess: async (made) => {
-      setName("");
       await client.invalidateQueries({ queryKey: listsKey(project) });
       onOpen(made.name);
     },
   });
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    if (name.trim()) create.mutate(name.trim());
-  };
   return (
     <section className="panel lookup-lists" aria-label="Lists">
       {lists.length === 0 ? (
@@ -105,17 +100,13 @@ function Lists({
           ))}
         </ul>
       )}
-      <form className="inline-form" onSubmit={submit}>
-        <input
-          value={name}
-          placeholder="new list name"
-          aria-label="New list name"
-          onChange={(event) => setName(event.target.value)}
-        />
-        <button type="submit" disabled={!name.trim() || create.isPending}>
-          Create list
-        </button>
-      </form>
+      <OneFieldForm
+        label="New list name"
+        placeholder="new list name"
+        button="Create list"
+        busy={create.isPending}
+        onSubmit={(value) => create.mutateAsync(value.trim())}
+      />
       <InlineError error={create.error} />
     </section>
   );
@@ -181,7 +172,6 @@ function ListView({
       onDeleted();
     },
   });
-  const [term, setTerm] = useState("");
   const [pasted, setPasted] = useState("");
   const [deleting, setDeleting] = useState(false);
   const search = params.get("q") ?? "";
@@ -192,10 +182,6 @@ function ListView({
     if (q) view.set("q", q);
     if (next.page) view.set("page", String(next.page));
     setParams(view, { replace: true });
-  };
-  const addOne = (event: FormEvent) => {
-    event.preventDefault();
-    if (term.trim()) change.mutate({ terms: [term] }, { onSuccess: () => setTerm("") });
   };
   const addMany = (blacklisted: boolean) => {
     const terms = pasted.split(/\r?\n/).filter((t) => t.trim());
@@ -227,17 +213,13 @@ function ListView({
               version {list.version} · changed {formatTime(list.updated_at)}
             </p>
             <div className="lookup-tools">
-              <form className="inline-form" onSubmit={addOne}>
-                <input
-                  value={term}
-                  placeholder="a term"
-                  aria-label="New term"
-                  onChange={(event) => setTerm(event.target.value)}
-                />
-                <button type="submit" disabled={!term.trim() || change.isPending}>
-                  Add
-                </button>
-              </form>
+              <OneFieldForm
+                label="New term"
+                placeholder="a term"
+                button="Add"
+                busy={change.isPending}
+                onSubmit={(value) => change.mutateAsync({ terms: [value] })}
+              />
               <label className="file-button">
                 Import a file (text or CSV)
                 <input

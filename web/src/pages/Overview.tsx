@@ -9,6 +9,7 @@ import { api, unwrap, type Project, type Schemas, type Task } from "../api/clien
 import { useProject, useSlices } from "../api/queries";
 import { BarChart, Heatmap, Histogram, StackedBar } from "../components/Charts";
 import { Empty, InlineError, QueryView } from "../components/States";
+import { NoTasks, TaskSelect } from "../components/Tasks";
 import { formatNumber, percent } from "../format";
 import { projectPath, selectionParams, type Selection } from "../routes";
 import "./Overview.css";
@@ -55,12 +56,10 @@ function OverviewView({ project }: { project: Project }) {
         <div className="page-head">
           <h1>Overview</h1>
         </div>
-        <Empty
-          title="No labeling tasks yet"
+        <NoTasks
+          project={project}
           why="The overview shows label statistics per labeling task, and this project has none. Add a task (classification, multi-label or extraction) in the settings."
-        >
-          <Link to={projectPath(project.name, "settings")}>Add a task in Settings</Link>
-        </Empty>
+        />
       </div>
     );
   }
@@ -102,13 +101,11 @@ function Scope({
     <div className="overview-scope">
       <label>
         Task
-        <select value={task.name} onChange={(event) => choose({ task: event.target.value })}>
-          {project.tasks.map((t) => (
-            <option key={t.id} value={t.name}>
-              {t.name} ({t.type})
-            </option>
-          ))}
-        </select>
+        <TaskSelect
+          tasks={project.tasks}
+          value={task.name}
+          onChange={(name) => choose({ task: name })}
+        />
       </label>
       <label>
         Slice

@@ -1,15 +1,14 @@
 // The record IDE: run a Python snippet against one record (in the sandbox) and see what it
 // prints, its value and its traceback; previous/next record. `?record=ID` in the URL.
 import { useMutation } from "@tanstack/react-query";
-import { lazy, Suspense, useEffect, useState, type KeyboardEvent } from "react";
+import { useEffect, useState, type KeyboardEvent } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../api/client";
-import { InlineError, Loading } from "../components/States";
+import { Code } from "../components/Code";
+import { InlineError } from "../components/States";
 import { projectPath } from "../routes";
 import "./Heuristics.css";
 import "./Calculated.css";
-
-const CodeEditor = lazy(() => import("../components/CodeEditor"));
 
 type Ran = Schemas["SnippetResult"];
 
@@ -68,9 +67,7 @@ export function RecordIde() {
         </Link>
       </div>
       <section className="panel" aria-label="Snippet">
-        <Suspense fallback={<Loading what="Loading the editor" />}>
-          <CodeEditor value={code} onChange={setCode} label="Snippet" />
-        </Suspense>
+        <Code value={code} onChange={setCode} label="Snippet" />
         <div className="actions">
           <button
             type="button"

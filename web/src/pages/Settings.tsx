@@ -1,14 +1,17 @@
-// Settings: the data schema (and more records), labeling tasks and labels, export.
+// Settings: the data schema (and more records), calculated attributes, embeddings, labeling
+// tasks and labels, export.
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { useParams } from "react-router-dom";
 import { api, enc, unwrap, type Label, type Project, type Task } from "../api/client";
 import { keys, useProject, useSlices } from "../api/queries";
 import { Confirm } from "../components/Confirm";
+import { NewForm, OneFieldForm, Options } from "../components/Fields";
 import { Empty, InlineError, QueryView } from "../components/States";
 import { UploadDialog } from "../components/Upload";
 import { formatNumber } from "../format";
 import { CalculatedAttributes } from "./Calculated";
+import { Embeddings } from "./Embeddings";
 import "./Settings.css";
 
 const TASK_TYPES = ["classification", "multi-label", "extraction"] as const;
@@ -30,6 +33,7 @@ export function Settings() {
           <h1>Settings</h1>
           <Schema project={data} />
           <CalculatedAttributes project={data} />
+          <Embeddings project={data} />
           <Tasks project={data} />
           <Export project={data} />
         </div>
@@ -140,11 +144,6 @@ function TaskCard({ project, task }: { project: string; task: Task }) {
       }),
     ),
   );
-  const [newLabel, setNewLabel] = useState("");
-  const submitLabel = (event: FormEvent) => {
-    event.preventDefault();
-    if (newLabel.trim()) addLabel.mutate(newLabel, { onSuccess: () => setNewLabel("") });
-  };
   return (
     <article className="task-card" data-testid={`task ${task.name}`} aria-label={`Task ${task.name}`}>
       <div className="task-head">
@@ -172,17 +171,13 @@ function TaskCard({ project, task }: { project: string; task: Task }) {
           <LabelRow key={label.id} project={project} task={task.name} label={label} />
         ))}
       </div>
-      <form className="inline-form" onSubmit={submitLabel}>
-        <input
-          aria-label={`New label of ${task.name}`}
-          placeholder="new label"
-          value={newLabel}
-          onChange={(event) => setNewLabel(event.target.value)}
-        />
-        <button type="submit" disabled={!newLabel.trim() || addLabel.isPending}>
-          Add label
-        </button>
-      </form>
+      <OneFieldForm
+        label={`New label of ${task.name}`}
+        placeholder="new label"
+        button="Add label"
+        busy={addLabel.isPending}
+        onSubmit={addLabel.mutateAsync}
+      />
       <InlineError error={addLabel.error} />
       {deleting && (
         <Confirm
@@ -293,57 +288,51 @@ function NewTask({ project }: { project: Project }) {
       }),
     ),
   );
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () =>
     create.mutate(undefined, {
       onSuccess: () => {
         setName("");
         setLabels("");
       },
     });
-  };
   return (
-    <form className="new-task" onSubmit={submit} aria-label="New task">
-      <h3>New task</h3>
-      <div className="form-row">
-        <label>
-          Name
-          <input value={name} onChange={(event) => setName(event.target.value)} />
-        </label>
-        <label>
-          Type
-          <select value={type} onChange={(event) => setType(event.target.value)}>
-            {TASK_TYPES.map((t) => (
-              <option key={t}>{t}</option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Target
-          <select
-            aria-label="Target attribute"
-            value={attribute}
-            onChange={(event) => setAttribute(event.target.value)}
-          >
-            {type !== "extraction" && <option value="">the whole record</option>}
-            {type === "extraction" && <option value="">choose a text attribute…</option>}
-            {(type === "extraction" ? textAttributes : project.attributes).map((a) => (
-              <option key={a.name} value={a.name}>
-                {a.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="grow">
-          Labels (comma-separated)
-          <input value={labels} onChange={(event) => setLabels(event.target.value)} />
-        </label>
-        <button type="submit" className="primary" disabled={!name.trim() || create.isPending}>
-          Add task
-        </button>
-      </div>
-      <InlineError error={create.error} />
-    </form>
+    <NewForm title="New task" error={create.error} onSubmit={submit}>
+      <label>
+        Name
+        <input value={name} onChange={(event) => setName(event.target.value)} />
+      </label>
+      <label>
+        Type
+        <select value={type} onChange={(event) => setType(event.target.value)}>
+          {TASK_TYPES.map((t) => (
+            <option key={t}>{t}</option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Target
+        <select
+          aria-label="Target attribute"
+          value={attribute}
+          onChange={(event) => setAttribute(event.target.value)}
+        >
+          {type !== "extraction" && <option value="">the whole record</option>}
+          {type === "extraction" && <option value="">choose a text attribute…</option>}
+          {(type === "extraction" ? textAttributes : project.attributes).map((a) => (
+            <option key={a.name} value={a.name}>
+              {a.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label className="grow">
+        Labels (comma-separated)
+        <input value={labels} onChange={(event) => setLabels(event.target.value)} />
+      </label>
+      <button type="submit" className="primary" disabled={!name.trim() || create.isPending}>
+        Add task
+      </button>
+    </NewForm>
   );
 }
 
@@ -364,11 +353,7 @@ function Export({ project }: { project: Project }) {
         <label>
           Format
           <select value={format} onChange={(event) => setFormat(event.target.value)}>
-            {EXPORT_FORMATS.map(([value, title]) => (
-              <option key={value} value={value}>
-                {title}
-              </option>
-            ))}
+            <Options choices={EXPORT_FORMATS} />
           </select>
         </label>
         <label>

@@ -6,6 +6,7 @@ import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import { api, unwrap, type Project, type Task } from "../api/client";
 import { useJobs } from "../components/Jobs";
+import { Options } from "../components/Fields";
 import { InlineError } from "../components/States";
 import { formatNumber, formatTime } from "../format";
 import { projectPath } from "../routes";
@@ -73,35 +74,13 @@ export function WeakSupervision({
         <label>
           Label model
           <select value={model} onChange={(event) => setModel(event.target.value)}>
-            {MODELS.map(([value, text]) => (
-              <option key={value} value={value}>
-                {text}
-              </option>
-            ))}
+            <Options choices={MODELS} />
           </select>
         </label>
         {model === "weighted" && (
           <>
-            <label title="Steepness of the confidence curve 1/(1+exp(-c·margin+k))">
-              c
-              <input
-                type="number"
-                step="any"
-                className="short"
-                value={c}
-                onChange={(event) => setC(event.target.value)}
-              />
-            </label>
-            <label title="Shift of the confidence curve 1/(1+exp(-c·margin+k))">
-              k
-              <input
-                type="number"
-                step="any"
-                className="short"
-                value={k}
-                onChange={(event) => setK(event.target.value)}
-              />
-            </label>
+            <CurveParameter name="c" what="Steepness" value={c} onChange={setC} />
+            <CurveParameter name="k" what="Shift" value={k} onChange={setK} />
           </>
         )}
         <button type="submit" className="primary" disabled={run.isPending || !ran}>
@@ -132,5 +111,31 @@ export function WeakSupervision({
       )}
       {ran && last.data === null && <p className="muted">Not run yet for {task.name}.</p>}
     </section>
+  );
+}
+
+/** A parameter of the weighted vote's confidence curve. */
+function CurveParameter({
+  name,
+  what,
+  value,
+  onChange,
+}: {
+  name: string;
+  what: string;
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label title={`${what} of the confidence curve 1/(1+exp(-c·margin+k))`}>
+      {name}
+      <input
+        type="number"
+        step="any"
+        className="short"
+        value={value}
+        onChange={(event) => onChange(event.target.value)}
+      />
+    </label>
   );
 }

@@ -3,14 +3,30 @@
 import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import { api, unwrap, type RecordDetail } from "../api/client";
+import { outliersOptions } from "../api/embeddings";
 import { keys } from "../api/queries";
-import { selectionQuery, type Selection } from "../routes";
+import { selectionQuery, similarQuery, type Selection } from "../routes";
 
 /** Ids per page of the session's list. */
 export const PAGE = 250;
 /** The session's id pages are fixed while it is open: labeling must not reorder it (a filter
  * such as "no manual label" would drop the record just labeled and shift every index). */
 export const SESSION = "labeling-session";
+
+/** What a session lists: a query of the records, or a search of the most similar ones. */
+type SessionQuery = ReturnType<typeof selectionQuery> & {
+  similar?: ReturnType<typeof similarQuery>;
+  outliers?: string;
+};
+
+function sessionQuery(selection: Selection): SessionQuery {
+  const similar = selection.similar;
+  return {
+    ...selectionQuery(selection),
+    ...(similar ? { similar: similarQuery(selection, similar) } : {}),
+    ...(selection.outliers ? { outliers: selection.outliers } : {}),
+  };
+}
 
 type SessionKey = readonly [typeof SESSION, string, string, number, number];
 
@@ -22,7 +38,24 @@ function pageOptions(project: string, query: string, page: number, opened: numbe
   return {
     queryKey: sessionKey(project, query, page, opened),
     queryFn: async () => {
-      const body = JSON.parse(query) as ReturnType<typeof selectionQuery>;
+      const { similar, outliers, ...body } = JSON.parse(query) as SessionQuery;
+      if (outliers) {
+        // An embedding's outliers: one request, most unusual first.
+        if (page > 0) return { ids: [] as number[], total: 0 };
+        const found = await outliersOptions(project, outliers).queryFn();
+        return { ids: found.records.map((record) => record.id), total: found.records.length };
+      }
+      if (similar) {
+        // Similar records: one search (at most SIMILAR_LIMIT), best first.
+        if (page > 0) return { ids: [] as number[], total: 0 };
+        const found = await unwrap(
+          api.POST("/api/projects/{project}/similar", {
+            params: { path: { project } },
+            body: similar,
+          }),
+        );
+        return { ids: found.records.map((record) => record.id), total: found.records.length };
+      }
       const found = await unwrap(
         api.POST("/api/projects/{project}/records/query", {
           params: { path: { project } },
@@ -51,7 +84,7 @@ export function recordOptions(project: string, id: number) {
 export function useSessionRecord(project: string, selection: Selection, index: number) {
   // A session is (re)resolved each time the page opens, then kept as it is.
   const [opened] = useState(() => Date.now());
-  const query = useMemo(() => JSON.stringify(selectionQuery(selection)), [selection]);
+  const query = useMemo(() => JSON.stringify(sessionQuery(selection)), [selection]);
   const page = useQuery(pageOptions(project, query, Math.floor(index / PAGE), opened));
   const id = page.data?.ids[index % PAGE];
   const detail = useQuery({ ...recordOptions(project, id ?? -1), enabled: id !== undefined });

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from assay.api import schemas
 from assay.api.deps import WorkbenchDep
+from assay.errors import ValidationError
 
 router = APIRouter(tags=["heuristics"])
 HEURISTICS = "/projects/{project}/heuristics"
@@ -18,13 +19,45 @@ def list_heuristics(wb: WorkbenchDep, project: str) -> list[schemas.HeuristicPub
     return [schemas.HeuristicPublic(**doc) for doc in wb.list_heuristics(project)]
 
 
-@router.post(HEURISTICS, status_code=201, summary="Add a labeling function")
+@router.post(
+    HEURISTICS,
+    status_code=201,
+    summary="Add a labeling function, an active learner or a zero-shot heuristic",
+)
 def add_heuristic(
     wb: WorkbenchDep, project: str, body: schemas.HeuristicCreate
 ) -> schemas.HeuristicPublic:
-    return schemas.HeuristicPublic(
-        **wb.add_heuristic(project, body.task, body.name, body.code, body.description)
+    kind = body.kind.replace("-", "_")
+    config = dict(body.config or {})
+    if kind == "labeling_function":
+        if body.name is None or body.code is None or config or body.embedding:
+            raise ValidationError("a labeling function takes a name and code (no embedding)")
+        return schemas.HeuristicPublic(
+            **wb.add_heuristic(project, body.task, body.name, body.code, body.description)
+        )
+    if body.embedding is None:
+        raise ValidationError(f"a {kind} heuristic reads an embedding: name it in 'embedding'")
+    allowed = {"active_learner": {"classifier", "min_confidence"}}.get(
+        kind, {"min_confidence", "descriptions"}
     )
+    if set(config) - allowed:
+        unknown = ", ".join(sorted(set(config) - allowed))
+        raise ValidationError(f"unknown config of a {kind}: {unknown}")
+    if kind == "active_learner":
+        added = wb.add_active_learner(
+            project, body.task, embedding=body.embedding, name=body.name, code=body.code, **config
+        )
+    elif kind == "zero_shot":
+        if body.code:
+            raise ValidationError("a zero-shot heuristic has no code: give label descriptions")
+        added = wb.add_zero_shot(
+            project, body.task, embedding=body.embedding, name=body.name, **config
+        )
+    else:
+        raise ValidationError(
+            f"unknown kind {body.kind!r}: use labeling_function, active_learner or zero_shot"
+        )
+    return schemas.HeuristicPublic(**added)
 
 
 @router.get(HEURISTICS + "/{name}", summary="A heuristic")
@@ -37,7 +70,12 @@ def update_heuristic(
     wb: WorkbenchDep, project: str, name: str, body: schemas.HeuristicUpdate
 ) -> schemas.HeuristicPublic:
     changed = wb.update_heuristic(
-        project, name, code=body.code, new_name=body.name, description=body.description
+        project,
+        name,
+        code=body.code,
+        new_name=body.name,
+        description=body.description,
+        config=body.config,
     )
     return schemas.HeuristicPublic(**changed)
 
