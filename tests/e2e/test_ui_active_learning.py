@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from test_ui_heuristics import api_heuristic, set_code, wait_job_done
 
 from assay.services import samples
 
@@ -48,26 +49,6 @@ def wait_job(server: Any, job_id: int) -> None:
     raise AssertionError(f"job {job_id} did not end")
 
 
-def api_heuristic(server: Any, name: str) -> dict[str, Any]:
-    found = server.api.get(f"/api/projects/{PROJECT}/heuristics/{name}")
-    found.raise_for_status()
-    doc: dict[str, Any] = found.json()
-    return doc
-
-
-def set_code(page: Any, code: str) -> None:
-    content = page.get_by_test_id("code-editor").locator(".cm-content")
-    content.click()
-    page.keyboard.press("Control+a")
-    page.keyboard.press("Delete")
-    content.fill(code)
-
-
-def wait_job_done(page: Any, title: str) -> None:
-    toast = page.get_by_test_id("jobs").locator(".toast", has_text=title).first
-    expect(toast).to_have_attribute("data-status", "done", timeout=120_000)
-
-
 def test_step11_active_learner_runs_as_generated_and_edits(
     page: Any, server: Any, sample: str, shot: Any
 ) -> None:
@@ -103,7 +84,7 @@ def test_step11_active_learner_runs_as_generated_and_edits(
     row = page.get_by_test_id("heuristics").locator("tr[data-heuristic=learner]")
     row.get_by_label("Select learner").check()
     page.get_by_role("button", name="Run selected (1)").click()
-    wait_job_done(page, "Run 1 heuristic(s)")
+    wait_job_done(page, "Run 1 heuristic(s)", timeout=120_000)
     ran = api_heuristic(server, "learner")
     assert ran["last_run"]["records"] == 1400
     stats = ran["statistics"]

@@ -58,9 +58,9 @@ def set_code(page: Any, code: str) -> None:
     content.fill(code)
 
 
-def wait_job_done(page: Any, title: str) -> None:
+def wait_job_done(page: Any, title: str, timeout: int = 60_000) -> None:
     toast = page.get_by_test_id("jobs").locator(".toast", has_text=title).first
-    expect(toast).to_have_attribute("data-status", "done", timeout=60_000)
+    expect(toast).to_have_attribute("data-status", "done", timeout=timeout)
 
 
 def test_step6_renamed_label_follows_into_the_code(page: Any, server: Any, sample: str) -> None:
