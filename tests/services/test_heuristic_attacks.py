@@ -3,6 +3,7 @@ job fails with a clear message, the previous votes stay, and the next run works.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,11 +16,16 @@ GOOD = "def h(record):\n    if 'you' in record['headline'].text.lower():\n      
 SPAN = "def s(record):\n    yield 'thing', 0, 1\n"
 FAST = Limits(timeout_s=3, cpu_s=3, memory_mb=300, processes=8)
 
-# name -> (task, code, what the failed job's error says)
+# name -> (task, code, what the failed job's error says: a regular expression)
 ATTACKS = {
     "syntax error": ("clickbait", "def h(record)\n    return 'yes'\n", "syntax error on line 2"),
     "exception": ("clickbait", "def h(record):\n    return 1 / 0\n", "ZeroDivisionError"),
-    "infinite loop": ("clickbait", "def h(record):\n    while True:\n        pass\n", "longer"),
+    # The wall clock and the CPU limit are both 3 s: whichever stops it first says so.
+    "infinite loop": (
+        "clickbait",
+        "def h(record):\n    while True:\n        pass\n",
+        "(ran longer|of CPU time)",
+    ),
     "memory bomb": (
         "clickbait",
         "def h(record):\n    x = []\n    while True:\n        x.append(bytearray(10**6))\n",
@@ -99,7 +105,7 @@ def test_a_failing_run_keeps_the_votes_and_the_next_run_works(
     wb.update_heuristic(project, name, code=f"TARGET = {str(target(wb))!r}\n" + code)
     job = wb.run_heuristics(project, [name], wait=True, limits=FAST)
     assert job["status"] == "failed"
-    assert message in job["error"], job["error"]
+    assert re.search(message, job["error"]), job["error"]
     assert votes(wb, project, task) == before
     assert wb.get_heuristic(project, name)["last_run"]["code_version"] == 1
 

@@ -70,12 +70,21 @@ function BrowserView({ project }: { project: Project }) {
     if (nextPage > 1) search.set("page", String(nextPage));
     setParams(search, { replace });
   };
-  const setWhere = (where: Node | undefined) => show({ ...selection, where });
-  const clearAll = () => show({ ...selection, where: undefined });
+  /** Changes part of the view. It starts from the address bar, not from this render's
+   * `selection`: the router renders a navigation as a transition, so a change made a moment ago
+   * (an order chosen just before a search) may not have reached this render yet. */
+  const update = (patch: Partial<Selection>, nextPage = 1, replace = false) =>
+    show(
+      { ...readSelection(new URLSearchParams(window.location.search)), ...patch },
+      nextPage,
+      replace,
+    );
+  const setWhere = (where: Node | undefined) => update({ where });
+  const clearAll = () => update({ where: undefined });
   const similarTo = (record: number) =>
-    show({ ...selection, outliers: undefined, similar: { ...selection.similar, record } });
+    update({ outliers: undefined, similar: { ...selection.similar, record } });
   const openSlice = (slice: string) =>
-    show({ ...selection, where: undefined, similar: undefined, outliers: undefined, slice });
+    update({ where: undefined, similar: undefined, outliers: undefined, slice });
   const card = (record: RecordRow, index: number, score?: number, scoreName?: string) => (
     <RecordCard
       project={project}
@@ -126,7 +135,7 @@ function BrowserView({ project }: { project: Project }) {
                 ? "Similar records come best first (by similarity): the order does not apply"
                 : undefined
           }
-          onChange={(next, replace) => show(next, 1, replace)}
+          onChange={(patch, replace) => update(patch, 1, replace)}
         />
       </div>
       <div className="browser-grid">
@@ -140,12 +149,12 @@ function BrowserView({ project }: { project: Project }) {
           <SlicesPanel
             project={project.name}
             current={selection.slice}
-            onOpen={(slice) => show({ ...selection, where: undefined, slice })}
+            onOpen={(slice) => update({ where: undefined, slice })}
             onRenamed={(from, to) => {
-              if (selection.slice === from) show({ ...selection, slice: to }, page, true);
+              if (selection.slice === from) update({ slice: to }, page, true);
             }}
             onDeleted={(slice) => {
-              if (selection.slice === slice) show({ ...selection, slice: undefined });
+              if (selection.slice === slice) update({ slice: undefined });
             }}
           />
           <NeuralPanel
@@ -163,7 +172,7 @@ function BrowserView({ project }: { project: Project }) {
               <button
                 type="button"
                 className="link"
-                onClick={() => show({ ...selection, slice: undefined })}
+                onClick={() => update({ slice: undefined })}
               >
                 Close the slice
               </button>
@@ -173,7 +182,7 @@ function BrowserView({ project }: { project: Project }) {
             <OutlierResults
               project={project}
               embedding={selection.outliers}
-              onClose={() => show({ ...selection, outliers: undefined })}
+              onClose={() => update({ outliers: undefined })}
               onOpenSlice={openSlice}
               card={(record, score, index) => card(record, index, score, "outlier score")}
             />
@@ -182,8 +191,8 @@ function BrowserView({ project }: { project: Project }) {
               project={project}
               selection={selection}
               similar={selection.similar}
-              onChange={(similar) => show({ ...selection, similar }, 1, true)}
-              onClose={() => show({ ...selection, similar: undefined })}
+              onChange={(similar) => update({ similar }, 1, true)}
+              onClose={() => update({ similar: undefined })}
               card={(record, score, index) => card(record, index, score)}
             />
           ) : (
@@ -192,9 +201,9 @@ function BrowserView({ project }: { project: Project }) {
               project={project}
               records={records}
               filtered={Boolean(selection.where || selection.slice)}
-              onPage={(next) => show(selection, next)}
+              onPage={(next) => update({}, next)}
               onClear={clearAll}
-              onCloseSlice={() => show({ ...selection, slice: undefined })}
+              onCloseSlice={() => update({ slice: undefined })}
               card={card}
             />
           )}

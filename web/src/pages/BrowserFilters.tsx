@@ -71,7 +71,8 @@ export function OrderControls({
   selection: Selection;
   /** why the order cannot be chosen (the results come in their own order), if it cannot */
   fixed?: string;
-  onChange: (next: Selection, replace?: boolean) => void;
+  /** called with the part of the selection that changed */
+  onChange: (patch: Partial<Selection>, replace?: boolean) => void;
 }) {
   const order = selection.order ?? "id";
   return (
@@ -82,7 +83,7 @@ export function OrderControls({
           value={order}
           disabled={fixed !== undefined}
           title={fixed}
-          onChange={(event) => onChange({ ...selection, order: event.target.value })}
+          onChange={(event) => onChange({ order: event.target.value })}
         >
           <option value="id">import order (id)</option>
           <option value="random">random</option>
@@ -98,7 +99,7 @@ export function OrderControls({
           type="checkbox"
           disabled={fixed !== undefined}
           checked={selection.desc ?? false}
-          onChange={(event) => onChange({ ...selection, desc: event.target.checked })}
+          onChange={(event) => onChange({ desc: event.target.checked })}
         />
         Descending
       </label>
@@ -112,14 +113,14 @@ export function OrderControls({
               className="seed"
               value={selection.seed ?? 0}
               onChange={(event) =>
-                onChange({ ...selection, seed: Math.trunc(Number(event.target.value)) || 0 }, true)
+                onChange({ seed: Math.trunc(Number(event.target.value)) || 0 }, true)
               }
             />
           </label>
           <button
             type="button"
             onClick={() =>
-              onChange({ ...selection, seed: Math.floor(Math.random() * 1_000_000) + 1 })
+              onChange({ seed: Math.floor(Math.random() * 1_000_000) + 1 })
             }
           >
             Shuffle
