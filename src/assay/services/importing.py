@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from itertools import repeat
 from typing import Any
 
@@ -530,10 +530,13 @@ def import_staged(
         )
         project, attributes = _begin(session, plan, project_name, import_job_id=job_id)
         created.attributes = [a.id for a in attributes if a.id not in known]
-        session.execute(
-            update(Job).where(Job.id == job_id).values(staging=True, project_id=project.id)
-        )
         stage = _Stage.begin(session, plan, project, job_id, created, options.annotator)
+        # Kept with the job, so that recover() can remove them after a crash too.
+        session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(staging=True, project_id=project.id, result={"staged": asdict(created)})
+        )
     result = ImportResult(project=project.name, tasks=[c.task for c in plan.label_columns])
     chunks = [range(i, min(n, i + chunk_size)) for i in range(0, n, chunk_size)]
     swapped = False
@@ -593,8 +596,8 @@ def import_staged(
 
 @dataclass
 class _Created:
-    """What a staged import added to an existing project before its rows: removed again
-    when it fails."""
+    """What a staged import added to an existing project before its rows (ids): removed
+    again when it fails, or by :func:`recover` when its process died."""
 
     attributes: list[int] = field(default_factory=list)
     tasks: list[int] = field(default_factory=list)
@@ -797,8 +800,11 @@ def recover(db: Database) -> list[int]:
     """Fail the import jobs whose process died, and remove the rows they had staged; also
     remove hidden projects left by jobs that ended (a clean-up that failed)."""
     with db.session() as session:
-        found = [(job.id, job.staging, job.project_id) for job in jobs.dead(session)]
-        for job_id, _, _ in found:
+        found = [
+            (job.id, job.staging, job.project_id, _Created(**(job.result or {}).get("staged", {})))
+            for job in jobs.dead(session)
+        ]
+        for job_id, *_ in found:
             session.execute(
                 update(Job)
                 .where(Job.id == job_id)
@@ -809,11 +815,14 @@ def recover(db: Database) -> list[int]:
             .join(Project, Project.import_job_id == Job.id)
             .where(Job.status.not_in(("queued", "running")))
         ).all()
-    for job_id, staging, project_id in found:
-        _discard(db, job_id, project_id if staging else None, created=_Created())
-    for job_id in set(ended) - {j for j, _, _ in found}:
+    for job_id, staging, project_id, created in found:
+        if staging:
+            _discard(db, job_id, project_id, created=created)
+        else:
+            _discard(db, job_id, None, created=_Created())
+    for job_id in set(ended) - {job_id for job_id, *_ in found}:
         _discard(db, job_id, None, created=_Created())
-    return [job_id for job_id, _, _ in found]
+    return [job_id for job_id, *_ in found]
 
 
 def _discard(
