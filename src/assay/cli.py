@@ -320,7 +320,10 @@ def annotate(
 def records(
     project: ProjectOpt,
     where: Annotated[str | None, typer.Option(help="Filter tree as JSON.")] = None,
-    order_by: Annotated[str, typer.Option(help="id, random or an attribute.")] = "id",
+    order_by: Annotated[
+        str,
+        typer.Option(help="id, random, an attribute, or slice:NAME (a static slice's own order)."),
+    ] = "id",
     desc: Annotated[bool, typer.Option("--desc", help="Descending order.")] = False,
     seed: Annotated[int, typer.Option(help="Seed for --order-by random.")] = 0,
     limit: Annotated[int, typer.Option(help="Records to print.")] = 50,

@@ -234,6 +234,8 @@ def test_static_slice_and_rename(page: Any, server: Any) -> None:
     renamed = page.get_by_test_id("slices").locator("li[data-slice=tyson-batch]")
     expect(renamed).to_have_attribute("aria-current", "true")
     assert parse_qs(urlparse(page.url).query)["slice"] == ["tyson-batch"]
+    # A static slice opens in its own order, which follows the rename.
+    expect(page.get_by_label("Order by")).to_have_value("slice:tyson-batch")
     assert server.api.get("/api/projects/clickbait/slices/tyson-batch").json()["kind"] == "static"
 
 

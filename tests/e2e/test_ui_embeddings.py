@@ -258,6 +258,15 @@ def test_outliers_ranked_and_as_a_slice(page: Any, server: Any, shot: Any) -> No
     expect(page.get_by_test_id("result-count").first).to_contain_text(
         f"of {slices[name]['records']:,}"
     )
+    # It opens in its own order: ranked, most unusual first.
+    expect(page.get_by_label("Order by")).to_have_value(f"slice:{name}")
+    cards = page.get_by_test_id("record-card")
+    expect(cards.first).to_have_attribute("aria-label", f"Record {expected['records'][0]['id']}")
+    ids = [
+        int(label.removeprefix("Record "))
+        for label in cards.evaluate_all("cards => cards.map(c => c.getAttribute('aria-label'))")
+    ]
+    assert ids == [r["id"] for r in expected["records"]][: len(ids)]
     # The side panel's button refreshes it.
     neural.get_by_role("button", name="Outlier slice").click()
     expect(page.locator(".browser-slice")).to_contain_text(name)

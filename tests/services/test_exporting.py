@@ -272,6 +272,8 @@ def test_project_archive_round_trips_exactly(wb: Workbench, tmp_path: Path, samp
     )
     wb.create_slice(sample, "dynamic", {"task": "clickbait", "state": "conflict"})
     wb.create_slice(sample, "static", kind="static", where={"search": "france"})
+    ranked = [wb.get_record(sample, f"running_id={rid}")["id"] for rid in (9, 2, 5)]
+    wb.create_slice(sample, "ranked", kind="static", record_ids=ranked)  # its order is kept
     wb.import_file(_ws_file(tmp_path), sample)
     wb.add_terms(sample, "clickbait phrases", ["you won't believe", "this is why"])
     wb.add_terms(sample, "clickbait phrases", ["top 10"], blacklisted=True)
@@ -287,6 +289,8 @@ def test_project_archive_round_trips_exactly(wb: Workbench, tmp_path: Path, samp
     assert any(a["gold"] for a in original["annotations"])
     assert any(a["source"] == "weak_supervision" for a in original["annotations"])
     assert {s["kind"] for s in original["slices"]} == {"static", "dynamic"}
+    in_copy = wb.query("copy", {"slice": "ranked"}, order_by="slice:ranked")["records"]
+    assert [r["data"]["running_id"] for r in in_copy] == [9, 2, 5]
     lists = {x["name"]: x["terms"] for x in original["lookup_lists"]}
     assert lists["clickbait phrases"] == [
         ["this is why", False],

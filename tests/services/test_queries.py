@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from assay import ValidationError, Workbench
+from assay import NotFound, ValidationError, Workbench
 
 WORDS = [
     "Straße", "STRASSE", "ΣΊΣΥΦΟΣ", "σίσυφος", "İstanbul", "istanbul", "Zürich", "zurich",
@@ -244,6 +244,35 @@ def test_keyset_and_offset_pages_agree(both: list[Workbench]) -> None:
             page = wb.query("q", None, order_by="text", limit=50, offset=offset)
             by_offset += [r["data"]["rid"] for r in page["records"]]
         assert by_cursor == by_offset
+
+
+def test_a_static_slice_keeps_its_order(both: list[Workbench]) -> None:
+    picked = [17, 3, 200, 42, 3, 99]  # 3 twice: its first place counts
+    results = []
+    for wb in both:
+        ids = {r["data"]["rid"]: r["id"] for r in wb.query("q", None, limit=1000)["records"]}
+        made = wb.create_slice("q", "picked", kind="static", record_ids=[ids[r] for r in picked])
+        assert made["records"] == 5
+        results.append(
+            (
+                _all_ids(wb, {"slice": "picked"}, order_by="slice:picked"),
+                _all_ids(wb, {"slice": "picked"}, order_by="slice:picked", descending=True),
+                _all_ids(wb, {"not": {"slice": "picked"}}, order_by="slice:picked")[0][:3],
+                _all_ids(wb, None, order_by="slice:picked")[0][:7],
+            )
+        )
+        wb.create_slice("q", "dynamic", {"search": "you"})
+        with pytest.raises(ValidationError, match="dynamic slice"):
+            wb.query("q", None, order_by="slice:dynamic")
+        with pytest.raises(NotFound, match="no slice 'gone'"):
+            wb.query("q", None, order_by="slice:gone")
+    assert results[0] == results[1]
+    assert results[0] == (
+        ([17, 3, 200, 42, 99], 5),
+        ([99, 42, 200, 3, 17], 5),
+        [0, 1, 2],  # outside the slice: by id
+        [17, 3, 200, 42, 99, 0, 1],  # the slice's records first
+    )
 
 
 def test_bad_filters_name_the_node(wb: Workbench) -> None:

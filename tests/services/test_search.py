@@ -197,8 +197,9 @@ def test_outlier_slice_is_static_and_refreshed(wb: Workbench, project: str) -> N
         7,
     )
     ranked = [r["id"] for r in wb.outliers(project, EMBEDDING, limit=7)["records"]]
-    inside = wb.query(project, {"slice": made["name"]}, limit=100)["records"]
-    assert sorted(r["id"] for r in inside) == sorted(ranked)
+    order = f"slice:{made['name']}"
+    inside = wb.query(project, {"slice": made["name"]}, order_by=order, limit=100)["records"]
+    assert [r["id"] for r in inside] == ranked  # stored ranked: most unusual first
     wb.annotate(project, ranked[0], "clickbait", "yes", "ann")
     again = wb.create_outlier_slice(project, EMBEDDING, size=3)
     assert again["id"] == made["id"] and again["records"] == 3

@@ -37,6 +37,11 @@ export interface Selection {
   outliers?: string;
 }
 
+/** The `order` of a static slice's own order (the API's `order_by: "slice:NAME"`). */
+export function sliceOrder(slice: string): string {
+  return `slice:${slice}`;
+}
+
 export function selectionParams(selection: Selection): URLSearchParams {
   const params = new URLSearchParams();
   if (selection.where && Object.keys(selection.where).length) {

@@ -42,7 +42,11 @@ class LabelUpdate(BaseModel):
 
 class Query(BaseModel):
     where: dict[str, Any] | None = Field(default=None, description="filter tree (docs/queries.md)")
-    order_by: str = Field(default="id", description="id, random or an attribute name")
+    order_by: str = Field(
+        default="id",
+        description="id, random, an attribute name, or slice:NAME (a static slice's own "
+        "order, e.g. an outlier slice ranked)",
+    )
     descending: bool = False
     seed: int = Field(default=0, description="seed of order_by=random")
     limit: int = Field(default=50, ge=1, le=1000)

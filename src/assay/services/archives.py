@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from assay.errors import ImportFileError
 from assay.services import annotating, importing, lookup_lists, projects, slices, tasks
 from assay.services.files import Table
-from assay.storage.models import Annotation, DataSlice, Project, Record, SliceRecord, core_table
+from assay.storage.models import Annotation, DataSlice, Project, Record, core_table
 
 ARCHIVE_FORMAT = "assay-project"
 
@@ -202,11 +202,7 @@ def restore(
         )
         session.add(found)
         session.flush()
-        if doc["records"]:
-            session.execute(
-                insert(SliceRecord),
-                [{"slice_id": found.id, "record_id": ids[i]} for i in doc["records"]],
-            )
+        slices.store_records(session, found, [ids[i] for i in doc["records"]])
     for doc in document.get("lookup_lists", []):  # archives before lookup lists have none
         lst = lookup_lists.create(session, project, doc["name"], doc["description"])
         for blacklisted in (False, True):

@@ -414,6 +414,9 @@ def _slice_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnEl
 # --- ordering and pages -------------------------------------------------------------------
 
 
+SLICE_ORDER = "slice:"  # order_by "slice:NAME": a static slice's own order
+
+
 @dataclass(frozen=True)
 class Page:
     records: list[dict[str, Any]]
@@ -433,15 +436,37 @@ def _sort_key(ctx: _Context, order_by: str, seed: int) -> ColumnElement[Any] | N
         z = (y * 16807 + seed) % _PRIME
         return (z * z + x) % _PRIME
     attribute = ctx.attributes.get(order_by)
+    if attribute is None and order_by.startswith(SLICE_ORDER):
+        return _slice_position(ctx, order_by.removeprefix(SLICE_ORDER))
     if attribute is None:
         raise ValidationError(
-            f"cannot order by {order_by!r}: use id, random or an attribute "
-            f"({', '.join(ctx.attributes) or 'none'})",
+            f"cannot order by {order_by!r}: use id, random, {SLICE_ORDER}NAME (a static "
+            f"slice's own order) or an attribute ({', '.join(ctx.attributes) or 'none'})",
             order_by=order_by,
         )
     if attribute.data_type == "boolean":  # false < true, and comparable in a keyset cursor
         return cast(value_expr(ctx, attribute), Integer)
     return value_expr(ctx, attribute)
+
+
+def _slice_position(ctx: _Context, name: str) -> ColumnElement[Any]:
+    """A record's position in a static slice (records outside it come last)."""
+    found = ctx.session.scalar(
+        select(DataSlice).where(DataSlice.project_id == ctx.project.id, DataSlice.name == name)
+    )
+    if found is None:
+        raise NotFound(f"project {ctx.project.name!r} has no slice {name!r}", slice=name)
+    if found.kind != "static":
+        raise ValidationError(
+            f"cannot order by slice {name!r}: it is a dynamic slice (a filter), which has no "
+            "order of its own",
+            order_by=SLICE_ORDER + name,
+        )
+    return (
+        select(SliceRecord.position)
+        .where(SliceRecord.slice_id == found.id, SliceRecord.record_id == Record.id)
+        .scalar_subquery()
+    )
 
 
 def _encode_cursor(values: list[Any]) -> str:

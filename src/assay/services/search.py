@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.algorithms import vector_index
@@ -33,7 +33,6 @@ from assay.storage.models import (
     ManualState,
     Project,
     Record,
-    SliceRecord,
 )
 
 EXACT_BELOW = 50_000  # the default of the exact_search_below setting
@@ -367,7 +366,7 @@ def outlier_slice(
     exact_below: int = EXACT_BELOW,
 ) -> DataSlice:
     """Create or refresh the static slice ``outliers-<embedding>``: the ``size`` records
-    with the highest outlier scores now."""
+    with the highest outlier scores now, ranked (its order, ``slice:NAME``, is highest first)."""
     if not 1 <= size <= 100_000:
         raise ValidationError("an outlier slice holds between 1 and 100,000 records", size=size)
     found = outlier_scores(session, project, embedding, data_dir, exact_below=exact_below)
@@ -384,9 +383,5 @@ def outlier_slice(
             "to make the outlier slice",
             slice=name,
         )
-    session.execute(delete(SliceRecord).where(SliceRecord.slice_id == existing.id))
-    if ids:
-        session.execute(
-            insert(SliceRecord), [{"slice_id": existing.id, "record_id": i} for i in ids]
-        )
+    slices.store_records(session, existing, ids)
     return existing

@@ -23,8 +23,8 @@ def create(
     kind: str = "dynamic",
     record_ids: list[int] | None = None,
 ) -> DataSlice:
-    """A dynamic slice stores ``where``; a static one stores ``record_ids`` (or the ids
-    ``where`` matches now)."""
+    """A dynamic slice stores ``where``; a static one stores ``record_ids`` in their order
+    (or the ids ``where`` matches now, by id)."""
     name = names.clean(name, "slice")
     if kind not in KINDS:
         raise ValidationError(f"unknown slice kind {kind!r}; use dynamic or static", kind=kind)
@@ -41,7 +41,7 @@ def create(
     session.flush()
     if kind == "static":
         ids = record_ids if record_ids is not None else queries.record_ids(session, project, where)
-        ids = sorted(set(ids))
+        ids = list(dict.fromkeys(ids))  # the first place of a record given twice
         known: set[int] = set()
         for start in range(0, len(ids), 1000):
             chunk = ids[start : start + 1000]
@@ -56,12 +56,18 @@ def create(
                 f"project {project.name!r} has no records with ids {missing[:10]}",
                 records=missing[:10],
             )
-        if ids:
-            session.execute(
-                insert(SliceRecord),
-                [{"slice_id": found.id, "record_id": i} for i in ids],
-            )
+        store_records(session, found, ids)
     return found
+
+
+def store_records(session: Session, found: DataSlice, ids: list[int]) -> None:
+    """Make ``ids`` the static slice's records, in this order."""
+    session.execute(delete(SliceRecord).where(SliceRecord.slice_id == found.id))
+    if ids:
+        session.execute(
+            insert(SliceRecord),
+            [{"slice_id": found.id, "record_id": i, "position": n} for n, i in enumerate(ids)],
+        )
 
 
 def _find(session: Session, project: Project, name: str) -> DataSlice | None:
@@ -97,11 +103,12 @@ def describe(session: Session, project: Project, found: DataSlice) -> dict[str, 
 
 
 def static_record_ids(session: Session, found: DataSlice) -> list[int]:
+    """A static slice's records in its order."""
     return list(
         session.scalars(
             select(SliceRecord.record_id)
             .where(SliceRecord.slice_id == found.id)
-            .order_by(SliceRecord.record_id)
+            .order_by(SliceRecord.position, SliceRecord.record_id)
         )
     )
 

@@ -205,6 +205,8 @@ class SliceRecord(Base):
     record_id: Mapped[int] = mapped_column(
         ForeignKey("record.id", ondelete="CASCADE"), primary_key=True
     )
+    # The record's place in the slice's own order (the order_by key ``slice:NAME``).
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Job(Base):

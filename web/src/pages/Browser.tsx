@@ -12,6 +12,7 @@ import {
   type Project,
   type RecordPage,
   type RecordRow,
+  type Slice,
   type Task,
 } from "../api/client";
 import { keys, useProject } from "../api/queries";
@@ -23,6 +24,7 @@ import {
   readSelection,
   selectionParams,
   selectionQuery,
+  sliceOrder,
   type Selection,
 } from "../routes";
 import { FilterPanel, OrderControls, SearchBox } from "./BrowserFilters";
@@ -83,8 +85,15 @@ function BrowserView({ project }: { project: Project }) {
   const clearAll = () => update({ where: undefined });
   const similarTo = (record: number) =>
     update({ outliers: undefined, similar: { ...selection.similar, record } });
-  const openSlice = (slice: string) =>
-    update({ where: undefined, similar: undefined, outliers: undefined, slice });
+  /** Opens a slice: a static one in its own order (an outlier slice is ranked). */
+  const openSlice = (slice: string, kind: Slice["kind"] = "static") =>
+    update({
+      where: undefined,
+      similar: undefined,
+      outliers: undefined,
+      slice,
+      ...(kind === "static" ? { order: sliceOrder(slice), desc: undefined } : {}),
+    });
   const card = (record: RecordRow, index: number, score?: number, scoreName?: string) => (
     <RecordCard
       project={project}
@@ -149,12 +158,16 @@ function BrowserView({ project }: { project: Project }) {
           <SlicesPanel
             project={project.name}
             current={selection.slice}
-            onOpen={(slice) => update({ where: undefined, slice })}
+            onOpen={(slice) => openSlice(slice.name, slice.kind)}
             onRenamed={(from, to) => {
-              if (selection.slice === from) update({ slice: to }, page, true);
+              const order = selection.order === sliceOrder(from) ? sliceOrder(to) : undefined;
+              if (selection.slice === from) {
+                update({ slice: to, ...(order && { order }) }, page, true);
+              }
             }}
             onDeleted={(slice) => {
-              if (selection.slice === slice) update({ slice: undefined });
+              const order = selection.order === sliceOrder(slice) ? "id" : undefined;
+              if (selection.slice === slice) update({ slice: undefined, ...(order && { order }) });
             }}
           />
           <NeuralPanel

@@ -2,7 +2,8 @@
 // filter tree as rows (browserFilter.ts) or as JSON.
 import { useState, type FormEvent } from "react";
 import type { Attribute, Project, Task } from "../api/client";
-import type { Selection } from "../routes";
+import { useSlices } from "../api/queries";
+import { sliceOrder, type Selection } from "../routes";
 import {
   attributeRow,
   buildWhere,
@@ -75,6 +76,12 @@ export function OrderControls({
   onChange: (patch: Partial<Selection>, replace?: boolean) => void;
 }) {
   const order = selection.order ?? "id";
+  const slices = useSlices(project.name);
+  // A static slice's own order (an outlier slice's ranking), when one is open or chosen.
+  const open = slices.data?.find((slice) => slice.name === selection.slice);
+  const sliceOrders = new Set<string>();
+  if (open?.kind === "static") sliceOrders.add(sliceOrder(open.name));
+  if (order.startsWith(sliceOrder(""))) sliceOrders.add(order);
   return (
     <div className="order-controls" title={fixed}>
       <label>
@@ -87,6 +94,11 @@ export function OrderControls({
         >
           <option value="id">import order (id)</option>
           <option value="random">random</option>
+          {[...sliceOrders].map((value) => (
+            <option key={value} value={value}>
+              order of the slice {value.slice(sliceOrder("").length)}
+            </option>
+          ))}
           {project.attributes.map((attribute) => (
             <option key={attribute.name} value={attribute.name}>
               {attribute.name}

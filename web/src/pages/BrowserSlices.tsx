@@ -126,7 +126,7 @@ export function SlicesPanel({
 }: {
   project: string;
   current: string | undefined;
-  onOpen: (slice: string) => void;
+  onOpen: (slice: Slice) => void;
   onRenamed: (from: string, to: string) => void;
   onDeleted: (slice: string) => void;
 }) {
@@ -173,7 +173,7 @@ export function SlicesPanel({
                     {slice.kind} · {formatNumber(slice.records)} records
                   </div>
                   <div className="slice-actions">
-                    <button type="button" className="link" onClick={() => onOpen(slice.name)}>
+                    <button type="button" className="link" onClick={() => onOpen(slice)}>
                       Open
                     </button>
                     <button type="button" className="link" onClick={() => setRenaming(slice)}>
