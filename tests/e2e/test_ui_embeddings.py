@@ -122,15 +122,21 @@ def test_step8_similar_to_running_id_6_within_the_filter(page: Any, server: Any,
     assert json.loads(params["where"][0])["attribute"] == "headline"
 
     # With the embedder's default threshold no "you" headline is close to a museum story:
-    # the view says so, and the threshold (shown) can be lowered.
+    # the view says so, and the threshold (shown) can be lowered: typed, or in one click.
     default = similar(server, record=six, where=YOU, limit=50)
     assert default["embedding"] == EMBEDDING
     assert default["records"] == []
     threshold = results.get_by_label("Similarity threshold")
     expect(threshold).to_have_value(str(default["threshold"]))
-    expect(results.get_by_test_id("empty")).to_contain_text("No similar record")
-    threshold.fill("0")
+    empty = results.get_by_test_id("empty")
+    expect(empty).to_contain_text("No similar record")
+    expect(empty).to_contain_text(f"threshold {default['threshold']:.2f}")
+    threshold.fill("0.9")
     threshold.press("Enter")
+    expect(page).to_have_url(re.compile(r"threshold=0\.9"))
+    expect(empty).to_contain_text("threshold 0.90")
+    empty.get_by_role("button", name="Show the closest anyway").click()
+    expect(threshold).to_have_value("0")
     assert parse_qs(urlparse(page.url).query)["threshold"] == ["0"]
 
     # The full limit comes back from the filtered records, best first, with scores.

@@ -37,9 +37,11 @@ from assay.storage.models import (
 
 EXACT_BELOW = 50_000  # the default of the exact_search_below setting
 INDEX_FILE = "index.usearch"
-# Default similarity thresholds per embedder kind (cosine): TF-IDF + SVD vectors of
-# unrelated texts share common words and sit higher than a sentence model's.
-DEFAULT_THRESHOLDS = {"tfidf-svd": 0.4, "st": 0.3, "model2vec": 0.3}
+# Default similarity thresholds per embedder kind (cosine), about the similarity that 1 in 100
+# pairs of unrelated records reaches: measured on clickbait, AG News and ../shared/data
+# (benchmarks/bench_search.py "random_pairs"), tfidf-svd 0.38-0.48, MiniLM 0.34-0.36.
+# model2vec is not measured (no such model is installed) and takes the sentence models'.
+DEFAULT_THRESHOLDS = {"tfidf-svd": 0.4, "st": 0.35, "model2vec": 0.35}
 OUTLIER_NEIGHBOURS = 10
 # Density scores compare each record with at most this many others (a fixed random sample).
 DENSITY_SAMPLE = 20_000

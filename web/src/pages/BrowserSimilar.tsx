@@ -95,8 +95,14 @@ export function SimilarResults({
       ) : found.data.records.length === 0 ? (
         <Empty
           title="No similar record"
-          why="No record of the filter reaches the similarity threshold. Lower the threshold or loosen the filter."
-        />
+          why={`No record${selection.where || selection.slice ? " of the filter" : ""} reaches the similarity threshold ${found.data.threshold.toFixed(2)}, a similarity that few unrelated records reach with this embedding. Lower the threshold or loosen the filter.`}
+        >
+          {found.data.threshold > 0 && (
+            <button type="button" onClick={() => onChange({ ...similar, threshold: 0 })}>
+              Show the closest anyway
+            </button>
+          )}
+        </Empty>
       ) : (
         <ScoredCards
           project={project.name}
