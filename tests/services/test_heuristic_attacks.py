@@ -106,6 +106,7 @@ def test_a_failing_run_keeps_the_votes_and_the_next_run_works(
     job = wb.run_heuristics(project, [name], wait=True, limits=FAST)
     assert job["status"] == "failed"
     assert re.search(message, job["error"]), job["error"]
+    assert job["error"].startswith(f"heuristic {name!r}: ")  # which one failed
     assert votes(wb, project, task) == before
     assert wb.get_heuristic(project, name)["last_run"]["code_version"] == 1
 

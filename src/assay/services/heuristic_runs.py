@@ -494,7 +494,10 @@ def check(run: Run) -> None:
     if not failed:
         return
     first = failed[0].error
-    if len(run.plans) == 1 and first is not None:
+    if len(run.plans) == 1 and first is not None:  # its own kind of error, naming it
+        first.message = f"heuristic {failed[0].name!r}: {first.message}"
+        first.args = (first.message, *first.args[1:])
+        first.detail.setdefault("heuristic", failed[0].name)
         raise first
     message = "; ".join(f"{plan.name}: {plan.error.message}" for plan in failed if plan.error)
     raise HeuristicRunFailed(
