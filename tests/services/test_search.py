@@ -218,7 +218,11 @@ def test_outliers_through_the_index(wb: Workbench, project: str) -> None:
     wb.settings.exact_search_below = 100
     try:
         # the density scores are kept with the version: force a new version
-        _new_version(wb, project)
+        version = _new_version(wb, project)
+        # The job made them with the graph, so no request waits for them.
+        folder = embeddings.folder(wb.settings.data_dir, wb.get_embedding(project, EMBEDDING)["id"])
+        made = {p.name for p in (folder / f"v{version}").iterdir()}
+        assert {"index.usearch", "outliers-density-10.npy"} <= made
         graph = wb.outliers(project, EMBEDDING, limit=20)["records"]
     finally:
         wb.settings.exact_search_below = search.EXACT_BELOW

@@ -76,10 +76,14 @@ def build_index(
     data_dir: Path, embedding: Embedding, *, exact_below: int = EXACT_BELOW
 ) -> Path | None:
     """Build and save the HNSW graph of the live vectors when they are large enough (and it
-    is missing); returns its path, or None for an embedding searched exactly."""
+    is missing), and their density outlier scores; returns the graph's path, or None for an
+    embedding searched exactly (whose scores come quickly on first use)."""
     vectors = embeddings.load(data_dir, embedding)
     graph = _graph(data_dir, embedding, vectors, exact_below)
-    return None if graph is None else _index_path(data_dir, embedding, vectors)
+    if graph is None:
+        return None
+    density_scores(data_dir, embedding, vectors, exact_below=exact_below)
+    return _index_path(data_dir, embedding, vectors)
 
 
 def _index_path(data_dir: Path, embedding: Embedding, vectors: embeddings.Vectors) -> Path:
@@ -250,10 +254,24 @@ def outlier_scores(
         rest = np.setdiff1d(np.arange(len(vectors.ids)), labeled)
         scores = 1.0 - _mean_similarity(vectors.matrix, rest, labeled, neighbours, self_too=False)
         return Outliers(vectors.ids[rest], scores, "labeled")
+    scores = density_scores(data_dir, embedding, vectors, neighbours, exact_below)
+    return Outliers(vectors.ids, scores, "density")
+
+
+def density_scores(
+    data_dir: Path,
+    embedding: Embedding,
+    vectors: embeddings.Vectors,
+    neighbours: int = OUTLIER_NEIGHBOURS,
+    exact_below: int = EXACT_BELOW,
+) -> np.ndarray:
+    """Each record's density outlier score (one minus its mean similarity to its nearest
+    records), computed once per version of the vectors and kept with them: the embedding job
+    makes them for a large embedding, so that no request waits for them."""
     path = embeddings.folder(data_dir, embedding.id) / f"v{vectors.version}"
     cached = path / f"outliers-density-{neighbours}.npy"
     if cached.exists():
-        return Outliers(vectors.ids, np.load(cached), "density")
+        return np.load(cached)
     every = np.arange(len(vectors.ids))
     graph = _graph(data_dir, embedding, vectors, exact_below)
     if graph is not None:
@@ -270,7 +288,7 @@ def outlier_scores(
         with open(partial, "wb") as out:
             np.save(out, scores)
         os.replace(partial, cached)
-    return Outliers(vectors.ids, scores, "density")
+    return scores
 
 
 def _mean_similarity(
