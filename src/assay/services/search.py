@@ -271,7 +271,8 @@ def density_scores(
     path = embeddings.folder(data_dir, embedding.id) / f"v{vectors.version}"
     cached = path / f"outliers-density-{neighbours}.npy"
     if cached.exists():
-        return np.load(cached)
+        loaded: np.ndarray = np.load(cached)
+        return loaded
     every = np.arange(len(vectors.ids))
     graph = _graph(data_dir, embedding, vectors, exact_below)
     if graph is not None:
