@@ -178,3 +178,31 @@ def test_a_job_cancelled_before_it_ran(wb: Workbench, project: str) -> None:
     assert wb.run_embedding(project, "headline-tfidf-svd", wait=True)["status"] == "done"
     doc = wb.get_embedding(project, "headline-tfidf-svd")
     assert (doc["state"], doc["error"]) == ("ready", None)
+
+
+def test_token_rows_are_read_a_batch_at_a_time(tmp_path: Path) -> None:
+    """A token-level run keeps raw token vectors in their batch files: the PCA sample and the
+    batches read from them give what the whole stacked matrix would."""
+    from assay.algorithms.embedders import PCA_SAMPLE, reduce_pca
+
+    rng = np.random.default_rng(1)
+    sizes = [20_000, 0, 25_000, 15_000]  # 60,000 token rows, more than the PCA sample
+    parts = [(rng.normal(size=(n, 8)) * np.arange(1, 9)).astype(np.float32) for n in sizes]
+    files, first = [], 0
+    for number, part in enumerate(parts):
+        path = tmp_path / f"{number}.npz"
+        np.savez(path, tokens=part, counts=np.array([len(part)]))
+        if len(part):
+            files.append((path, first))
+        first += len(part)
+    fresh = embeddings.Fresh(rows={}, vectors=np.zeros((0, 0)), starts={}, token_files=files,
+                             n_tokens=first)  # fmt: skip
+    whole = np.concatenate(parts)
+    assert [(f, len(raw)) for f, raw in fresh.token_batches()] == [(0, 20_000), (20_000, 25_000),
+                                                                   (45_000, 15_000)]  # fmt: skip
+    sample = fresh.token_sample(PCA_SAMPLE)
+    assert sample.shape == (PCA_SAMPLE, 8)
+    np.testing.assert_allclose(
+        reduce_pca(sample, 4).components_, reduce_pca(whole, 4).components_, rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_array_equal(fresh.token_sample(10**6), whole)  # fewer: all of them

@@ -235,13 +235,17 @@ def check_static_model(path: Path) -> None:
         )
 
 
+PCA_SAMPLE = 50_000  # rows a PCA reducer is fitted on, at most
+
+
 def reduce_pca(matrix: np.ndarray, dimensions: int, random_state: int = 0) -> Any:
-    """A PCA to at most ``dimensions`` fitted on (a sample of at most 50,000 of) the rows."""
+    """A PCA to at most ``dimensions`` fitted on (a sample of at most PCA_SAMPLE of) the
+    rows."""
     from sklearn.decomposition import PCA
 
     rows = np.asarray(matrix, dtype=np.float32)
-    if len(rows) > 50_000:
-        chosen = np.random.default_rng(random_state).choice(len(rows), 50_000, replace=False)
+    if len(rows) > PCA_SAMPLE:
+        chosen = np.random.default_rng(random_state).choice(len(rows), PCA_SAMPLE, replace=False)
         rows = rows[np.sort(chosen)]
     k = max(1, min(dimensions, rows.shape[1], len(rows)))
     with one_blas_thread():

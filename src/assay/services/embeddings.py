@@ -594,7 +594,8 @@ def execute(
     fresh, resumed = _embed_batches(home, run, model, batches, digests, map_function, progress)
     progress(0.95, "storing vectors")
     if model.reducer is None and run.reducer is not None:
-        rows = fresh.tokens if run.level == "token" else fresh.vectors
+        token_level = run.level == "token"
+        rows = fresh.token_sample(embedders.PCA_SAMPLE) if token_level else fresh.vectors
         model.reducer = embedders.reduce_pca(rows, reducer_dimensions(run.reducer) or 0)
     version = (previous.version if previous is not None else 0) + 1
     where = _write_version(home, version, run, digests, known, previous, fresh, model)
@@ -674,12 +675,34 @@ def _fitted_tfidf(
 @dataclass
 class Fresh:
     """Raw vectors of the texts a run embedded, by digest: rows of ``vectors`` (attribute
-    level) or token rows ``tokens[starts[d]:starts[d] + counts[d]]`` (token level)."""
+    level) or, at token level, ``starts[d]`` = (first token row, count) in the run's token
+    rows, which stay in the batch files (``token_files``: each file and its first row), read
+    a batch at a time: a run never holds all raw token vectors (T x the model's width)."""
 
     rows: dict[bytes, int]
     vectors: np.ndarray
-    tokens: np.ndarray
     starts: dict[bytes, tuple[int, int]]
+    token_files: list[tuple[Path, int]]
+    n_tokens: int
+
+    def token_batches(self) -> Iterator[tuple[int, np.ndarray]]:
+        """Each batch file's raw token vectors (float32) and the row of its first."""
+        for path, first in self.token_files:
+            with np.load(path) as stored:
+                yield first, np.asarray(stored["tokens"], dtype=np.float32)
+
+    def token_sample(self, size: int, random_state: int = 0) -> np.ndarray:
+        """At most ``size`` raw token rows, the ones :func:`embedders.reduce_pca` would draw
+        from all of them."""
+        chosen = np.arange(self.n_tokens)
+        if self.n_tokens > size:
+            rng = np.random.default_rng(random_state)
+            chosen = np.sort(rng.choice(self.n_tokens, size, replace=False))
+        parts = []
+        for first, raw in self.token_batches():
+            low, high = np.searchsorted(chosen, [first, first + len(raw)])
+            parts.append(raw[chosen[low:high] - first])
+        return _stack(parts)
 
 
 def _embed_batches(
@@ -757,16 +780,17 @@ def _gather(
 ) -> Fresh:
     rows: dict[bytes, int] = {}
     vector_parts: list[np.ndarray] = []
-    token_parts: list[np.ndarray] = []
+    token_files: list[tuple[Path, int]] = []
     starts: dict[bytes, tuple[int, int]] = {}
     row = token_row = 0
     for batch, key in zip(batches, keys, strict=True):
-        with np.load(partial_dir / f"{key}.npz") as stored:
-            if run.level == "token":
-                found, counts = stored["tokens"], stored["counts"]
-                if len(found):
-                    token_parts.append(found)
-                for i, count in zip(batch, counts.tolist(), strict=True):
+        path = partial_dir / f"{key}.npz"
+        with np.load(path) as stored:
+            if run.level == "token":  # the counts only: the vectors stay in the file
+                counts = stored["counts"].tolist()
+                if sum(counts):
+                    token_files.append((path, token_row))
+                for i, count in zip(batch, counts, strict=True):
                     starts[digests[i]] = (token_row, count)
                     token_row += count
             else:
@@ -777,8 +801,9 @@ def _gather(
     return Fresh(
         rows=rows,
         vectors=_stack(vector_parts),
-        tokens=_stack(token_parts),
         starts=starts,
+        token_files=token_files,
+        n_tokens=token_row,
     )
 
 
@@ -851,7 +876,12 @@ def _token_vectors(
     fresh: Fresh,
     model: Model,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    finished = model.finish(fresh.tokens).astype(np.float16) if len(fresh.tokens) else fresh.tokens
+    finished: np.ndarray = np.zeros((0, 0), np.float16)
+    for first, raw in fresh.token_batches():  # one batch's raw vectors at a time
+        part = model.finish(raw).astype(np.float16)
+        if not finished.size:
+            finished = np.zeros((fresh.n_tokens, part.shape[1]), np.float16)
+        finished[first : first + len(part)] = part
     counts = np.asarray([len(s) for s in run.offsets or []], dtype=np.int64)
     offsets = np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
     width = finished.shape[1] if len(finished) else 0
