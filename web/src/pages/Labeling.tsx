@@ -155,6 +155,15 @@ function Session({ project, session }: { project: Project; session: string }) {
     [setParams],
   );
 
+  /** Moves by `delta` from the index in the address bar, not this render's `index`: the
+   * router renders a navigation as a transition, so a key pressed right after a move (or after
+   * a label that moved on) may come before the render with the new index. */
+  const step = (delta: number) => {
+    const now = position(new URLSearchParams(window.location.search).get("i"));
+    const to = now + delta;
+    if (to >= 0 && (total === undefined || to <= total)) go(to);
+  };
+
   const client = useQueryClient();
   const here = useRef(index);
   useLayoutEffect(() => {
@@ -265,10 +274,10 @@ function Session({ project, session }: { project: Project; session: string }) {
   const onKey = (event: KeyboardEvent) => {
     if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
     if (typing(event.target)) return;
-    if (event.key === "ArrowRight" && total !== undefined && index < total) {
-      go(index + 1);
-    } else if (event.key === "ArrowLeft" && index > 0) {
-      go(index - 1);
+    if (event.key === "ArrowRight" && total !== undefined) {
+      step(1);
+    } else if (event.key === "ArrowLeft") {
+      step(-1);
     } else if (event.key === "Escape" && selected) {
       setPending(null);
     } else {
@@ -279,6 +288,9 @@ function Session({ project, session }: { project: Project; session: string }) {
           candidate.hotkey.toLowerCase() === event.key.toLowerCase(),
       );
       if (!label || !canLabel) return;
+      // The address bar has moved on and this render's record is about to go: a label now
+      // would land on the record the user has left.
+      if (position(new URLSearchParams(window.location.search).get("i")) !== index) return;
       choose(activeTask, label.name);
     }
     event.preventDefault();
@@ -326,7 +338,7 @@ function Session({ project, session }: { project: Project; session: string }) {
         <nav className="lab-nav" aria-label="Session">
           <button
             type="button"
-            onClick={() => go(index - 1)}
+            onClick={() => step(-1)}
             disabled={index === 0}
             aria-keyshortcuts="ArrowLeft"
           >
@@ -353,7 +365,7 @@ function Session({ project, session }: { project: Project; session: string }) {
           </div>
           <button
             type="button"
-            onClick={() => go(index + 1)}
+            onClick={() => step(1)}
             disabled={total === undefined || atEnd}
             aria-keyshortcuts="ArrowRight"
           >
