@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from assay.errors import NotFound, ValidationError
+from assay.errors import ValidationError
 from assay.services import annotating, projects, tasks
 from assay.storage.models import (
     Annotation,
@@ -393,13 +393,15 @@ def _search_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnE
     )
 
 
+def _named_slice(ctx: _Context, name: str) -> DataSlice:
+    from assay.services import slices  # slices imports this module
+
+    return slices.get(ctx.session, ctx.project, name)
+
+
 def _slice_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnElement[bool]:
     name = node["slice"]
-    found = ctx.session.scalar(
-        select(DataSlice).where(DataSlice.project_id == ctx.project.id, DataSlice.name == name)
-    )
-    if found is None:
-        raise NotFound(f"project {ctx.project.name!r} has no slice {name!r}", slice=name)
+    found = _named_slice(ctx, name)
     if found.kind == "static":
         return exists().where(SliceRecord.slice_id == found.id, SliceRecord.record_id == Record.id)
     if name in ctx.slices_seen:
@@ -451,11 +453,7 @@ def _sort_key(ctx: _Context, order_by: str, seed: int) -> ColumnElement[Any] | N
 
 def _slice_position(ctx: _Context, name: str) -> ColumnElement[Any]:
     """A record's position in a static slice (records outside it come last)."""
-    found = ctx.session.scalar(
-        select(DataSlice).where(DataSlice.project_id == ctx.project.id, DataSlice.name == name)
-    )
-    if found is None:
-        raise NotFound(f"project {ctx.project.name!r} has no slice {name!r}", slice=name)
+    found = _named_slice(ctx, name)
     if found.kind != "static":
         raise ValidationError(
             f"cannot order by slice {name!r}: it is a dynamic slice (a filter), which has no "

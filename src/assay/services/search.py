@@ -393,9 +393,7 @@ def outlier_slice(
     found = outlier_scores(session, project, embedding, data_dir, exact_below=exact_below)
     ids = [i for i, _ in _ranked(session, project, found, size)]
     name = outlier_slice_name(embedding)
-    existing = session.scalar(
-        select(DataSlice).where(DataSlice.project_id == project.id, DataSlice.name == name)
-    )
+    existing = slices.find(session, project, name)
     if existing is None:
         return slices.create(session, project, name, kind="static", record_ids=ids)
     if existing.kind != "static":

@@ -28,7 +28,7 @@ def create(
     name = names.clean(name, "slice")
     if kind not in KINDS:
         raise ValidationError(f"unknown slice kind {kind!r}; use dynamic or static", kind=kind)
-    if _find(session, project, name) is not None:
+    if find(session, project, name) is not None:
         raise Conflict(f"project {project.name!r} already has a slice {name!r}", slice=name)
     queries.compile_filter(session, project, where)  # fails early on a bad filter
     found = DataSlice(
@@ -70,14 +70,15 @@ def store_records(session: Session, found: DataSlice, ids: list[int]) -> None:
         )
 
 
-def _find(session: Session, project: Project, name: str) -> DataSlice | None:
+def find(session: Session, project: Project, name: str) -> DataSlice | None:
+    """The project's slice of that name, or None."""
     return session.scalar(
         select(DataSlice).where(DataSlice.project_id == project.id, DataSlice.name == name)
     )
 
 
 def get(session: Session, project: Project, name: str) -> DataSlice:
-    found = _find(session, project, name)
+    found = find(session, project, name)
     if found is None:
         raise NotFound(f"project {project.name!r} has no slice {name!r}", slice=name)
     return found
@@ -116,7 +117,7 @@ def static_record_ids(session: Session, found: DataSlice) -> list[int]:
 def rename(session: Session, project: Project, name: str, new_name: str) -> DataSlice:
     found = get(session, project, name)
     new_name = names.clean(new_name, "slice")
-    if new_name != name and _find(session, project, new_name) is not None:
+    if new_name != name and find(session, project, new_name) is not None:
         raise Conflict(f"project {project.name!r} already has a slice {new_name!r}", slice=new_name)
     found.name = new_name
     session.flush()
