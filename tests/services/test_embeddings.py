@@ -183,7 +183,7 @@ def test_a_job_cancelled_before_it_ran(wb: Workbench, project: str) -> None:
 def test_token_rows_are_read_a_batch_at_a_time(tmp_path: Path) -> None:
     """A token-level run keeps raw token vectors in their batch files: the PCA sample and the
     batches read from them give what the whole stacked matrix would."""
-    from assay.algorithms.embedders import PCA_SAMPLE, reduce_pca
+    from assay.algorithms.embedders import PCA_SAMPLE, pca_rows, reduce_pca
 
     rng = np.random.default_rng(1)
     sizes = [20_000, 0, 25_000, 15_000]  # 60,000 token rows, more than the PCA sample
@@ -200,9 +200,10 @@ def test_token_rows_are_read_a_batch_at_a_time(tmp_path: Path) -> None:
     whole = np.concatenate(parts)
     assert [(f, len(raw)) for f, raw in fresh.token_batches()] == [(0, 20_000), (20_000, 25_000),
                                                                    (45_000, 15_000)]  # fmt: skip
-    sample = fresh.token_sample(PCA_SAMPLE)
+    sample = fresh.token_rows(pca_rows(fresh.n_tokens))
     assert sample.shape == (PCA_SAMPLE, 8)
     np.testing.assert_allclose(
         reduce_pca(sample, 4).components_, reduce_pca(whole, 4).components_, rtol=1e-5, atol=1e-6
     )
-    np.testing.assert_array_equal(fresh.token_sample(10**6), whole)  # fewer: all of them
+    np.testing.assert_array_equal(pca_rows(40_000), np.arange(40_000))  # fewer: all of them
+    np.testing.assert_array_equal(fresh.token_rows(np.arange(fresh.n_tokens)), whole)

@@ -238,15 +238,21 @@ def check_static_model(path: Path) -> None:
 PCA_SAMPLE = 50_000  # rows a PCA reducer is fitted on, at most
 
 
+def pca_rows(n: int, random_state: int = 0) -> np.ndarray:
+    """Which of ``n`` rows a PCA reducer is fitted on (ascending): all, or a fixed random
+    sample of PCA_SAMPLE."""
+    if n <= PCA_SAMPLE:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(random_state).choice(n, PCA_SAMPLE, replace=False))
+
+
 def reduce_pca(matrix: np.ndarray, dimensions: int, random_state: int = 0) -> Any:
-    """A PCA to at most ``dimensions`` fitted on (a sample of at most PCA_SAMPLE of) the
-    rows."""
+    """A PCA to at most ``dimensions`` fitted on the rows :func:`pca_rows` chooses."""
     from sklearn.decomposition import PCA
 
     rows = np.asarray(matrix, dtype=np.float32)
     if len(rows) > PCA_SAMPLE:
-        chosen = np.random.default_rng(random_state).choice(len(rows), PCA_SAMPLE, replace=False)
-        rows = rows[np.sort(chosen)]
+        rows = rows[pca_rows(len(rows), random_state)]
     k = max(1, min(dimensions, rows.shape[1], len(rows)))
     with one_blas_thread():
         return PCA(n_components=k, random_state=random_state).fit(rows)

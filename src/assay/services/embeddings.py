@@ -594,8 +594,10 @@ def execute(
     fresh, resumed = _embed_batches(home, run, model, batches, digests, map_function, progress)
     progress(0.95, "storing vectors")
     if model.reducer is None and run.reducer is not None:
-        token_level = run.level == "token"
-        rows = fresh.token_sample(embedders.PCA_SAMPLE) if token_level else fresh.vectors
+        if run.level == "token":  # the rows the PCA is fitted on, not all of them
+            rows = fresh.token_rows(embedders.pca_rows(fresh.n_tokens))
+        else:
+            rows = fresh.vectors
         model.reducer = embedders.reduce_pca(rows, reducer_dimensions(run.reducer) or 0)
     version = (previous.version if previous is not None else 0) + 1
     where = _write_version(home, version, run, digests, known, previous, fresh, model)
@@ -691,13 +693,8 @@ class Fresh:
             with np.load(path) as stored:
                 yield first, np.asarray(stored["tokens"], dtype=np.float32)
 
-    def token_sample(self, size: int, random_state: int = 0) -> np.ndarray:
-        """At most ``size`` raw token rows, the ones :func:`embedders.reduce_pca` would draw
-        from all of them."""
-        chosen = np.arange(self.n_tokens)
-        if self.n_tokens > size:
-            rng = np.random.default_rng(random_state)
-            chosen = np.sort(rng.choice(self.n_tokens, size, replace=False))
+    def token_rows(self, chosen: np.ndarray) -> np.ndarray:
+        """The raw token rows of these (ascending) indices, read a batch at a time."""
         parts = []
         for first, raw in self.token_batches():
             low, high = np.searchsorted(chosen, [first, first + len(raw)])
