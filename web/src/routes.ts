@@ -37,9 +37,11 @@ export interface Selection {
   outliers?: string;
 }
 
-/** The `order` of a static slice's own order (the API's `order_by: "slice:NAME"`). */
+/** An `order` of a static slice's own order (the API's `order_by: "slice:NAME"`). */
+export const SLICE_ORDER = "slice:";
+
 export function sliceOrder(slice: string): string {
-  return `slice:${slice}`;
+  return SLICE_ORDER + slice;
 }
 
 export function selectionParams(selection: Selection): URLSearchParams {

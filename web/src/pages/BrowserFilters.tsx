@@ -3,7 +3,7 @@
 import { useState, type FormEvent } from "react";
 import type { Attribute, Project, Task } from "../api/client";
 import { useSlices } from "../api/queries";
-import { sliceOrder, type Selection } from "../routes";
+import { SLICE_ORDER, sliceOrder, type Selection } from "../routes";
 import {
   attributeRow,
   buildWhere,
@@ -81,7 +81,7 @@ export function OrderControls({
   const open = slices.data?.find((slice) => slice.name === selection.slice);
   const sliceOrders = new Set<string>();
   if (open?.kind === "static") sliceOrders.add(sliceOrder(open.name));
-  if (order.startsWith(sliceOrder(""))) sliceOrders.add(order);
+  if (order.startsWith(SLICE_ORDER)) sliceOrders.add(order);
   return (
     <div className="order-controls" title={fixed}>
       <label>
@@ -96,7 +96,7 @@ export function OrderControls({
           <option value="random">random</option>
           {[...sliceOrders].map((value) => (
             <option key={value} value={value}>
-              order of the slice {value.slice(sliceOrder("").length)}
+              order of the slice {value.slice(SLICE_ORDER.length)}
             </option>
           ))}
           {project.attributes.map((attribute) => (

@@ -71,6 +71,12 @@ function position(raw: string | null): number {
   return Number.isInteger(value) && value > 0 ? value : 0;
 }
 
+/** The index in the address bar now: ahead of the render's while the router renders a move
+ * (as a transition). */
+function addressIndex(): number {
+  return position(new URLSearchParams(window.location.search).get("i"));
+}
+
 function describe(selection: Selection): string {
   if (selection.outliers) {
     return `Outliers of the embedding ${selection.outliers}, most unusual first`;
@@ -155,12 +161,11 @@ function Session({ project, session }: { project: Project; session: string }) {
     [setParams],
   );
 
-  /** Moves by `delta` from the index in the address bar, not this render's `index`: the
-   * router renders a navigation as a transition, so a key pressed right after a move (or after
-   * a label that moved on) may come before the render with the new index. */
+  /** Moves by `delta` from the index in the address bar, not this render's `index`: a key
+   * pressed right after a move (or after a label that moved on) may come before the render
+   * with the new index. */
   const step = (delta: number) => {
-    const now = position(new URLSearchParams(window.location.search).get("i"));
-    const to = now + delta;
+    const to = addressIndex() + delta;
     if (to >= 0 && (total === undefined || to <= total)) go(to);
   };
 
@@ -290,7 +295,7 @@ function Session({ project, session }: { project: Project; session: string }) {
       if (!label || !canLabel) return;
       // The address bar has moved on and this render's record is about to go: a label now
       // would land on the record the user has left.
-      if (position(new URLSearchParams(window.location.search).get("i")) !== index) return;
+      if (addressIndex() !== index) return;
       choose(activeTask, label.name);
     }
     event.preventDefault();
