@@ -50,10 +50,32 @@ def _vote_value(row: Annotation | Any) -> Hashable:
     return (row.label_id, row.span_start, row.span_end)
 
 
+def lock_records(session: Session, record_ids: Sequence[int]) -> None:
+    """Take the write lock of these records' rows (PostgreSQL; a no-op on SQLite, whose
+    writers are serialized anyway) until the transaction ends.
+
+    Every writer of a record's manual labels takes it before it reads them, so two
+    annotators labeling a record at once write one after the other: without it each
+    recomputed the reference from the labels it saw, missing the other's uncommitted one (a
+    conflict left ``agreed``), and both inserted the ``manual_state`` row (a duplicate key).
+    Ascending order, so writers of several records cannot deadlock. ``FOR NO KEY UPDATE``:
+    inserting rows that reference a record (labels of other sources) does not wait for it.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    session.execute(
+        select(Record.id)
+        .where(Record.id.in_(sorted(record_ids)))
+        .order_by(Record.id)
+        .with_for_update(key_share=True)
+    )
+
+
 def refresh_reference(session: Session, task: LabelingTask, record_ids: Iterable[int]) -> None:
     """Recompute the reference manual label of these records for one task."""
     ids = sorted(set(record_ids))
     for chunk in _chunks(ids):
+        lock_records(session, chunk)
         rows = session.execute(
             select(
                 Annotation.id,
@@ -157,6 +179,7 @@ def add(
         raise ValidationError("a manual label needs the annotator's name")
     label = task_service.label(session, task, label_name)
     span_text = _check_span(session, record, task, span)
+    lock_records(session, [record.id])
     mine = select(Annotation).where(
         Annotation.record_id == record.id,
         Annotation.task_id == task.id,
@@ -206,6 +229,7 @@ def remove(
     span: Span | None = None,
 ) -> int:
     """Remove an annotator's (or the gold) manual labels; all of them when no label is named."""
+    lock_records(session, [record.id])
     query = delete(Annotation).where(
         Annotation.record_id == record.id,
         Annotation.task_id == task.id,
