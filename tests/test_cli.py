@@ -260,3 +260,14 @@ def test_calculated_attributes_and_ide(run: Run, tmp_path: Path) -> None:
     assert json.loads(out)["output"] == "True\n"
     run("attributes", "delete", *args)
     assert run("attributes", "list", "-p", "cb")[0] == ""
+
+
+def test_export_csv_escapes_formulas_unless_raw(run: Run, tmp_path: Path) -> None:
+    data = tmp_path / "f.json"
+    data.write_text(json.dumps([{"text": "@SUM(A1)", "n": -3}]), encoding="utf-8")
+    run("import", str(data), "--project", "f")
+    target = tmp_path / "f.csv"
+    run("export", "-p", "f", "--format", "csv", "-o", str(target))
+    assert target.read_text(encoding="utf-8").splitlines() == ["text,n", "'@SUM(A1),-3"]
+    run("export", "-p", "f", "--format", "csv", "-o", str(target), "--raw")
+    assert target.read_text(encoding="utf-8").splitlines() == ["text,n", "@SUM(A1),-3"]

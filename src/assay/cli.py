@@ -206,11 +206,17 @@ def export(
         "export.json"
     ),
     slice_name: Annotated[str | None, typer.Option("--slice", help="Only this slice.")] = None,
+    raw: Annotated[
+        bool,
+        typer.Option("--raw", help="CSV: write formula-like text cells unescaped."),
+    ] = False,
 ) -> None:
     """Export records with labels (refinery columns), or the whole project (--format project)."""
     bar = _bar(f"export {fmt}")
     try:
-        result = _workbench().export(project, fmt, output, slice_name=slice_name, listener=bar)
+        result = _workbench().export(
+            project, fmt, output, slice_name=slice_name, raw=raw, listener=bar
+        )
     finally:
         bar.close()
     _print(result)

@@ -274,15 +274,17 @@ class Workbench:
         out: str | Path,
         *,
         slice_name: str | None = None,
+        raw: bool = False,
         listener: Listener | None = None,
     ) -> dict[str, Any]:
+        """Write an export; a CSV escapes formula-like text cells unless ``raw``."""
         job_id = self._new_job("export", project, f"export {fmt}")
 
         def work(progress: jobs.Progress) -> dict[str, Any]:
             with self.db.session() as s:
                 found = projects.get(s, project)
                 count = exporting.export_records(
-                    s, found, fmt, Path(out), slice_name=slice_name, progress=progress
+                    s, found, fmt, Path(out), slice_name=slice_name, raw=raw, progress=progress
                 )
             return {"records": count, "path": str(out), "format": fmt}
 

@@ -336,3 +336,59 @@ def test_archive_of_a_bad_file(wb: Workbench, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="not a project archive"):
         wb.import_file(path, "p")
     assert wb.list_projects() == []
+
+
+FORMULAS = ["=1+1", "+41", "-3", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x")']
+
+
+@pytest.fixture
+def formulas(wb: Workbench, tmp_path: Path) -> str:
+    """Text cells, a label and a column name that a spreadsheet would run as formulas, and a
+    negative number in a numeric column (not text: never escaped)."""
+    rows = [{"id": i, "text": t, "n": -3, "=col": "@me"} for i, t in enumerate(FORMULAS)]
+    path = tmp_path / "formulas.json"
+    path.write_text(json.dumps(rows), encoding="utf-8")
+    wb.import_file(path, "formulas", primary_key=["id"])
+    wb.add_task("formulas", "kind", "classification", labels=["-minus", "plain"])
+    wb.annotate("formulas", "id=0", "kind", "-minus", "ann")
+    wb.annotate("formulas", "id=1", "kind", "plain", "ann")
+    return "formulas"
+
+
+def _csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_csv_export_escapes_formulas_by_default(
+    wb: Workbench, tmp_path: Path, formulas: str
+) -> None:
+    out = tmp_path / "out.csv"
+    wb.export(formulas, "csv", out)
+    rows = _csv_rows(out)
+    assert list(rows[0]) == ["id", "text", "n", "'=col", "__kind__MANUAL"]
+    assert [r["text"] for r in rows] == ["'" + t for t in FORMULAS]
+    assert [r["n"] for r in rows] == ["-3"] * len(FORMULAS)  # a number, not text
+    assert [r["'=col"] for r in rows] == ["'@me"] * len(FORMULAS)
+    assert [r["__kind__MANUAL"] for r in rows][:3] == ["'-minus", "plain", ""]
+
+
+def test_csv_export_raw_round_trips(wb: Workbench, tmp_path: Path, formulas: str) -> None:
+    out = tmp_path / "out.csv"
+    wb.export(formulas, "csv", out, raw=True)
+    rows = _csv_rows(out)
+    assert list(rows[0]) == ["id", "text", "n", "=col", "__kind__MANUAL"]
+    assert [r["text"] for r in rows] == FORMULAS
+    assert [r["=col"] for r in rows] == ["@me"] * len(FORMULAS)
+    assert [r["__kind__MANUAL"] for r in rows][:3] == ["-minus", "plain", ""]
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "parquet"])
+def test_typed_exports_keep_formulas_raw(
+    wb: Workbench, tmp_path: Path, formulas: str, fmt: str
+) -> None:
+    out = tmp_path / f"out.{fmt}"
+    wb.export(formulas, fmt, out)
+    rows = _read(out, fmt)
+    assert [r["text"] for r in rows] == FORMULAS
+    assert rows[0]["=col"] == "@me" and rows[0]["__kind__MANUAL"] == "-minus"

@@ -6,12 +6,19 @@ holding the reference manual label (null in a conflict), and, when the task has 
 supervision results, ``...__WEAK_SUPERVISION`` and ``...__WEAK_SUPERVISION__confidence``.
 Multi-label values are lists of names; extraction values are lists of spans
 ``{label, start_token, end_token, text}``. CSV and Parquet cells hold lists as JSON.
+
+CSV exports escape text that a spreadsheet would run as a formula (OWASP "CSV injection"): a
+text cell or column name starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+gets a leading ``'``, unless ``raw``. Numbers are not text and stay as they are. JSON, JSONL
+and Parquet always hold the raw values; JSON has no infinity or NaN, so a non-finite number
+is written as null there.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -31,6 +38,8 @@ from assay.storage.models import (
 )
 
 RECORD_FORMATS = ("json", "jsonl", "csv", "parquet")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a text cell as a formula (OWASP, "CSV injection")."""
 FORMATS = (*RECORD_FORMATS, "project")
 CHUNK = 2000
 
@@ -130,7 +139,33 @@ def _add_span_texts(
 
 
 def _cell(value: Any) -> Any:
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value
+    return json_text(value) if isinstance(value, (list, dict)) else value
+
+
+def defuse(value: Any) -> Any:
+    """A text a spreadsheet would run as a formula, with a leading ``'``; anything else as
+    it is (numbers are not text: -3 in a numeric column stays -3)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def json_text(value: Any) -> str:
+    """JSON text, always valid: a non-finite number (which JSON cannot hold) becomes null."""
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def export_records(
@@ -140,9 +175,11 @@ def export_records(
     out: Path,
     *,
     slice_name: str | None = None,
+    raw: bool = False,
     progress: Progress = _no_progress,
 ) -> int:
-    """Write the project's (or a slice's) records with labels to ``out``; returns the count."""
+    """Write the project's (or a slice's) records with labels to ``out``; returns the count.
+    A CSV escapes text cells that would run as spreadsheet formulas unless ``raw``."""
     if fmt == "project":
         if slice_name:
             raise ValidationError("a project archive holds the whole project; drop --slice")
@@ -163,7 +200,7 @@ def export_records(
         return _write_parquet(session, project, rows, out)
     with out.open("w", encoding="utf-8", newline="") as handle:
         if fmt == "csv":
-            return _write_csv(rows, handle, header(session, project))
+            return _write_csv(rows, handle, header(session, project), raw=raw)
         return {"json": _write_json, "jsonl": _write_jsonl}[fmt](rows, handle)
 
 
@@ -183,7 +220,7 @@ def _write_json(rows: Iterator[dict[str, Any]], handle: IO[str]) -> int:
     handle.write("[")
     for row in rows:
         handle.write(",\n" if count else "\n")
-        handle.write(json.dumps(row, ensure_ascii=False))
+        handle.write(json_text(row))
         count += 1
     handle.write("\n]\n")
     return count
@@ -192,18 +229,21 @@ def _write_json(rows: Iterator[dict[str, Any]], handle: IO[str]) -> int:
 def _write_jsonl(rows: Iterator[dict[str, Any]], handle: IO[str]) -> int:
     count = 0
     for row in rows:
-        handle.write(json.dumps(row, ensure_ascii=False))
+        handle.write(json_text(row))
         handle.write("\n")
         count += 1
     return count
 
 
-def _write_csv(rows: Iterator[dict[str, Any]], handle: IO[str], names: list[str]) -> int:
-    writer = csv.DictWriter(handle, fieldnames=names)
-    writer.writeheader()
+def _write_csv(
+    rows: Iterator[dict[str, Any]], handle: IO[str], names: list[str], *, raw: bool
+) -> int:
+    cell = _cell if raw else (lambda value: defuse(_cell(value)))
+    writer = csv.writer(handle)
+    writer.writerow([cell(n) for n in names])
     count = 0
     for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
+        writer.writerow([cell(row.get(n)) for n in names])
         count += 1
     return count
 

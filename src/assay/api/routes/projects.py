@@ -98,7 +98,14 @@ def preview_file(
     summary="Download records with labels (json, jsonl, csv, parquet) or a project archive",
 )
 def export(
-    wb: WorkbenchDep, project: str, format: str = "json", slice: str | None = None
+    wb: WorkbenchDep,
+    project: str,
+    format: str = "json",
+    slice: str | None = None,
+    raw: Annotated[
+        bool,
+        Query(description="csv: write text cells as they are, formula-like ones unescaped"),
+    ] = False,
 ) -> FileResponse:
     exports = wb.settings.data_dir / "exports"
     exports.mkdir(parents=True, exist_ok=True)
@@ -106,7 +113,7 @@ def export(
     suffix = ".assay.json" if format == "project" else f".{format}"
     out = folder / f"{project}{suffix}"
     try:
-        wb.export(project, format, out, slice_name=slice)
+        wb.export(project, format, out, slice_name=slice, raw=raw)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
