@@ -45,6 +45,25 @@ def test_a_failing_job_keeps_the_message(wb: Workbench) -> None:
     assert (job["status"], job["error"]) == ("failed", "the file is broken")
 
 
+def test_a_bug_in_a_job_shows_a_clear_message_and_logs_the_traceback(
+    wb: Workbench, caplog: pytest.LogCaptureFixture
+) -> None:
+    job_id = _job(wb, "import")
+
+    def work(_progress: jobs.Progress) -> dict[str, object]:
+        open("/nonexistent/secret/server/path.csv").close()  # the bug
+        return {}
+
+    with pytest.raises(FileNotFoundError):
+        jobs.run(wb.db, job_id, work)
+    error = wb.get_job(job_id)["error"]
+    assert error == (
+        f"internal error in this import job (FileNotFoundError); the server's log has the "
+        f"details under job {job_id}"
+    )
+    assert "Traceback" in caplog.text and "/nonexistent/secret" in caplog.text
+
+
 def test_cancel_stops_a_running_job(wb: Workbench) -> None:
     job_id = _job(wb)
     started = threading.Event()

@@ -7,11 +7,11 @@ Cancellation is cooperative: the job's progress callback raises :class:`JobCance
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +25,8 @@ from assay.storage.models import Job, utcnow
 
 FINAL = ("done", "failed", "cancelled")
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -172,6 +174,7 @@ def run(
         job = get(session, job_id)
         if job.status == "cancelled":
             return {}
+        kind = job.kind
         job.status = "running"
         job.started_at = utcnow()
         job.runner = RUNNER
@@ -184,9 +187,15 @@ def run(
         status, raised = "cancelled", exc
     except AssayError as exc:
         status, error, raised = "failed", exc.message, exc
-    except Exception as exc:  # noqa: BLE001 -- a bug: recorded on the job, then re-raised
-        status, error, raised = "failed", f"{type(exc).__name__}: {exc}", exc
-        error += "\n" + traceback.format_exc()
+    except Exception as exc:  # a bug: recorded on the job, then re-raised
+        # The user sees what failed and where to look; the traceback (server paths, code)
+        # goes to the server's log only.
+        log.error("job %s (%s) failed", job_id, kind, exc_info=exc)
+        status, raised = "failed", exc
+        error = (
+            f"internal error in this {kind} job ({type(exc).__name__}); "
+            f"the server's log has the details under job {job_id}"
+        )
     finally:
         with _lock:
             state = _live.pop(job_id, None)
