@@ -125,3 +125,42 @@ def test_labeled_spans_fill_the_list_named_like_the_label(wb: Workbench) -> None
     wb.annotate("p", "rid=1", "ents", "!!", "cy", span=(0, 2))
     assert wb.get_lookup_list("p", "country related")["blacklisted"] == 1
     assert [x["name"] for x in wb.list_lookup_lists("p")] == ["country related"]
+
+
+def test_a_removed_span_takes_the_term_it_added(wb: Workbench) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {"rid": [1, 2, 3], "text": ["Mike Tyson visits France", "Poland wins", "Poland 100%_x"]}
+    )
+    wb.import_dataframe(frame, "p", primary_key=["rid"])
+    wb.add_task("p", "ents", "extraction", attribute="text", labels=["country related"])
+    wb.add_terms("p", "country related", ["Spain"])  # by hand
+    wb.annotate("p", "rid=1", "ents", "country related", "ann", span=(3, 4))  # France
+    wb.annotate("p", "rid=1", "ents", "country related", "ann", span=(0, 2))  # Mike Tyson
+    wb.annotate("p", "rid=2", "ents", "country related", "ann", span=(0, 1))  # Poland
+    wb.annotate("p", "rid=3", "ents", "country related", "bob", span=(0, 1))  # Poland again
+    wb.add_terms("p", "country related", ["Mike Tyson"])  # now also by hand: it stays
+
+    def listed() -> list[str]:
+        return [e["term"] for e in wb.get_lookup_list("p", "country related")["entries"]]
+
+    assert listed() == ["France", "Mike Tyson", "Poland", "Spain"]
+    version = wb.get_lookup_list("p", "country related")["version"]
+    # The mistaken span goes, and its text with it: the version moves (caches drop it).
+    wb.remove_annotation("p", "rid=1", "ents", "ann", label="country related", span=(3, 4))
+    assert listed() == ["Mike Tyson", "Poland", "Spain"]
+    assert wb.get_lookup_list("p", "country related")["version"] == version + 1
+    # A term added by hand stays when its span goes.
+    wb.remove_annotation("p", "rid=1", "ents", "ann", label="country related", span=(0, 2))
+    assert listed() == ["Mike Tyson", "Poland", "Spain"]
+    # "Poland" leaves with the last span of it, not before.
+    wb.remove_annotation("p", "rid=2", "ents", "ann", label="country related")
+    assert listed() == ["Mike Tyson", "Poland", "Spain"]
+    wb.remove_annotation("p", "rid=3", "ents", "bob")
+    assert listed() == ["Mike Tyson", "Spain"]
+    # A blacklisted term stays (the blacklist is a hand's decision).
+    wb.annotate("p", "rid=2", "ents", "country related", "ann", span=(0, 1))
+    wb.add_terms("p", "country related", ["Poland"], blacklisted=True)
+    wb.remove_annotation("p", "rid=2", "ents", "ann")
+    assert listed() == ["Mike Tyson", "Poland", "Spain"]

@@ -242,9 +242,18 @@ def remove(
         query = query.where(Annotation.label_id == task_service.label(session, task, label_name).id)
     if span is not None:
         query = query.where(Annotation.span_start == span.start, Annotation.span_end == span.end)
-    removed = session.execute(query).rowcount  # type: ignore[attr-defined]
+    removed = session.execute(
+        query.returning(Annotation.label_id, Annotation.span_start, Annotation.span_end)
+    ).all()
     refresh_reference(session, task, [record.id])
-    return int(removed or 0)
+    names = label_names(session, task) if task.task_type == "extraction" else {}
+    for label_id, start, end in removed:  # a span's text may leave the list it filled
+        if start is None or end is None:
+            continue
+        text = _check_span(session, record, task, Span(start, end))
+        assert text is not None  # a task with spans
+        lookup_lists.remove_from_span(session, record.project_id, names[label_id], text)
+    return len(removed)
 
 
 def records_with_label(session: Session, label: Label) -> list[int]:

@@ -1,7 +1,9 @@
 """Lookup lists (the knowledge base): named lists of terms that labeling functions import
 (``from knowledge import country_related``). Filled by hand, from files, and from every span
 labeled with an extraction label of the same name. Blacklisted terms stay in the list, so an
-automatic fill never brings them back, but labeling functions do not see them.
+automatic fill never brings them back, but labeling functions do not see them. A term that
+only spans put there (``from_spans``) leaves again when the last manual span of its label and
+text is removed; a term added by hand (or blacklisted) stays.
 
 Each change bumps the list's ``version``: cached heuristic results key on it, so a grown list
 is never served stale.
@@ -20,8 +22,19 @@ from sqlalchemy.orm import Session
 
 from assay.errors import Conflict, ImportFileError, NotFound, ValidationError
 from assay.runtime.sandbox import module_name
-from assay.services import names
-from assay.storage.models import LookupList, LookupTerm, Project, utcnow
+from assay.services import names, tokens
+from assay.storage.models import (
+    Annotation,
+    Attribute,
+    Label,
+    LabelingTask,
+    LookupList,
+    LookupTerm,
+    Project,
+    Record,
+    RecordText,
+    utcnow,
+)
 
 MAX_TERM = 500  # characters; longer "terms" are texts, not knowledge
 EXPORT_FORMATS = ("txt", "csv")
@@ -133,10 +146,17 @@ def _changed(session: Session, lst: LookupList) -> None:
 
 
 def add_terms(
-    session: Session, lst: LookupList, values: Iterable[str], *, blacklisted: bool = False
+    session: Session,
+    lst: LookupList,
+    values: Iterable[str],
+    *,
+    blacklisted: bool = False,
+    from_spans: bool = False,
 ) -> dict[str, int]:
     """Add terms. With ``blacklisted`` they are added (or marked) as blacklisted; without,
-    terms already blacklisted stay so (say ``unblacklist`` to bring one back)."""
+    terms already blacklisted stay so (say ``unblacklist`` to bring one back).
+    ``from_spans``: a labeled span adds them; otherwise a hand does, and the terms it names
+    stay when spans go, even those that spans added first."""
     wanted = _clean_terms(values)
     # Only the wanted terms are read: labeled spans add one term at a time to lists that may
     # be long.
@@ -149,9 +169,15 @@ def add_terms(
     }
     added = [t for t in wanted if t not in existing]
     marked = [t for t in wanted if t in existing and blacklisted and not existing[t].blacklisted]
-    session.add_all(LookupTerm(list_id=lst.id, term=t, blacklisted=blacklisted) for t in added)
+    session.add_all(
+        LookupTerm(list_id=lst.id, term=t, blacklisted=blacklisted, from_spans=from_spans)
+        for t in added
+    )
     for term in marked:
         existing[term].blacklisted = True
+    if not from_spans:
+        for row in existing.values():
+            row.from_spans = False
     if added or marked:
         session.flush()
         _changed(session, lst)
@@ -190,9 +216,75 @@ def add_from_span(session: Session, project_id: int, label_name: str, text: str)
     project = session.get(Project, project_id)
     assert project is not None  # the record being labeled belongs to it
     try:  # both checks raise before anything is written
-        add_terms(session, get_or_create(session, project, label_name), [text])
+        add_terms(session, get_or_create(session, project, label_name), [text], from_spans=True)
     except (Conflict, ValidationError):
         return
+
+
+def remove_from_span(session: Session, project_id: int, label_name: str, text: str) -> None:
+    """A removed manual span's text leaves the list named like its label when spans alone put
+    it there and no manual span of a label of that name (in any task of the project) still
+    has that text."""
+    project = session.get(Project, project_id)
+    assert project is not None  # the record whose span was removed belongs to it
+    lst = find(session, project, label_name)
+    term = text.strip()
+    if lst is None or not term:
+        return
+    found = session.scalar(
+        select(LookupTerm).where(
+            LookupTerm.list_id == lst.id,
+            LookupTerm.term == term,
+            LookupTerm.from_spans,
+            LookupTerm.blacklisted.is_(False),
+        )
+    )
+    if found is None or _span_remains(session, project_id, label_name, term):
+        return
+    session.delete(found)
+    session.flush()
+    _changed(session, lst)
+
+
+def _span_remains(session: Session, project_id: int, label_name: str, term: str) -> bool:
+    """Whether a manual span of a label of this name has this text (after stripping). Only
+    the records whose folded text contains the term are read."""
+    from assay.services.annotating import MANUAL  # annotating imports this module
+
+    rows = session.execute(
+        select(
+            Record.data,
+            Attribute.name,
+            RecordText.offsets,
+            Annotation.span_start,
+            Annotation.span_end,
+        )
+        .join(Label, Label.id == Annotation.label_id)
+        .join(LabelingTask, LabelingTask.id == Annotation.task_id)
+        .join(Attribute, Attribute.id == LabelingTask.attribute_id)
+        .join(Record, Record.id == Annotation.record_id)
+        .join(
+            RecordText,
+            (RecordText.record_id == Annotation.record_id)
+            & (RecordText.attribute_id == LabelingTask.attribute_id),
+        )
+        .where(
+            LabelingTask.project_id == project_id,
+            Label.name == label_name,
+            Annotation.source == MANUAL,
+            Annotation.span_start.is_not(None),
+            RecordText.folded.contains(term.casefold(), autoescape=True),
+        )
+    )
+    for data, attribute, offsets, start, end in rows:
+        value = data.get(attribute)
+        if isinstance(value, str) and offsets is not None:
+            try:
+                if tokens.span_text(value, offsets, start, end).strip() == term:
+                    return True
+            except ValidationError:  # a span outside the text's tokens: it has no text
+                continue
+    return False
 
 
 def read_terms(path: Path) -> tuple[list[str], list[str]]:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -255,6 +256,10 @@ class LookupTerm(Base):
     list_id: Mapped[int] = mapped_column(ForeignKey("lookup_list.id", ondelete="CASCADE"))
     term: Mapped[str] = mapped_column(String(500))
     blacklisted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Put there by a labeled span, not by hand: it leaves with the last manual span of its
+    # label and text (services/lookup_lists.py). Adding it by hand or blacklisting it clears
+    # the flag, and it stays.
+    from_spans: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Embedding(Base):
