@@ -6,8 +6,12 @@ Tokens are stored as int32 pairs of character offsets (start, end), end exclusiv
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
+import os
+import signal
+import sys
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -131,18 +135,63 @@ def _tokenize_batch(nlp: Any, texts: list[str]) -> list[bytes]:
 @contextmanager
 def workers(language: str) -> Iterator[ProcessPoolExecutor]:
     """Two worker processes for import work that tokenizes (forked, with the language's
-    pipeline loaded), so that the caller writes one chunk while the next ones are prepared."""
+    pipeline loaded), so that the caller writes one chunk while the next ones are prepared.
+
+    Forked, not spawned: a spawned worker would load spaCy again. So each worker first
+    undoes what it inherited from a server (:func:`_start_worker`)."""
     pipeline(language)  # fail early, here, on a language spaCy cannot tokenize
     pool = ProcessPoolExecutor(
         max_workers=2,
         mp_context=multiprocessing.get_context("fork"),
-        initializer=pipeline,
-        initargs=(language,),
+        initializer=_start_worker,
+        initargs=(language, os.getpid()),
     )
     try:
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _start_worker(language: str, parent: int) -> None:
+    """A forked worker's start: it dies with its parent (a parent killed with -9 left its
+    workers waiting forever, 330-390 MB each), stops on SIGTERM (a server's own handler
+    ignored it), and closes every socket it inherited (a server's listening socket held by a
+    worker kept the port taken after the server died; its connections kept clients waiting).
+    """
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above: no signal comes
+        os._exit(1)
+    signal.set_wakeup_fd(-1)  # the parent's event loop's: not this process's
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops it
+    _close_inherited_sockets()
+    pipeline(language)
+
+
+def _close_inherited_sockets() -> None:
+    """Release this process's sockets: a worker talks to its parent through pipes only.
+
+    Each is replaced by /dev/null rather than closed: its number stays taken, so a copied
+    socket object that is collected later closes /dev/null, not a file the worker opened."""
+    try:
+        fds = os.listdir("/proc/self/fd")
+    except FileNotFoundError:  # no /proc (not Linux): nothing to find them by
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for name in fds:
+            try:
+                if os.readlink(f"/proc/self/fd/{name}").startswith("socket:"):
+                    os.dup2(null, int(name))
+            except OSError:  # the listing's own descriptor, gone once listed
+                continue
+    finally:
+        os.close(null)
 
 
 def offsets(blob: bytes) -> np.ndarray:
