@@ -262,3 +262,32 @@ def test_an_upsert_makes_values_stale_and_a_column_cannot_overwrite_them(
     update.write_text("running_id,headline\n" + "".join(f"{k},Two words\n" for k in keys))
     assert wb.import_file(update, project)["updated"] == 3
     assert wb.get_calculated_attribute(project, "headline_length")["state"] == "stale"
+
+
+@pytest.mark.parametrize(
+    ("data_type", "returned", "error"),
+    [
+        ("text", "'a\\x00b'", "returned 'a\\x00b', a string with a NUL character (U+0000)"),
+        ("float", "float('inf')", "not JSON"),  # the sandbox refuses it on the way out
+        ("float", "float('nan')", "not JSON"),
+    ],
+)
+def test_values_no_database_stores_are_refused_and_nothing_is_stored(
+    wb: Workbench, tmp_path: Path, data_type: str, returned: str, error: str
+) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps([{"text": "a"}, {"text": "b"}]), encoding="utf-8")
+    wb.import_file(path, "p")
+    wb.add_calculated_attribute("p", "x", data_type, f"def f(record):\n    return {returned}\n")
+    job = wb.run_calculated_attribute("p", "x", wait=True)
+    assert job["status"] == "failed" and error in job["error"], job["error"]
+    assert "nothing was stored" in job["error"] or "raised" in job["error"]
+    assert [r["data"] for r in wb.query("p", None)["records"]] == [{"text": "a"}, {"text": "b"}]
+
+
+def test_non_finite_numbers_do_not_fit_a_number_attribute() -> None:
+    from assay.services.calculated import check_value
+
+    for value in (float("inf"), float("-inf"), float("nan")):
+        with pytest.raises(ValueError, match="not a finite number"):
+            check_value(value, "float", 100)

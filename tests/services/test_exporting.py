@@ -338,6 +338,51 @@ def test_archive_of_a_bad_file(wb: Workbench, tmp_path: Path) -> None:
     assert wb.list_projects() == []
 
 
+@pytest.mark.parametrize(
+    ("where", "value", "location", "what"),
+    [
+        ("record", "a\x00b", "records[1].headline", "a NUL character (U+0000)"),
+        ("record", float("inf"), "records[1].headline", "a non-finite number (inf)"),
+        ("term", "a\x00b", "lookup_lists[0].terms[0][0]", "a NUL character (U+0000)"),
+        ("annotator", "a\x00", "annotations[0].annotator", "a NUL character (U+0000)"),
+        ("confidence", float("nan"), "annotations[0].confidence", "a non-finite number (nan)"),
+    ],
+)
+def test_archive_with_what_a_database_cannot_store_is_refused(
+    wb: Workbench, tmp_path: Path, small: str, where: str, value: Any, location: str, what: str
+) -> None:
+    """A SQLite project that holds a NUL (or an old one that holds infinity) must not become
+    an archive that restores on SQLite only: refused on both, naming the place."""
+    document = wb.archive(small)
+    document["lookup_lists"] = [{"name": "l", "description": "", "terms": [["x", False]]}]
+    target = {
+        "record": (document["records"][1], "headline"),
+        "term": (document["lookup_lists"][0]["terms"][0], 0),
+        "annotator": (document["annotations"][0], "annotator"),
+        "confidence": (document["annotations"][0], "confidence"),
+    }[where]
+    target[0][target[1]] = value
+    path = tmp_path / "bad.assay.json"
+    path.write_text(json.dumps(document), encoding="utf-8")  # json writes NaN, Infinity
+    with pytest.raises(ValidationError) as error:
+        wb.import_file(path, "back")
+    assert error.value.message.startswith(f"the archive holds {what} at {location}")
+    assert error.value.detail["location"] == location
+    assert [p["name"] for p in wb.list_projects()] == [small]
+
+
+def test_archive_with_an_odd_slice_name_is_refused(
+    wb: Workbench, tmp_path: Path, small: str
+) -> None:
+    document = wb.archive(small)
+    document["slices"] = [{"name": "a\u202eb", "kind": "static", "filter": None, "records": [0]}]
+    path = tmp_path / "bad.assay.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(ValidationError, match="a slice name cannot contain U\\+202E"):
+        wb.import_file(path, "back")
+    assert [p["name"] for p in wb.list_projects()] == [small]
+
+
 FORMULAS = ["=1+1", "+41", "-3", "@SUM(A1)", "\tx", "\rx", '=HYPERLINK("http://x")']
 
 

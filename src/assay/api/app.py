@@ -6,12 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from assay.api.inputs import check_request
 from assay.api.routes import (
     attributes,
     embeddings,
@@ -90,7 +91,8 @@ def create_app(
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
         return _error(exc.status_code, "http_error", str(exc.detail))
 
-    api = APIRouter(prefix="/api")
+    # Every /api route refuses values not every database stores (NUL, inf, NaN): 422.
+    api = APIRouter(prefix="/api", dependencies=[Depends(check_request)])
     for router in ROUTERS:
         api.include_router(router)
 

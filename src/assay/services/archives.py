@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from assay.errors import ImportFileError
-from assay.services import annotating, importing, lookup_lists, projects, slices, tasks
+from assay.services import annotating, importing, lookup_lists, names, projects, slices, tasks
 from assay.services.files import Table
 from assay.storage.models import Annotation, DataSlice, Project, Record, core_table
 
@@ -135,7 +135,17 @@ def restore(
     name: str | None = None,
     max_cell_bytes: int = 1_000_000,
 ) -> Project:
-    """Create a project from an archive (under ``name`` when given)."""
+    """Create a project from an archive (under ``name`` when given). An archive holding
+    what not every database stores (a NUL character, a non-finite number) is refused whole,
+    naming the place: a SQLite project's archive must restore on PostgreSQL too."""
+    problem = names.unstorable(document)
+    if problem is not None:
+        location, what = problem
+        raise ImportFileError(
+            f"the archive holds {what} at {location}, which not every database can store; "
+            "remove it and import again",
+            location=location,
+        )
     meta = document["project"]
     project_name = name or meta["name"]
     project = projects.create(
@@ -196,7 +206,7 @@ def restore(
     for doc in document["slices"]:
         found = DataSlice(
             project_id=project.id,
-            name=doc["name"],
+            name=names.clean(doc["name"], "slice", slice=doc["name"]),
             kind=doc["kind"],
             filter=doc["filter"],
         )

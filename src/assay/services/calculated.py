@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -151,6 +152,8 @@ def check_value(value: Any, data_type: str, max_bytes: int) -> Any:
             raise ValueError(f"returned {_kind(value)} {_shown(value)}, not a string ({data_type})")
         if len(value.encode()) > max_bytes:
             raise ValueError(f"returned a string longer than {max_bytes} bytes")
+        if "\x00" in value:  # PostgreSQL cannot store it, SQLite can: refused on both
+            raise ValueError(f"returned {_shown(value)}, a string with a NUL character (U+0000)")
         return value
     if data_type == "boolean":
         if not isinstance(value, bool):
@@ -158,6 +161,8 @@ def check_value(value: Any, data_type: str, max_bytes: int) -> Any:
         return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"returned {_kind(value)} {_shown(value)}, not a number ({data_type})")
+    if isinstance(value, float) and not math.isfinite(value):  # no JSON, no filter holds it
+        raise ValueError(f"returned {value!r}, not a finite number ({data_type})")
     if data_type == "float":
         return float(value)
     if isinstance(value, float):

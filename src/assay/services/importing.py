@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session, aliased
 from assay.errors import ImportFileError, NotFound, ValidationError
 from assay.services import annotating, jobs, projects, records, tasks, tokens
 from assay.services.files import Table
+from assay.services.names import check_characters
 from assay.storage import bulk
 from assay.storage.db import Database
 from assay.storage.models import (
@@ -409,6 +410,8 @@ def plan_import(session: Session, project_name: str, table: Table, options: Impo
     if table.n_rows == 0:
         raise ImportFileError(f"{table.source}: no rows", file=table.source)
     attribute_columns, label_columns = split_columns(table)
+    for column in attribute_columns:  # attribute names, kept as the file spells them
+        check_characters(column, "column", file=table.source, column=column)
     if not attribute_columns:
         raise ImportFileError(f"{table.source}: no attribute columns", file=table.source)
     project = projects.find(session, project_name)

@@ -42,6 +42,7 @@ EXPORT_FORMATS = ("txt", "csv")
 
 def create(session: Session, project: Project, name: str, description: str = "") -> LookupList:
     name = names.clean(name, "lookup list", list=name)
+    names.check_text(description, "a lookup list's description", list=name)
     if not module_name(name):
         raise ValidationError(
             f"lookup list {name!r} has no letter, digit or '_' to import it by", list=name
@@ -76,6 +77,7 @@ def get(session: Session, project: Project, name: str) -> LookupList:
 
 
 def get_or_create(session: Session, project: Project, name: str) -> LookupList:
+    name = names.clean(name, "lookup list", list=name)  # checked before it is looked up
     return find(session, project, name) or create(session, project, name)
 
 
@@ -118,7 +120,7 @@ def _clean_terms(values: Iterable[str]) -> list[str]:
     """Terms as stored: surrounding white space removed, empty ones skipped, each once."""
     seen: dict[str, None] = {}
     for value in values:
-        term = str(value).strip()
+        term = names.check_text(str(value).strip(), "a lookup term")
         if not term:
             continue
         if len(term) > MAX_TERM:

@@ -31,6 +31,7 @@ class ProjectSummary:
 
 def create(session: Session, name: str, description: str = "", language: str = "en") -> Project:
     name = names.clean(name, "project")
+    names.check_text(description, "a project's description", project=name)
     tokens.check_language(language)
     if session.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise Conflict(f"project {name!r} already exists", project=name)

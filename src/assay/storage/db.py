@@ -8,7 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
+
+from assay.errors import ValidationError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -22,6 +25,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+
+
+def _nul(error: DataError) -> bool:
+    """PostgreSQL's refusal of a NUL character: psycopg's in text, the server's in JSON."""
+    text = str(error.orig)
+    return "NUL (0x00)" in text or "\\u0000 cannot be converted" in text
 
 
 class Database:
@@ -52,6 +61,13 @@ class Database:
         try:
             yield session
             session.commit()
+        except DataError as exc:
+            session.rollback()
+            if _nul(exc):  # a NUL no check caught (a lookup by name): 422 on PostgreSQL too
+                raise ValidationError(
+                    "a value holds a NUL character (U+0000), which the database cannot store",
+                ) from exc
+            raise
         except BaseException:
             session.rollback()
             raise
