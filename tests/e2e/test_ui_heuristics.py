@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
@@ -240,6 +241,28 @@ def test_step12_run_all_shows_statistics(page: Any, server: Any, sample: str, sh
         ]
     )
     shot("heuristics")
+
+
+def test_labeling_names_the_heuristics_that_voted(page: Any, server: Any, sample: str) -> None:
+    # A record on which several heuristics voted (after step 12's run of all of them).
+    where = {"task": "clickbait", "source": "heuristic", "state": "labeled"}
+    first = server.api.post(
+        f"/api/projects/{PROJECT}/records/query", json={"where": where, "limit": 1}
+    ).json()["records"][0]
+    labels = server.api.get(f"/api/projects/{PROJECT}/records/{first['id']}").json()["labels"]
+    votes = [a for a in labels["clickbait"]["annotations"] if a["source"] == "heuristic"]
+    ids = {api_heuristic(server, v["source_name"])["id"] for v in votes}
+    assert votes and ids == {int(v["source_id"]) for v in votes}
+    page.add_init_script("window.localStorage.setItem('assay.annotator', 'ann')")
+    page.goto(f"/projects/{PROJECT}/labeling?where={quote(json.dumps(where))}")
+    beside = page.get_by_test_id("beside").get_by_role("region", name="Labels of clickbait")
+    shown = beside.locator("li[data-source=heuristic]")
+    expect(shown).to_have_count(len(votes))
+    for vote in votes:
+        expect(beside).to_contain_text(f"heuristic · {vote['source_name']}")
+    # Their internal ids are not shown.
+    for text in shown.all_inner_texts():
+        assert not any(f"heuristic · {v['source_id']}" in text for v in votes), text
 
 
 def test_step13_weak_supervision(page: Any, server: Any, sample: str, shot: Any) -> None:

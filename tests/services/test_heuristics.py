@@ -69,6 +69,13 @@ def test_add_try_run_and_statistics(wb: Workbench, project: str) -> None:
     assert found["statistics"]["hits"] == expected
     assert found["statistics"]["coverage"] == pytest.approx(expected / 1400)
     assert found["stale"] is False
+    # A record's labels name the heuristic that voted them (its id is internal).
+    voted = wb.query(project, {"task": "clickbait", "source": "heuristic"}, limit=1)["records"]
+    labels = wb.get_record(project, voted[0]["id"])["labels"]["clickbait"]["annotations"]
+    assert [(a["source_name"], a["source_id"]) for a in labels if a["source"] == "heuristic"] == [
+        ("starts_with_digit", str(found["id"]))
+    ]
+    assert {a["source_name"] for a in labels if a["source"] != "heuristic"} <= {None}
     changed = wb.update_heuristic(project, "starts_with_digit", code=STARTS_WITH_DIGIT + "\n")
     assert (changed["code_version"], changed["stale"]) == (2, True)
 

@@ -161,6 +161,10 @@ class AnnotationPublic(BaseModel):
     label: str
     source: str = Field(description="manual | heuristic | weak_supervision | model")
     source_id: str
+    source_name: str | None = Field(
+        description="the name of the heuristic that voted it (source heuristic); null for "
+        "other sources"
+    )
     annotator: str
     start_token: int | None
     end_token: int | None

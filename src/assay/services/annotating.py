@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from assay.algorithms.reference import ManualVote, resolve_reference
 from assay.errors import ValidationError
-from assay.services import lookup_lists, records, tokens
+from assay.services import heuristics, lookup_lists, records, tokens
 from assay.services import tasks as task_service
 from assay.storage.models import (
     Annotation,
     Attribute,
+    Heuristic,
     Label,
     LabelingTask,
     ManualState,
@@ -353,6 +354,13 @@ def task_labels(session: Session, record: Record, task: LabelingTask) -> dict[st
             ManualState.record_id == record.id, ManualState.task_id == task.id
         )
     )
+    voters = {int(r.source_id) for r in rows if r.source == heuristics.SOURCE}
+    heuristic_names = {
+        str(id_): name
+        for id_, name in session.execute(
+            select(Heuristic.id, Heuristic.name).where(Heuristic.id.in_(voters))
+        )
+    }
     return {
         "reference": {
             "state": state or "none",
@@ -364,6 +372,9 @@ def task_labels(session: Session, record: Record, task: LabelingTask) -> dict[st
                 "label": names[r.label_id],
                 "source": r.source,
                 "source_id": r.source_id,
+                "source_name": heuristic_names.get(r.source_id)
+                if r.source == heuristics.SOURCE
+                else None,
                 "annotator": r.annotator,
                 "start_token": r.span_start,
                 "end_token": r.span_end,

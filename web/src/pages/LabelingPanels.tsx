@@ -114,7 +114,9 @@ function who(annotation: Annotation, annotator: string): string {
     return annotation.gold ? `gold, by ${name}` : name;
   }
   const parts = [SOURCE_TEXT[annotation.source] ?? annotation.source];
-  if (annotation.source_id) parts.push(annotation.source_id);
+  // A heuristic by its name: its id is internal.
+  const source = annotation.source_name ?? annotation.source_id;
+  if (source) parts.push(source);
   return parts.join(" · ");
 }
 
