@@ -103,23 +103,54 @@ def _bar(description: str) -> Any:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Access token (ASSAY_TOKEN): every API request then needs it; required to "
+            "listen on an address other than loopback."
+        ),
+    ] = None,
 ) -> None:
     """Start the server (API under /api, OpenAPI docs at /docs)."""
     import uvicorn
 
     from assay.api.app import create_app
+    from assay.api.door import is_loopback
 
-    settings = Settings()
+    given: dict[str, Any] = {"host": host, "port": port, "token": token}
+    settings = Settings(**{name: value for name, value in given.items() if value is not None})
+    if not is_loopback(settings.host):
+        if settings.token is None:
+            raise AssayError(
+                f"refusing to listen on {settings.host} without an access token: anyone who "
+                "reaches that address could read and delete projects and run code; set one "
+                "with --token or ASSAY_TOKEN, or listen on 127.0.0.1"
+            )
+        if not settings.allowed_hosts:  # the token is the door; any name may reach it
+            settings.allowed_hosts = ["*"]
     workbench = Workbench(settings)
-    typer.echo(
-        f"assay: {settings.resolved_database_url()} -> http://{host or settings.host}:"
-        f"{port or settings.port}",
-        err=True,
-    )
+    server = create_app(workbench)
+    url = f"http://{_url_host(settings.host)}:{settings.port}"
+    typer.echo(f"assay: {settings.resolved_database_url()} -> {url}", err=True)
+    if settings.token is not None:
+        typer.echo(
+            "assay: the API needs the token (Authorization: Bearer <token>); sign a browser "
+            f"in once at {server.state.door.login_link(url)}",
+            err=True,
+        )
     try:
-        uvicorn.run(create_app(workbench), host=host or settings.host, port=port or settings.port)
+        uvicorn.run(server, host=settings.host, port=settings.port)
     finally:  # running jobs stop (cancelled); the sandbox workers and a cluster client end
         workbench.close()
+
+
+def _url_host(host: str) -> str:
+    """The listening address as a URL's host: a wildcard becomes this machine's name."""
+    if host in ("0.0.0.0", "::", ""):
+        import socket
+
+        return socket.gethostname()
+    return f"[{host}]" if ":" in host else host
 
 
 @projects_app.command("list")

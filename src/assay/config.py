@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -24,6 +25,17 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Address the server listens on.")
     port: int = Field(default=8000, description="Port the server listens on.")
+    token: SecretStr | None = Field(
+        default=None,
+        description="Access token: when set, every /api request needs Authorization: Bearer "
+        "<token> or the session cookie of the one-time login link that assay serve prints. "
+        "Required to listen on an address other than loopback.",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Host names the server answers besides loopback ones (localhost, "
+        "127.0.0.1, [::1]); comma-separated; * answers any.",
+    )
     max_cell_bytes: int = Field(
         default=1_000_000, description="Largest cell an import accepts, in UTF-8 bytes."
     )
@@ -42,6 +54,18 @@ class Settings(BaseSettings):
         description="Embeddings of at most this many records are searched exactly; larger "
         "ones through an HNSW index (usearch) kept next to their vectors in the data dir.",
     )
+
+    @field_validator("token", mode="before")
+    @classmethod
+    def _no_empty_token(cls, value: Any) -> Any:
+        return None if value == "" else value  # ASSAY_TOKEN= (empty) sets no token
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
 
     def resolved_database_url(self) -> str:
         if self.database_url:

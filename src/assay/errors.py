@@ -33,6 +33,20 @@ def _rebuild(cls: type[AssayError], args: tuple[Any, ...]) -> AssayError:
     return cls.__new__(cls, *args)
 
 
+class Unauthorized(AssayError):
+    """A request without the server's access token (see ``assay.api.door``)."""
+
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(AssayError):
+    """A request the server's door refuses whoever sends it: a foreign Host or Origin."""
+
+    status_code = 403
+    code = "forbidden"
+
+
 class NotFound(AssayError):
     status_code = 404
     code = "not_found"

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from assay import Workbench
 from assay.api.app import create_app
+from assay.api.door import CLIENT_HEADER
+
+LOOPBACK: dict[str, Any] = {"base_url": "http://127.0.0.1", "headers": {CLIENT_HEADER: "test"}}
+"""What a test client needs to pass the server's door on loopback."""
 
 
 @pytest.fixture
 def client(wb: Workbench) -> Iterator[TestClient]:
-    with TestClient(create_app(wb)) as test_client:
+    # The server's door answers loopback Host names, and a POST without an Origin (not a
+    # browser) must name its client: see assay.api.door.
+    with TestClient(create_app(wb), **LOOPBACK) as test_client:
         yield test_client
 
 

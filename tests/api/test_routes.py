@@ -206,7 +206,7 @@ def test_ui_is_served_at_every_other_path(wb: Workbench, tmp_path: Path) -> None
     (tmp_path / "index.html").write_text("<div id=root></div>")
     (tmp_path / "assets" / "app.js").write_text("console.log(1)")
     (tmp_path / "favicon.svg").write_text("<svg/>")
-    client = TestClient(create_app(wb, ui_dir=tmp_path))
+    client = TestClient(create_app(wb, ui_dir=tmp_path), base_url="http://127.0.0.1")
     for path in ("/", "/projects/p/browser", "/projects/p/label?i=3"):
         page = client.get(path)
         assert (page.status_code, page.text) == (200, "<div id=root></div>"), path
@@ -219,7 +219,8 @@ def test_ui_is_served_at_every_other_path(wb: Workbench, tmp_path: Path) -> None
 def test_without_a_built_ui_the_front_page_says_how_to_build_it(
     wb: Workbench, tmp_path: Path
 ) -> None:
-    page = TestClient(create_app(wb, ui_dir=tmp_path / "none")).get("/")
+    client = TestClient(create_app(wb, ui_dir=tmp_path / "none"), base_url="http://127.0.0.1")
+    page = client.get("/")
     assert page.status_code == 200 and "scripts/build-ui" in page.text
 
 

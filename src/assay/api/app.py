@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from assay.api.door import Door, DoorMiddleware
 from assay.api.inputs import check_request
 from assay.api.routes import (
     attributes,
@@ -71,6 +72,8 @@ def create_app(
         openapi_url="/api/openapi.json",
     )
     app.state.workbench = workbench or Workbench(settings)
+    app.state.door = Door(app.state.workbench.settings)  # Host, Origin, token: see door.py
+    app.add_middleware(DoorMiddleware, door=app.state.door)
 
     @app.exception_handler(AssayError)
     async def assay_error(_request: Request, exc: AssayError) -> JSONResponse:
