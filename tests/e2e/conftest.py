@@ -99,7 +99,7 @@ def server(_browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -> It
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    client = httpx.Client(base_url=url, timeout=60)
+    client = httpx.Client(base_url=url, timeout=60, headers={"X-Assay-Client": "e2e"})
     try:
         deadline = time.monotonic() + 60
         while True:

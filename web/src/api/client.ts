@@ -19,7 +19,11 @@ export type Job = Schemas["JobPublic"];
 export type FilePreview = Schemas["FilePreview"];
 export type QueryBody = Schemas["Query"];
 
-export const api = createClient<paths>({ baseUrl: "" });
+/** Sent with every API call: the server's door refuses a change (POST, PUT, PATCH, DELETE)
+ * that carries neither the page's own Origin nor this header (docs/configuration.md). */
+const CLIENT_HEADERS = { "X-Assay-Client": "web" } as const;
+
+export const api = createClient<paths>({ baseUrl: "", headers: CLIENT_HEADERS });
 
 /** An error answered by the API (its one error shape), or a network failure. */
 export class ApiError extends Error {
@@ -71,7 +75,7 @@ export async function unwrap<T>(
 export async function upload<T>(url: string, form: FormData): Promise<T> {
   let response: Response;
   try {
-    response = await fetch(url, { method: "POST", body: form });
+    response = await fetch(url, { method: "POST", body: form, headers: CLIENT_HEADERS });
   } catch (error) {
     throw new ApiError(`the server did not answer (${errorMessage(error)})`, 0, "network");
   }
