@@ -437,3 +437,30 @@ def test_typed_exports_keep_formulas_raw(
     rows = _read(out, fmt)
     assert [r["text"] for r in rows] == FORMULAS
     assert rows[0]["=col"] == "@me" and rows[0]["__kind__MANUAL"] == "-minus"
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_json_exports_stay_valid_json_with_non_finite_numbers(
+    sqlite_wb: Workbench, tmp_path: Path, fmt: str
+) -> None:
+    """A SQLite project from before imports refused infinity holds it as the text Infinity
+    (not JSON): its JSON export writes null there, never Infinity or NaN."""
+    from sqlalchemy import text
+
+    path = tmp_path / "n.json"
+    path.write_text(json.dumps([{"x": 1.5, "t": "a"}, {"x": 2.5, "t": "b"}]), encoding="utf-8")
+    sqlite_wb.import_file(path, "n")
+    with sqlite_wb.db.engine.begin() as conn:
+        conn.execute(text("""UPDATE record SET data = '{"x": Infinity, "t": "a"}' WHERE id = 1"""))
+        conn.execute(text("""UPDATE record SET data = '{"x": NaN, "t": "b"}' WHERE id = 2"""))
+    out = tmp_path / f"out.{fmt}"
+    sqlite_wb.export("n", fmt, out)
+
+    def strict(constant: str) -> None:
+        raise AssertionError(f"{constant} in a JSON export")
+
+    body = out.read_text(encoding="utf-8")
+    lines = [body] if fmt == "json" else body.splitlines()
+    rows = [json.loads(line, parse_constant=strict) for line in lines]
+    flat = rows[0] if fmt == "json" else rows
+    assert [(r["x"], r["t"]) for r in flat] == [(None, "a"), (None, "b")]

@@ -85,6 +85,9 @@ def test_threshold_is_applied_and_changeable(wb: Workbench, project: str) -> Non
     assert scores == sorted(scores, reverse=True)
     strict = wb.similar(project, record="running_id=6", limit=200, threshold=0.9)
     assert strict["records"] == [r for r in loose["records"] if r["score"] >= 0.9]
+    for bad in (float("nan"), float("inf")):  # NaN matched nothing and broke the JSON answer
+        with pytest.raises(ValidationError, match="threshold must be a finite number"):
+            wb.similar(project, record="running_id=6", threshold=bad)
 
 
 def test_filter_gives_the_full_limit(wb: Workbench, project: str) -> None:

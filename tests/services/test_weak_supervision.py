@@ -312,3 +312,40 @@ def test_statistics_follow_manual_labels_in_the_background(wb: Workbench, projec
     refreshes = wb.statistics_refresher.runs - before
     # Coalesced: at most one refresh a second while labeling, plus the last one.
     assert 1 <= refreshes <= labeling + 2 < calls, (refreshes, labeling)
+
+
+def test_non_finite_parameters_are_refused_naming_them(wb: Workbench, project: str) -> None:
+    """NaN passed the precisions' range check and became NaN confidences (null on SQLite)."""
+    _add_and_run(wb, project, "kind", {"digit": DIGIT, "you": YOU, "news": NEWS})
+    nan = float("nan")
+    job = wb.weak_supervise(
+        project, "kind", model="weighted", params={"precisions": [0.9, nan, 0.8]}, wait=True
+    )
+    assert job["status"] == "failed"
+    assert job["error"] == (
+        "label model 'weighted': params.precisions[1] is a non-finite number (nan)"
+    )
+    assert _labels(wb, project, "kind") == {}
+
+
+def test_a_model_giving_non_finite_confidences_stores_nothing(
+    wb: Workbench, project: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from assay.services import weak_supervision
+
+    _add_and_run(wb, project, "kind", {"digit": DIGIT, "you": YOU, "news": NEWS})
+    assert wb.weak_supervise(project, "kind", model="majority", wait=True)["status"] == "done"
+    before = _labels(wb, project, "kind")
+    classify = weak_supervision._classify
+
+    def broken(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        result = classify(*args, **kwargs)
+        result["confidence"] = result["confidence"] + float("nan")
+        return result
+
+    monkeypatch.setattr(weak_supervision, "_classify", broken)
+    job = wb.weak_supervise(project, "kind", model="majority", wait=True)
+    assert job["status"] == "failed"
+    assert "label model 'majority' gave" in job["error"]
+    assert "non-finite confidence(s)" in job["error"] and "nothing was stored" in job["error"]
+    assert _labels(wb, project, "kind") == before

@@ -216,7 +216,9 @@ class SimilarQuery(BaseModel):
     )
     limit: int = Field(default=10, ge=1, le=1000)
     threshold: float | None = Field(
-        default=None, description="least cosine similarity; default: the embedder's"
+        default=None,
+        allow_inf_nan=False,
+        description="least cosine similarity; default: the embedder's",
     )
 
 

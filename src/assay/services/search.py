@@ -150,6 +150,8 @@ def similar(
     if not 1 <= limit <= queries.MAX_LIMIT:
         raise ValidationError(f"limit must be between 1 and {queries.MAX_LIMIT}", limit=limit)
     threshold = default_threshold(embedding.embedder) if threshold is None else float(threshold)
+    if not np.isfinite(threshold):  # NaN matches nothing and is no JSON number
+        raise ValidationError(f"threshold must be a finite number, not {threshold}")
     vectors = embeddings.load(data_dir, embedding)
     own_row: int | None = None
     if record is not None:

@@ -34,6 +34,7 @@ from assay.algorithms import label_models
 from assay.errors import ValidationError
 from assay.services import heuristics as heuristic_service
 from assay.services import tasks as task_service
+from assay.services.names import unstorable
 from assay.storage import bulk
 from assay.storage.models import Annotation, Heuristic, Job, LabelingTask, Record, utcnow
 
@@ -55,6 +56,9 @@ def run(
     """Fit ``model`` on the votes of the task's heuristics (``names``; all that ran when
     None), store its labels with their confidence, and say what it did (also on the job
     ``job_id``, in this transaction)."""
+    problem = unstorable(params or {}, "params")
+    if problem is not None:  # NaN passes a range check; no database stores it the same way
+        raise ValidationError(f"label model {model!r}: {problem[0]} is {problem[1]}", model=model)
     chosen = _chosen(session, task, names)
     labels = task_service.labels(session, task)
     started = time.perf_counter()
@@ -69,6 +73,7 @@ def run(
             result = _extract(session, task, votes, len(chosen), len(labels), model, params)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"label model {model!r}: {exc}", model=model) from exc
+    _check_confidences(model, result)
     predicted = time.perf_counter()
     now = utcnow()
     stored = _store(session, task, model, [lb.id for lb in labels], result, now)
@@ -220,6 +225,20 @@ def _reference(session: Session, task: LabelingTask) -> dict[str, IntArray]:
         dtype=np.int64,
     ).reshape(-1, 4)
     return {"record": table[:, 0], "label": table[:, 1], "start": table[:, 2], "end": table[:, 3]}
+
+
+def _check_confidences(model: str, result: dict[str, Any]) -> None:
+    """Refuse a run whose model gave a non-finite confidence: PostgreSQL would store NaN,
+    SQLite null, and statistics and exports would go wrong on both. Nothing is stored."""
+    confidence = np.asarray(result["confidence"], dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(confidence))
+    if len(bad):
+        raise ValidationError(
+            f"label model {model!r} gave {len(bad)} non-finite confidence(s) (the first "
+            f"{confidence[bad[0]]} on record {int(result['record'][bad[0]])}); nothing was "
+            "stored: check its parameters",
+            model=model,
+        )
 
 
 def _classify(
