@@ -271,3 +271,21 @@ def test_export_csv_escapes_formulas_unless_raw(run: Run, tmp_path: Path) -> Non
     assert target.read_text(encoding="utf-8").splitlines() == ["text,n", "'@SUM(A1),-3"]
     run("export", "-p", "f", "--format", "csv", "-o", str(target), "--raw")
     assert target.read_text(encoding="utf-8").splitlines() == ["text,n", "@SUM(A1),-3"]
+
+
+def test_import_creates_a_project_and_adds_to_one_only_with_add(run: Run, tmp_path: Path) -> None:
+    data = tmp_path / "clickbait.csv"
+    data.write_text("nid,headline,__cb__MANUAL\n1,Ten cats,yes\n2,Budget passes,no\n")
+    run("import", str(data), "-p", "news", "--primary-key", "nid")
+    more = tmp_path / "more.csv"
+    more.write_text("nid,headline,__cb__MANUAL\n2,Budget passes,yes\n3,Rain,no\n")
+    _, err = run("import", str(more), "-p", "news", code=1)
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "project 'news' already exists" in lines[0], err
+    assert "--add" in lines[0]
+    shown, _ = run("projects", "show", "news")
+    assert json.loads(shown)["records"] == 2  # nothing merged
+    out, _ = run("import", str(more), "-p", "news", "--add", "--annotator", "ann")
+    assert (json.loads(out)["created"], json.loads(out)["updated"]) == (1, 1)
+    _, err = run("import", str(more), "-p", "elsewhere", "--add", code=1)
+    assert "no project named 'elsewhere'" in err

@@ -208,8 +208,12 @@ def import_(
     ] = None,
     annotator: Annotated[str, typer.Option(help="Annotator of imported manual labels.")] = "import",
     language: Annotated[str, typer.Option(help="Tokenizer language of a new project.")] = "en",
+    add: Annotated[
+        bool, typer.Option("--add", help="Add to the existing project (default: a new one).")
+    ] = False,
 ) -> None:
-    """Import records (and refinery-style label columns); creates the project if missing."""
+    """Import records (and refinery-style label columns) into a new project, or with --add
+    into an existing one."""
     bar = _bar(f"import {file.name}")
     try:
         result = _workbench().import_file(
@@ -220,6 +224,7 @@ def import_(
             fmt=fmt,
             annotator=annotator,
             language=language,
+            into="existing" if add else "new",
             listener=bar,
         )
     finally:

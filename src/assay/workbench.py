@@ -141,16 +141,37 @@ class Workbench:
         fmt: str | None = None,
         annotator: str = "import",
         language: str = "en",
+        into: importing.Into = "any",
         listener: Listener | None = None,
     ) -> dict[str, Any]:
-        """Import a file now (recorded as a job); returns what was created and updated."""
+        """Import a file now (recorded as a job); returns what was created and updated.
+
+        ``into``: ``"new"`` refuses a project that exists, ``"existing"`` one that does not.
+        """
+        self._check_into(path, project, fmt, into)
         job_id = self._new_job("import", project, f"import {Path(path).name}")
-        work = self._import_work(Path(path), project, primary_key, types, fmt, annotator, language)
+        work = self._import_work(
+            Path(path), project, primary_key, types, fmt, annotator, language, into
+        )
         return jobs.run(self.db, job_id, work, listener)
 
-    def preview_file(self, path: str | Path, *, fmt: str | None = None) -> dict[str, Any]:
-        """The first rows of a file and the type inferred for each column, before an import."""
-        return previews.preview(files.read_table(Path(path), fmt))
+    def preview_file(
+        self,
+        path: str | Path,
+        *,
+        fmt: str | None = None,
+        project: str | None = None,
+        annotator: str = "import",
+    ) -> dict[str, Any]:
+        """The first rows of a file and the type inferred for each column, before an import;
+        with ``project``, also what adding it to that project would change."""
+        table = files.read_table(Path(path), fmt)
+        if project is None:
+            return previews.preview(table)
+        with self.db.session() as s:
+            found = projects.get(s, project)
+            change = previews.addition(s, found, table, annotator, self.settings.max_cell_bytes)
+        return previews.preview(table, addition=change)
 
     def start_import(
         self,
@@ -164,7 +185,16 @@ class Workbench:
         """Import a file as a background job (``wait``: in this thread); returns the job.
 
         ``remove_file`` deletes the file's folder when the job ends (an upload's own folder).
+        An ``into`` that the project contradicts (:meth:`import_file`) is refused before any
+        job starts.
         """
+        into = options.get("into", "any")
+        try:
+            self._check_into(path, project, options.get("fmt"), into)
+        except AssayError:
+            if remove_file:
+                shutil.rmtree(Path(path).parent, ignore_errors=True)
+            raise
         job_id = self._new_job("import", project, f"import {Path(path).name}")
         work = self._import_work(
             Path(path),
@@ -174,6 +204,7 @@ class Workbench:
             options.get("fmt"),
             options.get("annotator", "import"),
             options.get("language", "en"),
+            into,
         )
 
         def run_and_clean(progress: jobs.Progress) -> dict[str, Any]:
@@ -203,10 +234,11 @@ class Workbench:
         fmt: str | None,
         annotator: str,
         language: str,
+        into: importing.Into,
     ) -> jobs.JobFunction:
         def work(progress: jobs.Progress) -> dict[str, Any]:
             progress(0.0, f"reading {path.name}")
-            if fmt == "project" or (fmt is None and path.name.endswith(".assay.json")):
+            if _is_archive(path, fmt):
                 document = archives.read_archive(path)
                 with self.db.session() as s:
                     restored = archives.restore(s, document, project, self.settings.max_cell_bytes)
@@ -214,7 +246,7 @@ class Workbench:
                 self._labels_changed(name)
                 return {"project": name, "created": len(document["records"])}
             table = files.read_table(path, fmt)
-            options = self._import_options(primary_key, types, annotator, language)
+            options = self._import_options(primary_key, types, annotator, language, into)
             result = importing.import_staged(
                 self.db,
                 project,
@@ -239,10 +271,11 @@ class Workbench:
         types: dict[str, str] | None = None,
         annotator: str = "import",
         language: str = "en",
+        into: importing.Into = "any",
     ) -> dict[str, Any]:
         """Import a pandas DataFrame, like a file."""
         table = files.table_from_dataframe("DataFrame", frame)
-        options = self._import_options(primary_key, types, annotator, language)
+        options = self._import_options(primary_key, types, annotator, language, into)
         with self.db.session() as s:
             summary = importing.import_table(s, project, table, options).summary()
         self._labels_changed(project)
@@ -255,10 +288,24 @@ class Workbench:
         types: dict[str, str] | None,
         annotator: str,
         language: str,
+        into: importing.Into = "any",
     ) -> importing.ImportOptions:
         return importing.ImportOptions(
-            primary_key, types, annotator, language, self.settings.max_cell_bytes
+            primary_key, types, annotator, language, self.settings.max_cell_bytes, into
         )
+
+    def _check_into(
+        self, path: str | Path, project: str, fmt: str | None, into: importing.Into
+    ) -> None:
+        """Refuse an import whose target contradicts ``into``, before any job starts."""
+        if into == "existing" and _is_archive(Path(path), fmt):
+            raise ValidationError(
+                f"{Path(path).name} is a project archive: it is restored as a new project, "
+                "not added to an existing one",
+                project=project,
+            )
+        with self.db.session() as s:
+            importing.check_into(s, project, into)
 
     def _new_job(self, kind: str, project: str | None, message: str) -> int:
         with self.db.session() as s:
@@ -1257,6 +1304,10 @@ def _record_ref(row: dict[str, Any], key_attributes: list[Attribute]) -> str | i
     if len(key_attributes) != 1:
         raise ValidationError("a composite primary key is written col=value,col=value")
     return f"{key_attributes[0].name}={text}"
+
+
+def _is_archive(path: Path, fmt: str | None) -> bool:
+    return fmt == "project" or (fmt is None and path.name.endswith(".assay.json"))
 
 
 def _summary(p: projects.ProjectSummary) -> dict[str, Any]:

@@ -259,7 +259,13 @@ def test_preview_shows_first_rows_and_inferred_types_and_imports_nothing(
     assert columns["id"] == ("integer", None) and columns["text"] == ("text", None)
     assert columns["mixed"][0] is None and "mixes types" in columns["mixed"][1]
     assert found["label_columns"] == [
-        {"name": "text__topic__MANUAL", "task": "topic", "attribute": "text", "source": "manual"}
+        {
+            "name": "text__topic__MANUAL",
+            "task": "topic",
+            "attribute": "text",
+            "source": "manual",
+            "labels": 1,  # cells that hold a label
+        }
     ]
     assert client.get("/api/projects").json() == []
     bad = client.post("/api/imports/preview", files={"file": ("rows.json", b"[{")})

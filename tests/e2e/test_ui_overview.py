@@ -94,6 +94,7 @@ def labeled(server: Any, tmp_path_factory: pytest.TempPathFactory) -> str:
             f"/api/projects/{project}/import",
             params={"wait": "true"},
             files={"file": ("weak.csv", handle, "text/csv")},
+            data={"into": "existing"},
         )
     job.raise_for_status()
     assert job.json()["status"] == "done", job.json()

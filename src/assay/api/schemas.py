@@ -6,7 +6,7 @@ OpenAPI schema (and so for the web UI's generated client), and check them on the
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -272,7 +272,27 @@ class PreviewLabelColumn(BaseModel):
     name: str
     task: str
     attribute: str | None
-    source: str
+    source: Literal["manual", "weak_supervision"]
+    labels: int = Field(description="rows with a value in this column")
+
+
+class ImportAddition(BaseModel):
+    """What adding a file to an existing project changes, before it is imported."""
+
+    project: str
+    primary_key: list[str] = Field(description="the project's key; empty: every row is new")
+    records_new: int | None = Field(description="rows that become new records (null: problem)")
+    records_updated: int | None = Field(
+        description="rows whose primary key an existing record has: they update it"
+    )
+    attributes_new: list[str] = Field(description="columns that become new attributes")
+    tasks_new: list[str] = Field(description="label columns' tasks the project lacks")
+    annotator: str = Field(description="the annotator that manual label columns are added as")
+    weak_supervision_source: str = Field(
+        description="the source that weak-supervision columns are added as, beside the "
+        "project's own weak supervision"
+    )
+    problem: str | None = Field(description="why the import would be refused (null: none)")
 
 
 class FilePreview(BaseModel):
@@ -283,6 +303,9 @@ class FilePreview(BaseModel):
         description="columns in the refinery label style: they become labeling tasks"
     )
     head: list[dict[str, Any]] = Field(description="the first rows, values as read")
+    addition: ImportAddition | None = Field(
+        description="with a project: what adding the file to it changes"
+    )
 
 
 class ManualProgress(BaseModel):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import repeat
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from assay.errors import ImportFileError, NotFound, ValidationError
+from assay.errors import Conflict, ImportFileError, NotFound, ValidationError
 from assay.services import annotating, jobs, projects, records, tasks, tokens
 from assay.services.files import Table
 from assay.services.names import check_characters
@@ -63,6 +63,9 @@ _INT = re.compile(r"^[+-]?\d+$")
 _BOOL = {"true": True, "false": False}
 
 Progress = Callable[[float, str], None]
+Into = Literal["new", "existing", "any"]
+"""Where an import goes: a new project (refused when the name is taken), an existing one
+(refused when missing), or either (the Python API's default: create when missing)."""
 
 
 def _no_progress(_done: float, _message: str) -> None:
@@ -72,13 +75,15 @@ def _no_progress(_done: float, _message: str) -> None:
 @dataclass(frozen=True)
 class ImportOptions:
     """How to read a table: key columns, type overrides, the annotator of imported manual
-    labels, the tokenizer language of a new project and the largest cell accepted."""
+    labels, the tokenizer language of a new project, the largest cell accepted, and whether
+    the project must be new or must exist (:data:`Into`)."""
 
     primary_key: list[str] | None = None
     types: dict[str, str] | None = None
     annotator: str = "import"
     language: str = "en"
     max_cell_bytes: int = 1_000_000
+    into: Into = "any"
 
 
 @dataclass
@@ -405,8 +410,25 @@ class _Plan:
     language: str
 
 
+def check_into(session: Session, project_name: str, into: Into) -> Project | None:
+    """The project an import goes to (``None``: it creates it), refused when ``into`` says
+    it must be new and the name is taken, or must exist and it does not."""
+    if into == "existing":
+        return projects.get(session, project_name)
+    project = projects.find(session, project_name)
+    if into == "new" and project is not None:
+        raise Conflict(
+            f"project {project_name!r} already exists: choose another name for a new "
+            "project, or add the file to it explicitly (assay import --add; "
+            "into=existing in the API)",
+            project=project_name,
+        )
+    return project
+
+
 def plan_import(session: Session, project_name: str, table: Table, options: ImportOptions) -> _Plan:
     """Check a table against the project (if any); reads, never writes."""
+    project = check_into(session, project_name, options.into)
     if table.n_rows == 0:
         raise ImportFileError(f"{table.source}: no rows", file=table.source)
     attribute_columns, label_columns = split_columns(table)
@@ -414,7 +436,6 @@ def plan_import(session: Session, project_name: str, table: Table, options: Impo
         check_characters(column, "column", file=table.source, column=column)
     if not attribute_columns:
         raise ImportFileError(f"{table.source}: no attribute columns", file=table.source)
-    project = projects.find(session, project_name)
     prepared = prepare(
         session,
         project,

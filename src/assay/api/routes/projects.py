@@ -6,7 +6,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse
@@ -43,8 +43,9 @@ def delete_project(wb: WorkbenchDep, project: str) -> None:
     "/projects/{project}/import",
     status_code=202,
     summary="Upload a file (CSV, TSV, JSON, JSONL, Parquet, Excel, project archive)",
-    description="Creates the project when missing. Runs as a job; with wait=true the "
-    "response is the finished job.",
+    description="into=new (the default) creates the project and answers 409 when one of "
+    "that name exists; into=existing adds the file's records and labels to the project (404 "
+    "when missing). Runs as a job; with wait=true the response is the finished job.",
 )
 def import_file(
     wb: WorkbenchDep,
@@ -55,6 +56,10 @@ def import_file(
     format: Annotated[str | None, Form()] = None,
     annotator: Annotated[str, Form()] = "import",
     language: Annotated[str, Form()] = "en",
+    into: Annotated[
+        Literal["new", "existing"],
+        Form(description="new: create the project; existing: add to it"),
+    ] = "new",
     wait: Annotated[bool, Query()] = False,
 ) -> schemas.JobPublic:
     target = save_upload(wb.settings.data_dir / "uploads", file)
@@ -73,6 +78,7 @@ def import_file(
         fmt=format or files_format(target.name),
         annotator=annotator,
         language=language,
+        into=into,
     )
     return schemas.JobPublic(**job)
 
@@ -80,15 +86,21 @@ def import_file(
 @router.post(
     "/imports/preview",
     summary="Preview an upload: first rows and inferred column types, nothing imported",
+    description="With project: also what adding the file to that project would change "
+    "(records new and updated, and whose labels it adds).",
 )
 def preview_file(
     wb: WorkbenchDep,
     file: Annotated[UploadFile, File()],
     format: Annotated[str | None, Form()] = None,
+    project: Annotated[str | None, Form(description="a project to add the file to")] = None,
+    annotator: Annotated[str, Form()] = "import",
 ) -> schemas.FilePreview:
     target = save_upload(wb.settings.data_dir / "uploads", file)
     try:
-        return schemas.FilePreview(**wb.preview_file(target, fmt=format))
+        return schemas.FilePreview(
+            **wb.preview_file(target, fmt=format, project=project, annotator=annotator)
+        )
     finally:
         shutil.rmtree(target.parent, ignore_errors=True)
 
