@@ -25,7 +25,8 @@ STATE_CHANGING = ("POST", "PUT", "PATCH", "DELETE")
 
 def _routes(wb: Workbench) -> list[tuple[str, str]]:
     """Every (method, path) of the OpenAPI document, path parameters filled with values of
-    the ``cb`` project, so that a request the door let through would really act."""
+    the ``cb`` project (a parameter added later: 1), so that a request the door let through
+    would really act."""
     project = wb.get_project("cb")
     task = project["tasks"][0]
     jobs = wb.list_jobs()
@@ -39,7 +40,7 @@ def _routes(wb: Workbench) -> list[tuple[str, str]]:
         "sample": "clickbait",
     }
     routes = [
-        (method.upper(), re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path))
+        (method.upper(), re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "1"), path))
         for path, operations in create_app(wb).openapi()["paths"].items()
         for method in operations
     ]
