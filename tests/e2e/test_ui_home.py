@@ -67,6 +67,87 @@ def test_new_project_from_an_upload_with_preview(
     assert page.evaluate("window.__pwned") is None
 
 
+def test_a_new_project_refuses_the_name_of_one_that_exists(
+    page: Any, server: Any, tmp_path: Path, shot: Any
+) -> None:
+    # Re-importing an export of clickbait as a "new project" must not merge into clickbait.
+    export = server.api.get("/api/projects/clickbait/export", params={"format": "json"})
+    source = tmp_path / "clickbait.json"
+    source.write_bytes(export.content)
+    page.goto("/")
+    page.get_by_role("button", name="New project from a file").click()
+    dialog = page.get_by_role("dialog", name="New project from a file")
+    dialog.locator("input[type=file]").set_input_files(str(source))
+    expect(dialog.get_by_test_id("preview")).to_contain_text("1,400 rows")
+    expect(dialog.get_by_label("Project name")).to_have_value("clickbait")
+    taken = dialog.get_by_test_id("name-taken")
+    expect(taken).to_contain_text("A project named “clickbait” already exists")
+    expect(taken).to_contain_text("Add records from a file")
+    expect(dialog.get_by_role("button", name="Import")).to_be_disabled()
+    shot("upload-name-taken")
+    dialog.get_by_label("Project name").fill("clickbait again")
+    expect(taken).to_have_count(0)
+    expect(dialog.get_by_role("button", name="Import")).to_be_enabled()
+    dialog.get_by_role("button", name="Cancel").click()
+    assert server.api.get("/api/projects/clickbait").json()["records"] == 1400
+    # The server refuses it too, whatever a page sends.
+    refused = server.api.post(
+        "/api/projects/clickbait/import",
+        files={"file": ("clickbait.json", export.content, "application/json")},
+    )
+    assert refused.status_code == 409
+    assert "'clickbait' already exists" in refused.json()["error"]["message"]
+
+
+def test_adding_records_from_a_file_says_first_what_changes(
+    page: Any, server: Any, tmp_path: Path, shot: Any
+) -> None:
+    source = tmp_path / "more.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["running_id", "headline", "__clickbait__MANUAL",
+                         "__clickbait__WEAK_SUPERVISION"])  # fmt: skip
+        writer.writerows(
+            [
+                [1, "An existing headline, updated", "yes", "yes"],
+                [2, "Another existing one", "", "no"],
+                [90001, "A new headline", "no", "no"],
+            ]
+        )
+    before = server.api.get("/api/projects/clickbait").json()["records"]
+    page.goto("/projects/clickbait/settings")
+    page.get_by_role("button", name="Add records from a file").click()
+    dialog = page.get_by_role("dialog", name="Add records from a file to clickbait")
+    dialog.locator("input[type=file]").set_input_files(str(source))
+    addition = dialog.get_by_test_id("addition")
+    expect(addition.get_by_test_id("addition-records")).to_have_text(
+        "1 new records; 2 update the existing records with the same running_id."
+    )
+    labels = addition.get_by_test_id("addition-labels")
+    expect(labels.nth(0)).to_contain_text(
+        "__clickbait__MANUAL: 2 manual labels of task “clickbait”, added as annotator “import”"
+    )
+    expect(labels.nth(1)).to_contain_text(
+        "3 weak-supervision labels of task “clickbait”, added as the source “import” beside "
+        "the project's own weak supervision"
+    )
+    addition.get_by_label("Annotator of the manual labels").fill("lead")
+    expect(labels.nth(0)).to_contain_text("added as annotator “lead”")
+    shot("upload-addition")
+    dialog.get_by_role("button", name="Add to clickbait").click()
+    expect(page.get_by_test_id("jobs")).to_contain_text("Add more.csv to clickbait")
+    expect(page).to_have_url(f"{server.url}/projects/clickbait", timeout=30_000)
+    assert server.api.get("/api/projects/clickbait").json()["records"] == before + 1
+    found = server.api.post(
+        "/api/projects/clickbait/records/query",
+        json={"where": {"attribute": "running_id", "op": "eq", "value": 1}},
+    ).json()["records"][0]
+    assert found["data"]["headline"] == "An existing headline, updated"
+    detail = server.api.get(f"/api/projects/clickbait/records/{found['id']}").json()
+    manual = [a for a in detail["labels"]["clickbait"]["annotations"] if a["source"] == "manual"]
+    assert [(a["annotator"], a["label"]) for a in manual] == [("lead", "yes")]
+
+
 def test_a_bad_upload_shows_the_servers_message(page: Any, tmp_path: Path) -> None:
     source = tmp_path / "broken.json"
     source.write_text('[{"a": 1}, {"a": ', encoding="utf-8")

@@ -1,9 +1,12 @@
-// Upload a file into a new or an existing project: preview the first rows and the inferred
-// types (editable, with the primary-key choice), then import as a job that reports progress.
+// Upload a file into a new project, or (a separate, explicit action) add it to an existing
+// one: preview the first rows and the inferred types (editable, with the primary-key choice
+// for a new project; for an addition, which records are new, which it updates and whose
+// labels it adds), then import as a job that reports progress.
 import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
-import { useNavigate } from "react-router-dom";
-import { enc, upload, type FilePreview, type Job } from "../api/client";
+import { Link, useNavigate } from "react-router-dom";
+import { enc, upload, type FilePreview, type Job, type Schemas } from "../api/client";
+import { useProjects } from "../api/queries";
 import { formatNumber } from "../format";
 import { projectPath } from "../routes";
 import { Modal } from "./Confirm";
@@ -25,24 +28,29 @@ export function UploadDialog({
   primaryKey,
   onClose,
 }: {
-  /** An existing project to upload more records into; none: a new project. */
+  /** An existing project to add the file's records to; none: a new project. */
   project?: string;
   primaryKey?: string[];
   onClose: () => void;
 }) {
   const navigate = useNavigate();
   const { track } = useJobs();
+  const projects = useProjects();
   const [file, setFile] = useState<File | null>(null);
   const [name, setName] = useState(project ?? "");
+  const [annotator, setAnnotator] = useState("import");
   const [types, setTypes] = useState<Record<string, string>>({});
   const [inferred, setInferred] = useState<Record<string, string | null>>({});
   const [keyColumns, setKeyColumns] = useState<string[]>(primaryKey ?? []);
   const isArchive = file?.name.endsWith(ARCHIVE) ?? false;
+  // A new project never lands in one that exists (the server refuses it too, with a 409).
+  const taken = !project && projects.data?.some((p) => p.name === name.trim());
 
   const preview = useMutation({
     mutationFn: (chosen: File) => {
       const form = new FormData();
       form.append("file", chosen);
+      if (project) form.append("project", project);
       return upload<FilePreview>("/api/imports/preview", form);
     },
     onSuccess: (result) => {
@@ -65,13 +73,14 @@ export function UploadDialog({
       );
       if (Object.keys(changed).length) form.append("types", JSON.stringify(changed));
       if (!project) keyColumns.forEach((column) => form.append("primary_key", column));
+      form.append("into", project ? "existing" : "new");
+      if (project) form.append("annotator", annotator.trim() || "import");
       return upload<Job>(`/api/projects/${enc(target)}/import`, form);
     },
     onSuccess: (job) => {
       const target = name.trim();
-      track(job, `Import ${file?.name ?? ""} into ${target}`, () =>
-        navigate(projectPath(target)),
-      );
+      const title = project ? `Add ${file?.name ?? ""} to ${target}` : `Import ${file?.name ?? ""} into ${target}`;
+      track(job, title, () => navigate(projectPath(target)));
       onClose();
     },
   });
@@ -86,8 +95,9 @@ export function UploadDialog({
 
   const data = preview.data;
   const missingType = data?.columns.some((c) => !types[c.name]) ?? false;
+  const refused = Boolean(taken) || (project !== undefined && (isArchive || Boolean(data?.addition?.problem)));
   return (
-    <Modal title={project ? `Upload records into ${project}` : "New project from a file"} onClose={onClose} wide>
+    <Modal title={project ? `Add records from a file to ${project}` : "New project from a file"} onClose={onClose} wide>
       <div className="form-row">
         <label>
           File (CSV, TSV, JSON, JSONL, Parquet, Excel, or a project archive)
@@ -104,9 +114,27 @@ export function UploadDialog({
           </label>
         )}
       </div>
+      {taken && (
+        <p className="inline-error" role="alert" data-testid="name-taken">
+          A project named “{name.trim()}” already exists: a new project needs a name of its own.
+          To add this file&apos;s records to it, open{" "}
+          <Link to={projectPath(name.trim(), "settings")} onClick={onClose}>
+            its settings
+          </Link>{" "}
+          and choose “Add records from a file”.
+        </p>
+      )}
       {preview.isPending && <Loading what="Reading the file" />}
       <InlineError error={preview.error} />
-      {isArchive && <p>A project archive: it is restored as a new project with everything in it.</p>}
+      {isArchive &&
+        (project ? (
+          <p className="inline-error" role="alert">
+            A project archive is restored as a new project, not added to one: use “New project
+            from a file” on the home page.
+          </p>
+        ) : (
+          <p>A project archive: it is restored as a new project with everything in it.</p>
+        ))}
       {data && (
         <div className="preview" data-testid="preview">
           <p className="muted">
@@ -168,7 +196,7 @@ export function UploadDialog({
               </tbody>
             </table>
           </div>
-          {data.label_columns.length > 0 && (
+          {!project && data.label_columns.length > 0 && (
             <p>
               Label columns:{" "}
               {data.label_columns
@@ -178,6 +206,15 @@ export function UploadDialog({
           )}
         </div>
       )}
+      {project && data?.addition && (
+        <Addition
+          addition={data.addition}
+          labelColumns={data.label_columns}
+          rows={data.rows}
+          annotator={annotator}
+          onAnnotator={setAnnotator}
+        />
+      )}
       <InlineError error={start.error} />
       <div className="modal-actions">
         <button type="button" onClick={onClose}>
@@ -186,13 +223,71 @@ export function UploadDialog({
         <button
           type="button"
           className="primary"
-          disabled={!file || (!data && !isArchive) || missingType || start.isPending}
+          disabled={!file || (!data && !isArchive) || missingType || refused || start.isPending}
           onClick={() => start.mutate()}
         >
-          Import
+          {project ? `Add to ${project}` : "Import"}
         </button>
       </div>
     </Modal>
+  );
+}
+
+/** What adding the file changes, said before it is imported: records new and updated (by
+ * primary key), new attributes and tasks, and whose labels each label column adds. */
+function Addition({
+  addition,
+  labelColumns,
+  rows,
+  annotator,
+  onAnnotator,
+}: {
+  addition: Schemas["ImportAddition"];
+  labelColumns: Schemas["PreviewLabelColumn"][];
+  rows: number;
+  annotator: string;
+  onAnnotator: (name: string) => void;
+}) {
+  const key = addition.primary_key.join(", ");
+  const manual = labelColumns.some((c) => c.source === "manual");
+  const who = annotator.trim() || "import";
+  return (
+    <section className="addition" data-testid="addition" aria-label="What adding the file changes">
+      <h3>What adding this file to {addition.project} changes</h3>
+      {addition.problem ? (
+        <p className="inline-error" role="alert">
+          It cannot be added: {addition.problem}
+        </p>
+      ) : (
+        <ul>
+          <li data-testid="addition-records">
+            {key
+              ? `${formatNumber(addition.records_new ?? 0)} new records; ${formatNumber(
+                  addition.records_updated ?? 0,
+                )} update the existing records with the same ${key}.`
+              : `The project has no primary key: all ${formatNumber(rows)} rows become new records.`}
+          </li>
+          {addition.attributes_new.length > 0 && (
+            <li>New attributes: {addition.attributes_new.join(", ")} (empty on the records already there).</li>
+          )}
+          {addition.tasks_new.length > 0 && <li>New labeling tasks: {addition.tasks_new.join(", ")}.</li>}
+          {labelColumns.map((c) => (
+            <li key={c.name} data-testid="addition-labels">
+              {c.source === "manual"
+                ? `${c.name}: ${formatNumber(c.labels)} manual labels of task “${c.task}”, added as annotator “${who}” (replacing that annotator's earlier labels on these records).`
+                : `${c.name}: ${formatNumber(c.labels)} weak-supervision labels of task “${c.task}”, added as the source “${addition.weak_supervision_source}” beside the project's own weak supervision.`}
+            </li>
+          ))}
+          {labelColumns.length === 0 && <li>No label columns: no labels are added.</li>}
+        </ul>
+      )}
+      {manual && (
+        <label>
+          Annotator of the manual labels
+          <input value={annotator} onChange={(event) => onAnnotator(event.target.value)} />
+        </label>
+      )}
+    </section>
   );
 }
 

@@ -62,14 +62,14 @@ function Schema({ project }: { project: Project }) {
       <div className="section-head">
         <h2 id="schema-heading">Data schema</h2>
         <button type="button" onClick={() => setUploading(true)}>
-          Upload more records
+          Add records from a file
         </button>
       </div>
       <p className="muted">
         {formatNumber(project.records)} records. Tokenizer language: {project.language}.{" "}
         {key.length
-          ? `An upload with existing ${key.join(", ")} values updates those records.`
-          : "No primary key: every upload adds records."}
+          ? `A file added here updates the records with the same ${key.join(", ")} and adds the others.`
+          : "No primary key: every file added here adds records."}
       </p>
       <table className="table" data-testid="schema">
         <thead>
