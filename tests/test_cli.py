@@ -289,3 +289,25 @@ def test_import_creates_a_project_and_adds_to_one_only_with_add(run: Run, tmp_pa
     assert (json.loads(out)["created"], json.loads(out)["updated"]) == (1, 1)
     _, err = run("import", str(more), "-p", "elsewhere", "--add", code=1)
     assert "no project named 'elsewhere'" in err
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("open.csv", 'id,headline\n1,"never closed\n2,x\n',
+         "open.csv: row 1: the quoted field that starts on line 2 is never closed"),
+        ("inf.json", '[{"id": 1, "s": Infinity}]',
+         "inf.json: row 1, column 's': Infinity is not a finite number"),
+        ("nul.csv", "id,headline\n1,a\0b\n", "nul.csv: row 1 (line 2), column 'headline'"),
+    ],
+)  # fmt: skip
+def test_import_refuses_a_bad_file_in_one_line(
+    run: Run, tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    _, err = run("import", str(path), "-p", "x", code=1)
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], err
+    assert "Traceback" not in err
+    run("projects", "show", "x", code=1)

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
     max_cell_bytes: int = Field(
         default=1_000_000, description="Largest cell an import accepts, in UTF-8 bytes."
     )
+    max_upload_bytes: int = Field(
+        default=1 << 30,
+        description="Largest upload the server accepts, in bytes (HTTP 413 beyond; the "
+        "request body, as it arrives), and the most an Excel or Parquet file may unpack to "
+        "on any import. The CLI reads local files without this cap on their size.",
+    )
     executor: str = Field(
         default="local",
         description="Where the pure work of jobs runs: local (in the server) or "

@@ -165,7 +165,7 @@ class Workbench:
     ) -> dict[str, Any]:
         """The first rows of a file and the type inferred for each column, before an import;
         with ``project``, also what adding it to that project would change."""
-        table = files.read_table(Path(path), fmt)
+        table = files.read_table(Path(path), fmt, self._file_limits)
         if project is None:
             return previews.preview(table)
         with self.db.session() as s:
@@ -245,7 +245,7 @@ class Workbench:
                     name = restored.name
                 self._labels_changed(name)
                 return {"project": name, "created": len(document["records"])}
-            table = files.read_table(path, fmt)
+            table = files.read_table(path, fmt, self._file_limits)
             options = self._import_options(primary_key, types, annotator, language, into)
             result = importing.import_staged(
                 self.db,
@@ -459,7 +459,7 @@ class Workbench:
         ``label``, optional ``start_token``/``end_token``, ``annotator`` and ``gold``.
         """
         path = Path(path)
-        table = files.read_table(path)
+        table = files.read_table(path, limits=self._file_limits)
         rows = [
             dict(zip(table.columns, values, strict=True))
             for values in zip(*table.columns.values(), strict=True)
@@ -1008,6 +1008,10 @@ class Workbench:
     @property
     def _cell(self) -> int:
         return self.settings.max_cell_bytes
+
+    @property
+    def _file_limits(self) -> files.Limits:
+        return files.Limits(self.settings.max_cell_bytes, self.settings.max_upload_bytes)
 
     def run_calculated_attribute(
         self, project: str, name: str, *, wait: bool = False, limits: Limits | None = None

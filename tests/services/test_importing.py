@@ -541,3 +541,237 @@ def test_an_update_may_not_move_labeled_spans(wb: Workbench, tmp_path: Path) -> 
     same.write_text("k,text\n1,Mike Tyson visits France\n2,Other news\n", encoding="utf-8")
     assert wb.import_file(same, "spans")["updated"] == 2
     assert wb.get_record("spans", "k=2")["data"]["text"] == "Other news"
+
+
+# --- what a file may not bring (issue 11): each refused with its place, nothing imported ----
+
+
+def test_an_unterminated_quote_is_refused_with_the_line_it_opens_on(
+    wb: Workbench, tmp_path: Path, existing: str
+) -> None:
+    path = tmp_path / "open.csv"
+    path.write_text(
+        'id,headline\n1,"fine, quoted"\n2,"never closed\n3,swallowed\n4,too\n', encoding="utf-8"
+    )
+    fragments = ["open.csv", "row 2", "starts on line 3", "never closed"]
+    _check_refused(wb, path, existing, fragments)
+    _check_refused(wb, path, "new", fragments)
+    with pytest.raises(ImportFileError) as raised:
+        wb.preview_file(path)
+    assert raised.value.detail == {"file": "open.csv", "row": 2, "line": 3}
+    # opened after a field that runs over lines; in a middle column of a TSV
+    path.write_text('id,headline\n1,"two\nlines"\n2,x\n3,"open\n4,y', encoding="utf-8")
+    _check_refused(wb, path, "new", ["row 3", "starts on line 5"])
+    tsv = tmp_path / "open.tsv"
+    tsv.write_text('id\theadline\ttopic\n1\t"open\ta\n2\tb\tc\n', encoding="utf-8")
+    _check_refused(wb, tsv, "new", ["open.tsv", "row 1", "starts on line 2"])
+    # quotes inside unquoted fields and multi-line quoted cells are fine
+    path.write_text('id,headline\n1,6" ruler\n2,"a ""b""\nc"\n', encoding="utf-8")
+    wb.import_file(path, "ok", primary_key=["id"])
+    assert wb.get_record("ok", "id=2")["data"]["headline"] == 'a "b"\nc'
+
+
+def test_the_cell_limit_is_the_setting_in_csv_files(
+    wb: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "word " * 40_000 + "end"  # 200,003 characters: over the csv module's 131,072
+    rows = [{"id": 1, "headline": "short"}, {"id": 2, "headline": text}]
+    path = _write(tmp_path / "long.csv", "csv", rows)
+    assert wb.import_file(path, "p", primary_key=["id"])["created"] == 2
+    assert wb.get_record("p", "id=2")["data"]["headline"] == text
+    monkeypatch.setattr(wb.settings, "max_cell_bytes", 150_000)
+    with pytest.raises(ImportFileError) as raised:
+        wb.import_file(path, "q")
+    assert "200,003 bytes, over the limit of 150,000" in raised.value.message
+    assert raised.value.detail == {"file": "long.csv", "row": 2, "column": "headline", "line": 3}
+    # label columns too
+    labeled = _write(
+        tmp_path / "labels.csv", "csv", [{"id": 1, "headline": "x", "__t__MANUAL": text}]
+    )
+    with pytest.raises(ImportFileError, match="column '__t__MANUAL'"):
+        wb.import_file(labeled, "q")
+    assert _state(wb, "q") is None
+
+
+NON_FINITE = {
+    "json Infinity": ("n.json", '[{"id": 1, "s": 1.5}, {"id": 2, "s": Infinity}]', "Infinity"),
+    "json -Infinity": ("n.json", '[{"id": 1, "s": 1.5}, {"id": 2, "s": -Infinity}]', "-Infinity"),
+    "json NaN": ("n.json", '[{"id": 1, "s": 1.5}, {"id": 2, "s": NaN}]', "NaN"),
+    "json overflow": ("n.json", '[{"id": 1, "s": 1.5}, {"id": 2, "s": 1e999}]', "1e999"),
+    "json in a list": ("n.json", '[{"id": 1, "s": 1.5}, {"id": 2, "s": [1, NaN]}]', "NaN"),
+    "jsonl": ("n.jsonl", '{"id": 1, "s": 1.5}\n{"id": 2, "s": Infinity}\n', "Infinity"),
+    "csv inf": ("n.csv", "id,s\n1,1.5\n2,inf\n", "'inf'"),
+    "csv nan": ("n.csv", "id,s\n1,1.5\n2,NaN\n", "'NaN'"),
+}
+
+
+@pytest.mark.parametrize("case", NON_FINITE)
+def test_non_finite_numbers_are_refused(wb: Workbench, tmp_path: Path, case: str) -> None:
+    name, content, shown = NON_FINITE[case]
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ImportFileError) as raised:
+        wb.import_file(path, "p")
+    message = raised.value.message
+    assert "row 2, column 's'" in message and shown in message, message
+    assert "not a finite number" in message
+    assert raised.value.detail["row"] == 2 and raised.value.detail["column"] == "s"
+    assert _state(wb, "p") is None
+
+
+def test_non_finite_numbers_in_parquet_dataframes_and_confidences(
+    wb: Workbench, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "n.parquet"
+    pq.write_table(pa.table({"id": [1, 2], "s": pa.array([1.5, float("nan")])}), path)
+    with pytest.raises(ImportFileError, match="row 2, column 's': nan is not a finite"):
+        wb.import_file(path, "p")
+    # in a DataFrame NaN is pandas' missing value (None); an infinity is refused
+    frame = pd.DataFrame({"id": [1, 2, 3], "s": [1.5, float("nan"), float("inf")]})
+    with pytest.raises(ImportFileError, match="row 3, column 's': inf is not a finite"):
+        wb.import_dataframe(frame, "p")
+    assert _state(wb, "p") is None
+    wb.import_dataframe(frame.iloc[:2], "p", primary_key=["id"])
+    assert wb.get_record("p", "id=2")["data"] == {"id": 2, "s": None}
+    weak = tmp_path / "weak.csv"
+    weak.write_text(
+        "id,__t__WEAK_SUPERVISION,__t__WEAK_SUPERVISION__confidence\n1,yes,0.9\n2,no,inf\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportFileError, match="row 2: confidence 'inf' is not a finite number"):
+        wb.import_file(weak, "w")
+    assert _state(wb, "w") is None
+
+
+NUL = {
+    "csv cell": ("z.csv", "id,headline\n1,fine\n2,bad\0cell\n",
+                 "row 2 (line 3), column 'headline'"),
+    "csv header": ("z.csv", "id,head\0line\n1,x\n", "the name of column 2"),
+    "json cell": ("z.json", '[{"id": 1, "headline": "a"}, {"id": 2, "headline": "b\\u0000"}]',
+                  "row 2, column 'headline'"),
+    "json label": ("z.json", '[{"id": 1, "headline": "a", "__t__MANUAL": ["x\\u0000"]}]',
+                   "row 1, column '__t__MANUAL'"),
+    "json key": ("z.json", '[{"id": 1, "head\\u0000line": "a"}]', "the column name"),
+    "jsonl cell": ("z.jsonl", '{"id": 1, "headline": "a"}\n{"id": 2, "headline": "\\u0000"}\n',
+                   "row 2, column 'headline'"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", NUL)
+def test_nul_characters_are_refused(wb: Workbench, tmp_path: Path, case: str) -> None:
+    name, content, where = NUL[case]
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ImportFileError) as raised:
+        wb.import_file(path, "p")
+    assert where in raised.value.message and "NUL character" in raised.value.message
+    assert _state(wb, "p") is None
+    # an escaped backslash before u0000 is no NUL
+    if name == "z.json":
+        path.write_text('[{"id": 1, "headline": "C:\\\\u0000"}]', encoding="utf-8")
+        wb.import_file(path, "p", primary_key=["id"])
+        assert wb.get_record("p", "id=1")["data"]["headline"] == "C:\\u0000"
+
+
+def test_nul_characters_in_parquet_and_dataframes_are_refused(
+    wb: Workbench, tmp_path: Path
+) -> None:
+    frame = pd.DataFrame({"id": [1, 2], "headline": ["a", "b\0"]})
+    with pytest.raises(ImportFileError, match="row 2, column 'headline': the cell holds a NUL"):
+        wb.import_dataframe(frame, "p")
+    frame.to_parquet(tmp_path / "z.parquet", index=False)
+    with pytest.raises(ImportFileError, match="row 2, column 'headline': the cell holds a NUL"):
+        wb.import_file(tmp_path / "z.parquet", "p")
+    assert _state(wb, "p") is None
+
+
+def test_a_jsonl_export_imports_again(wb: Workbench, tmp_path: Path) -> None:
+    # characters str.splitlines() splits at, legal inside JSON strings; the export writes them raw
+    text = "one\u2028two\u2029three\u0085four\x1cfive\x1dsix\x1eseven\x0beight\x0cnine\r\nten"
+    rows = [{"id": 1, "headline": text}, {"id": 2, "headline": "plain"}]
+    wb.import_file(_write(tmp_path / "in.json", "json", rows), "p", primary_key=["id"])
+    out = tmp_path / "p.jsonl"
+    wb.export("p", "jsonl", out)
+    assert "\u2028" in out.read_text(encoding="utf-8")
+    assert wb.import_file(out, "q", primary_key=["id"])["created"] == 2
+    assert wb.get_record("q", "id=1")["data"]["headline"] == text
+    assert wb.get_record("q", "id=2")["data"]["headline"] == "plain"
+
+
+def test_duplicate_names_are_refused(wb: Workbench, tmp_path: Path) -> None:
+    xlsx = tmp_path / "dup.xlsx"
+    pd.DataFrame([[1, "a", "b"]], columns=["id", "text", "text"]).to_excel(xlsx, index=False)
+    with pytest.raises(ImportFileError, match="duplicate column name 'text'") as raised:
+        wb.import_file(xlsx, "p")
+    assert raised.value.detail == {"file": "dup.xlsx", "column": "text"}
+    # a header that really says text.1 is no duplicate
+    pd.DataFrame([[1, "a", "b"]], columns=["id", "text", "text.1"]).to_excel(xlsx, index=False)
+    wb.import_file(xlsx, "ok", primary_key=["id"])
+    assert wb.get_record("ok", "id=1")["data"] == {"id": 1, "text": "a", "text.1": "b"}
+    json_path = tmp_path / "dup.json"
+    json_path.write_text('[{"id": 1, "text": "a"}, {"id": 2, "text": "b", "text": "c"}]')
+    with pytest.raises(ImportFileError) as raised:
+        wb.import_file(json_path, "p")
+    assert "row 2, column 'text': the key 'text' appears twice" in raised.value.message
+    jsonl = tmp_path / "dup.jsonl"
+    jsonl.write_text('{"id": 1, "m": "x"}\n\n{"id": 2, "m": {"k": 1, "k": 2}}\n')
+    with pytest.raises(ImportFileError) as raised:
+        wb.import_file(jsonl, "p")
+    assert "row 2, column 'm': the key 'k' appears twice" in raised.value.message
+    assert raised.value.detail == {"file": "dup.jsonl", "row": 2, "column": "m", "line": 3}
+    assert _state(wb, "p") is None
+
+
+def _excel_bomb(path: Path, padding: int) -> Path:
+    """A small workbook whose sheet holds ``padding`` bytes of blanks: they pack ~1000:1."""
+    import zipfile
+
+    source = path.with_suffix(".src.xlsx")
+    pd.DataFrame({"id": [1, 2], "text": ["a", "b"]}).to_excel(source, index=False)
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in zin.infolist():
+            data = zin.read(item)
+            if item.filename != "xl/worksheets/sheet1.xml":
+                out.writestr(item.filename, data)
+                continue
+            head, tail = data.split(b"<sheetData>")
+            with out.open(item.filename, "w", force_zip64=True) as sheet:
+                sheet.write(head + b"<sheetData>")
+                for _ in range(padding >> 20):
+                    sheet.write(b" " * (1 << 20))
+                sheet.write(tail)
+    return path
+
+
+def test_an_excel_bomb_is_refused_before_it_is_unpacked(
+    wb: Workbench, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+    import tracemalloc
+
+    bomb = _excel_bomb(tmp_path / "bomb.xlsx", 64 << 20)
+    assert bomb.stat().st_size < 1 << 20
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(ImportFileError, match="decompression bomb") as raised:
+            wb.preview_file(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.monotonic() - started < 2 and peak < 8 << 20, (peak, raised.value.message)
+    assert raised.value.detail == {"file": "bomb.xlsx"}
+    with pytest.raises(ImportFileError, match="decompression bomb"):
+        wb.import_file(bomb, "p")
+    assert _state(wb, "p") is None
+    # what a workbook or a Parquet file may unpack to is the upload limit
+    rows = _rows(200)
+    monkeypatch.setattr(wb.settings, "max_upload_bytes", 5_000)
+    for fmt in ("xlsx", "parquet"):
+        path = _write(tmp_path / f"rows.{fmt}", fmt, rows)
+        with pytest.raises(ImportFileError, match=r"over the limit of 5,000 \(ASSAY_MAX_UPLOAD"):
+            wb.import_file(path, "p")
+    assert _state(wb, "p") is None

@@ -232,7 +232,14 @@ def coerce(table: Table, name: str, values: list[Any], data_type: str, limit: in
                 if isinstance(v, bool):
                     raise ValueError(v)
                 number = float(v)
-                out.append(None if math.isnan(number) else number)
+                if not math.isfinite(number):
+                    raise ImportFileError(
+                        f"{table.source}: row {row + 1}, column {name!r}: {v!r} is not a finite "
+                        "number; assay stores finite numbers only (leave the cell empty for a "
+                        f"missing value, or keep the column as text: --type {name}=text)",
+                        **_where(table, row, name),
+                    )
+                out.append(number)
             elif data_type == "boolean":
                 if isinstance(v, bool):
                     out.append(v)
@@ -1371,10 +1378,12 @@ def _label_rows(
         if column.confidences is not None and column.confidences[row] not in (None, ""):
             try:
                 confidence = float(column.confidences[row])
+                if not math.isfinite(confidence):
+                    raise ValueError(confidence)
             except (TypeError, ValueError) as exc:
                 raise ImportFileError(
                     f"{table.source}: row {row + 1}: confidence {column.confidences[row]!r} "
-                    "is not a number",
+                    "is not a finite number",
                     **_where(table, row, column.column + "__confidence"),
                 ) from exc
         base = {
