@@ -426,3 +426,15 @@ def test_zero_shot_votes_by_label_names(wb: Workbench, topics: str) -> None:
     found = wb.get_heuristic(topics, name)
     assert found["config"]["descriptions"] == {"sport": "stocks market"}
     assert found["code_version"] == 3
+
+
+def test_zero_shot_settings_must_be_finite(wb: Workbench, topics: str) -> None:
+    """An infinite temperature was taken (and stored as JSON that is no JSON)."""
+    name = wb.add_zero_shot(topics, "topic", embedding="headline-static")["name"]
+    for config, message in [
+        ({"temperature": float("inf")}, "temperature must be a positive"),
+        ({"min_confidence": float("nan")}, "min_confidence must be from 0 to 1"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            wb.update_heuristic(topics, name, config=config)
+    assert wb.get_heuristic(topics, name)["code_version"] == 1

@@ -124,3 +124,14 @@ def test_unstorable_names_the_place() -> None:
     for _ in range(100_000):  # no recursion: deep documents are walked, not overflowed
         deep = [deep]
     assert names.unstorable(deep) is not None
+
+
+def test_nul_in_a_filter_is_refused_naming_the_node(wb: Workbench, project: str) -> None:
+    """PostgreSQL failed on it, SQLite matched nothing: refused on both."""
+    where = {"and": [{"search": "Mike"}, {"attribute": "text", "op": "eq", "value": "a\x00"}]}
+    message = r"invalid filter at \$\.and\[1\]\.value: a filter cannot hold a NUL character"
+    with pytest.raises(ValidationError, match=message):
+        wb.query("p", where)
+    with pytest.raises(ValidationError, match=message):
+        wb.create_slice("p", "nul", where)
+    assert [s["name"] for s in wb.list_slices("p")] == ["s"]

@@ -179,8 +179,10 @@ def check_config(task: LabelingTask, labels: list[str], config: Mapping[str, Any
     if not (isinstance(minimum, int | float) and 0 <= minimum <= 1):
         raise ValidationError(f"min_confidence must be from 0 to 1, not {minimum!r}")
     temperature = config.get("temperature", zero_shot.DEFAULT_TEMPERATURE)
-    if not (isinstance(temperature, int | float) and temperature > 0):
-        raise ValidationError(f"temperature must be a positive number, not {temperature!r}")
+    if not (isinstance(temperature, int | float) and 0 < temperature < float("inf")):
+        raise ValidationError(
+            f"temperature must be a positive (finite) number, not {temperature!r}"
+        )
     descriptions = config.get("descriptions") or {}
     if not isinstance(descriptions, dict):
         raise ValidationError("descriptions map label names to texts")

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from assay.errors import ValidationError
-from assay.services import annotating, projects, tasks
+from assay.services import annotating, names, projects, tasks
 from assay.storage.models import (
     Annotation,
     Attribute,
@@ -94,7 +94,14 @@ def _context(session: Session, project: Project) -> _Context:
 
 def compile_filter(session: Session, project: Project, node: Any) -> ColumnElement[bool]:
     """The SQL condition of a filter tree; raises ValidationError naming the bad node."""
-    return _compile(_context(session, project), node or {}, "$")
+    return _compile_root(_context(session, project), node)
+
+
+def _compile_root(ctx: _Context, node: Any) -> ColumnElement[bool]:
+    problem = names.unstorable(node, "$")  # PostgreSQL refuses a NUL, SQLite matches none
+    if problem is not None:
+        raise _invalid(f"a filter cannot hold {problem[1]}", problem[0])
+    return _compile(ctx, node or {}, "$")
 
 
 def _compile(ctx: _Context, node: Any, path: str) -> ColumnElement[bool]:
@@ -502,7 +509,7 @@ def build(
     seed: int = 0,
 ) -> tuple[Select[Any], ColumnElement[Any] | None, ColumnElement[bool]]:
     ctx = _context(session, project)
-    condition = and_(projects.visible_records(session, project), _compile(ctx, where or {}, "$"))
+    condition = and_(projects.visible_records(session, project), _compile_root(ctx, where))
     key = _sort_key(ctx, order_by, seed)
     columns: list[Any] = [Record.id]
     if key is not None:
