@@ -62,6 +62,13 @@ class ValidationError(AssayError):
     code = "invalid"
 
 
+class TooLarge(AssayError):
+    """An upload over the server's limit (``ASSAY_MAX_UPLOAD_BYTES``)."""
+
+    status_code = 413
+    code = "too_large"
+
+
 class ImportFileError(ValidationError):
     """A file that cannot be imported; ``detail`` names the file, row and column."""
 

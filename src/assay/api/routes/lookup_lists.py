@@ -10,9 +10,9 @@ from fastapi.responses import PlainTextResponse
 
 from assay.api import schemas
 from assay.api.deps import WorkbenchDep
-from assay.api.routes.projects import save_upload
+from assay.api.routes.projects import UploadLimitRoute, save_upload
 
-router = APIRouter(tags=["lookup lists"])
+router = APIRouter(tags=["lookup lists"], route_class=UploadLimitRoute)
 LISTS = "/projects/{project}/lookup-lists"
 
 
