@@ -603,7 +603,7 @@ def heuristics_add(
                 embedding=embedding,
                 name=name,
                 descriptions=described,
-                min_confidence=0.5 if min_confidence is None else min_confidence,
+                min_confidence=min_confidence,
             )
         )
     else:

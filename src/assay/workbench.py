@@ -741,10 +741,12 @@ class Workbench:
         embedding: str,
         name: str | None = None,
         descriptions: dict[str, str] | None = None,
-        min_confidence: float = 0.5,
+        min_confidence: float | None = None,
     ) -> dict[str, Any]:
         """Add a zero-shot heuristic: each record votes the label whose name (and
-        description) is most similar to it in a semantic ``embedding``'s space."""
+        description) is most similar to it in a semantic ``embedding``'s space, where its
+        probability reaches ``min_confidence`` (default: 40% of the way from chance to
+        certainty, 0.7 for two labels)."""
         with self.db.session() as s:
             found = model_heuristics.create(
                 s,
@@ -847,6 +849,8 @@ class Workbench:
             ],
             "failures": [],
             "error": None,
+            # Its coverage on these records: an abstention is null, or no span (extraction).
+            "votes": sum(1 for r in results if r.value is not None and r.value != []),
         }
 
     def run_heuristics(

@@ -44,6 +44,7 @@ def test_active_learner(cb_client: TestClient) -> None:
     assert "min_confidence = 0.7" in doc["code"]
     tried = client.post(f"{H}/{doc['name']}/try", json={"n": 5, "seed": 3}).json()
     assert tried["error"] is None and len(tried["results"]) == 5
+    assert tried["votes"] == sum(r["value"] is not None for r in tried["results"])
     job = client.post(f"{H}/run", json={"names": None}, params={"wait": "true"}).json()
     assert job["status"] == "done", job
     found = client.get(f"{H}/{doc['name']}").json()

@@ -143,11 +143,16 @@ def test_zero_shot_with_an_installed_transformer(
     assert stored["config"]["descriptions"] == {
         "yes": "a teaser that withholds the point to get clicks"
     }
+    # The minimum confidence left empty: the default, 40% of the way from chance (0.5) to 1.
+    assert stored["config"]["min_confidence"] == 0.7
     editor.get_by_role("button", name="Run on 10").click()
     results = editor.get_by_test_id("try-results")
     expect(results.locator("tbody tr")).to_have_count(10, timeout=120_000)
     values = results.get_by_test_id("try-value").all_inner_texts()
     assert set(values) <= {'"yes"', '"no"', "abstains"}
+    # Its coverage on the ten records.
+    voted = sum(value != "abstains" for value in values)
+    expect(editor.get_by_test_id("try-coverage")).to_contain_text(f"Votes on {voted} of 10 records")
     shot("zero-shot")
 
     # Settings change like code: saved as a new version.

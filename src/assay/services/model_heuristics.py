@@ -175,7 +175,7 @@ def check_embedding(session: Session, task: LabelingTask, kind: str, embedding: 
 def check_config(task: LabelingTask, labels: list[str], config: Mapping[str, Any]) -> None:
     """Zero-shot settings: ``min_confidence`` in 0..1, ``temperature`` > 0, descriptions of
     the task's labels."""
-    minimum = config.get("min_confidence", 0.5)
+    minimum = config.get("min_confidence", zero_shot.default_min_confidence(len(labels)))
     if not (isinstance(minimum, int | float) and 0 <= minimum <= 1):
         raise ValidationError(f"min_confidence must be from 0 to 1, not {minimum!r}")
     temperature = config.get("temperature", zero_shot.DEFAULT_TEMPERATURE)
@@ -238,7 +238,11 @@ def create(
             raise ValidationError("zero-shot heuristics have no code: give descriptions")
         code = ""
         config = {
-            "min_confidence": 0.5 if min_confidence is None else min_confidence,
+            "min_confidence": (
+                zero_shot.default_min_confidence(len(labels))
+                if min_confidence is None
+                else min_confidence
+            ),
             "temperature": zero_shot.DEFAULT_TEMPERATURE,
             "descriptions": {k: v for k, v in (descriptions or {}).items() if v.strip()},
         }
@@ -539,7 +543,11 @@ def zero_shot_votes(prepared: Prepared, ids: np.ndarray, scores: np.ndarray) -> 
     if not len(scores):
         return []
     best, confidence = zero_shot.best_labels(scores)
-    minimum = float(prepared.config.get("min_confidence", 0.5))
+    minimum = float(
+        prepared.config.get(
+            "min_confidence", zero_shot.default_min_confidence(len(prepared.labels))
+        )
+    )
     rows, labels, kept = classification_votes(best, confidence, prepared.labels, minimum)
     return [
         (int(ids[row]), label, None, None, float(c))

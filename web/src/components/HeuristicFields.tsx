@@ -5,9 +5,12 @@ import type { Task } from "../api/client";
 export function MinConfidence({
   value,
   onChange,
+  placeholder,
 }: {
   value: number | string;
   onChange: (value: string) => void;
+  /** what an empty field means */
+  placeholder?: string;
 }) {
   return (
     <label>
@@ -18,6 +21,7 @@ export function MinConfidence({
         max={1}
         step={0.05}
         value={value}
+        placeholder={placeholder}
         onChange={(event) => onChange(event.target.value)}
       />
     </label>

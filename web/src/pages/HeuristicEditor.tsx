@@ -229,6 +229,14 @@ function EditorForm({
         )}
       </div>
       <InlineError error={save.error ?? tryIt.error} />
+      {tried && tried.results.length > 0 && (
+        <p className="muted" data-testid="try-coverage">
+          Votes on {tried.votes} of {tried.results.length} records
+          {tried.votes < tried.results.length &&
+            `, abstains on ${tried.results.length - tried.votes}`}
+          .
+        </p>
+      )}
       {tried && <TryResults result={tried} title="Run on" column="Result" none="abstains" />}
       {deleting && heuristic && (
         <Confirm

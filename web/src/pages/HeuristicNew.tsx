@@ -63,7 +63,8 @@ export function NewLearnedHeuristic({
   const [chosen, setChosen] = useState("");
   const embedding = chosen || usable[0]?.name || "";
   const [name, setName] = useState("");
-  const [minConfidence, setMinConfidence] = useState(kind === "zero_shot" ? "0.5" : "0.8");
+  // Zero-shot: empty, the server's default (above chance, so that weak evidence abstains).
+  const [minConfidence, setMinConfidence] = useState(kind === "zero_shot" ? "" : "0.8");
   const [descriptions, setDescriptions] = useState<Record<string, string>>({});
   const [classifier, setClassifier] = useState<string>(CLASSIFIERS[0][0]);
   const client = useQueryClient();
@@ -76,7 +77,10 @@ export function NewLearnedHeuristic({
       );
       const config =
         kind === "zero_shot"
-          ? { min_confidence: Number(minConfidence), descriptions: given }
+          ? {
+              ...(minConfidence.trim() ? { min_confidence: Number(minConfidence) } : {}),
+              descriptions: given,
+            }
           : { min_confidence: Number(minConfidence), classifier };
       return unwrap(
         api.POST("/api/projects/{project}/heuristics", {
@@ -152,7 +156,11 @@ export function NewLearnedHeuristic({
                 </select>
               </label>
             )}
-            <MinConfidence value={minConfidence} onChange={setMinConfidence} />
+            <MinConfidence
+              value={minConfidence}
+              onChange={setMinConfidence}
+              placeholder={kind === "zero_shot" ? "default" : undefined}
+            />
           </div>
           {kind === "zero_shot" && (
             <LabelDescriptions
