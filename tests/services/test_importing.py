@@ -775,3 +775,13 @@ def test_an_excel_bomb_is_refused_before_it_is_unpacked(
         with pytest.raises(ImportFileError, match=r"over the limit of 5,000 \(ASSAY_MAX_UPLOAD"):
             wb.import_file(path, "p")
     assert _state(wb, "p") is None
+
+
+def test_errors_name_a_file_by_its_name_only(wb: Workbench, tmp_path: Path) -> None:
+    for name, content in [("bad.assay.json", "{"), ("other.assay.json", '{"format": 1}')]:
+        path = tmp_path / name
+        path.write_text(content, encoding="utf-8")
+        with pytest.raises(ImportFileError) as raised:
+            wb.import_file(path, "p")
+        assert raised.value.detail["file"] == name
+        assert str(tmp_path) not in str(raised.value.detail)

@@ -123,9 +123,9 @@ def read_archive(path: Path) -> dict[str, Any]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ImportFileError(f"{path.name}: not a project archive: {exc}", file=str(path)) from exc
+        raise ImportFileError(f"{path.name}: not a project archive: {exc}", file=path.name) from exc
     if not isinstance(document, dict) or document.get("format") != ARCHIVE_FORMAT:
-        raise ImportFileError(f"{path.name}: not an assay project archive", file=str(path))
+        raise ImportFileError(f"{path.name}: not an assay project archive", file=path.name)
     return document
 
 
