@@ -138,3 +138,23 @@ def test_0009_a_deleted_embedding_leaves_its_heuristics_without_one(database: Da
     with db.engine.begin() as conn:
         assert conn.execute(text("SELECT name FROM heuristic")).scalar() == "al"
     _to(db, "0009")
+
+
+def test_0012_job_ids_are_never_reused(database: Database) -> None:
+    db = database
+    _to(db, "0011")
+    job = (
+        "INSERT INTO job (kind, status, progress, message, cancel_requested, staging, "
+        "created_at) VALUES ('import', 'done', 1, '', false, false, :now)"
+    )
+    now = datetime.now(UTC)
+    with db.engine.begin() as conn:
+        conn.execute(text(job), {"now": now})
+    _to(db, "head")
+    with db.engine.begin() as conn:
+        conn.execute(text(job), {"now": now})
+        last = conn.execute(text("SELECT max(id) FROM job")).scalar()
+        conn.execute(text("DELETE FROM job WHERE id = :id"), {"id": last})
+        conn.execute(text(job), {"now": now})
+        ids = conn.execute(text("SELECT id FROM job ORDER BY id")).scalars().all()
+    assert ids[0] == 1 and ids[-1] > last  # the old job kept; the deleted one's id not given

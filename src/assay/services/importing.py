@@ -890,6 +890,10 @@ def _discard(
         session.execute(delete(Label).where(Label.id.in_(created.labels)))
         session.execute(delete(LabelingTask).where(LabelingTask.id.in_(created.tasks)))
         session.execute(delete(Attribute).where(Attribute.id.in_(created.attributes)))
+        # The job stays listed with how it ended: not deleted with the project it was creating.
+        session.execute(
+            update(Job).where(Job.project_id.in_(hidden)).values(project_id=None, staging=False)
+        )
         session.execute(delete(Project).where(Project.id.in_(hidden)))
         session.execute(update(Job).where(Job.id == job_id).values(staging=False))
 

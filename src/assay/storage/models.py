@@ -212,6 +212,9 @@ class SliceRecord(Base):
 
 class Job(Base):
     __tablename__ = "job"
+    # A job's id is never given again (a client may still poll it): AUTOINCREMENT on SQLite,
+    # which otherwise reuses the highest id once that row is gone (a deleted project's jobs).
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int | None] = mapped_column(
