@@ -565,10 +565,11 @@ def test_an_unterminated_quote_is_refused_with_the_line_it_opens_on(
     tsv = tmp_path / "open.tsv"
     tsv.write_text('id\theadline\ttopic\n1\t"open\ta\n2\tb\tc\n', encoding="utf-8")
     _check_refused(wb, tsv, "new", ["open.tsv", "row 1", "starts on line 2"])
-    # quotes inside unquoted fields and multi-line quoted cells are fine
-    path.write_text('id,headline\n1,6" ruler\n2,"a ""b""\nc"\n', encoding="utf-8")
+    # quotes inside unquoted fields, text after a closing quote, multi-line cells are fine
+    path.write_text('id,headline\n1,6" ruler\n2,"a ""b""\nc"\n3,"Hi" she said\n', encoding="utf-8")
     wb.import_file(path, "ok", primary_key=["id"])
     assert wb.get_record("ok", "id=2")["data"]["headline"] == 'a "b"\nc'
+    assert wb.get_record("ok", "id=3")["data"]["headline"] == "Hi she said"
 
 
 def test_the_cell_limit_is_the_setting_in_csv_files(

@@ -127,8 +127,8 @@ def _decode(path: Path) -> str:
 def _read_delimited(path: Path, delimiter: str, limit: int) -> Table:
     """Parsed by pyarrow's CSV reader (strict about the number of fields; its columns held as
     strings), checked where it is lenient: a quoted field left open swallows the rest of the
-    file into one cell without a word from it, so a file that may hold one is parsed again
-    by the csv module, which says where (:func:`_diagnose`)."""
+    file into one cell without a word from it, so a file that may hold one is read again
+    with the csv module, and its quotes followed, which says where (:func:`_diagnose`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
@@ -184,12 +184,15 @@ def _lines(raw: bytes) -> Iterator[str]:
 
 
 def _diagnose(path: Path, raw: bytes, delimiter: str, header: list[str], limit: int) -> None:
-    """Read the file again with the csv module, strictly, and raise on its first problem
-    with its row and line: a quoted field that is never closed (the line it opens on), a row
-    of the wrong width, a NUL character, a cell over ``limit`` bytes."""
+    """Read the file again with the csv module (as leniently as pyarrow: ``"a"b`` is
+    ``ab``) and raise on its first problem with its row and line: a quoted field that is
+    never closed (the line it opens on), a row of the wrong width, a NUL character, a cell
+    over ``limit`` bytes."""
     # The csv module's own cell limit (131,072 characters) is not assay's: the check below is.
     csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
-    reader = csv.reader(_lines(raw), delimiter=delimiter, strict=True)
+    text = raw.decode("utf-8")
+    lines = _line_ends(text, 0, len(text)) + (not text.endswith(("\n", "\r")))
+    reader = csv.reader(_lines(raw), delimiter=delimiter)
     number, start = 0, 1
     try:
         next(reader)
@@ -197,6 +200,10 @@ def _diagnose(path: Path, raw: bytes, delimiter: str, header: list[str], limit: 
         for row in reader:
             if row:
                 number += 1
+                # A row that runs to the end of the file may be one whose quote never closes:
+                # that is its problem, whatever else is wrong with it.
+                if reader.line_num == lines:
+                    _check_closed(path, text, delimiter, number, start)
                 if len(row) != len(header):
                     raise ImportFileError(
                         f"{path.name}: row {number} (line {start}) has {len(row)} fields, "
@@ -209,37 +216,40 @@ def _diagnose(path: Path, raw: bytes, delimiter: str, header: list[str], limit: 
                     _check_cell(path.name, number, name, cell, limit, line=start)
             start = reader.line_num + 1
     except csv.Error as exc:
-        if "unexpected end of data" in str(exc):
-            opened = _open_quote_line(raw.decode("utf-8"), delimiter, start)
-            raise ImportFileError(
-                f"{path.name}: row {number + 1}: the quoted field that starts on line "
-                f'{opened} is never closed (a missing "), so it would hold the rest of the file',
-                file=path.name,
-                row=number + 1,
-                line=opened,
-            ) from exc
         raise ImportFileError(
             f"{path.name}: line {reader.line_num}: {exc}", file=path.name, line=reader.line_num
         ) from exc
 
 
-def _open_quote_line(text: str, delimiter: str, start: int) -> int:
-    """The line on which a quoted field opens that the row starting on line ``start`` leaves
-    open at the end of the file (the csv module's rules: a quote opens a field only at its
-    start; a doubled quote inside one is a quote)."""
+def _check_closed(path: Path, text: str, delimiter: str, row: int, start: int) -> None:
+    opened = _open_quote_line(text, delimiter, start)
+    if opened is not None:
+        raise ImportFileError(
+            f"{path.name}: row {row}: the quoted field that starts on line {opened} is never "
+            'closed (a missing "), so it would hold the rest of the file',
+            file=path.name,
+            row=row,
+            line=opened,
+        )
+
+
+def _open_quote_line(text: str, delimiter: str, start: int) -> int | None:
+    """The line on which a quoted field opens that is still open at the end of the file,
+    reading from line ``start`` (the csv module's rules: a quote opens a field only at its
+    start; a doubled quote inside one is a quote); None when every quote closes."""
     position = 0
     for _ in range(start - 1):
         found = _LINE_END.search(text, position)
         position = found.end() if found else len(text)
     stops = re.compile(f'["\r\n{re.escape(delimiter)}]')
-    line = opened = start
+    line = start
     at_start = True
     while True:
         found = stops.search(text, position)
         if found is None:
-            return opened
+            return None
         char, at = found.group(), found.start()
-        position = at + 1
+        at_start, position = at_start and at == position, at + 1
         if char == '"':
             if not at_start:
                 continue  # a quote inside an unquoted field is a character of it
