@@ -89,3 +89,11 @@ def test_non_finite_numbers_in_a_json_body_are_refused(
     error = response.json()["error"]
     assert error["detail"]["location"] == "body.where.value"
     assert "non-finite number" in error["message"]
+
+
+def test_a_body_no_route_reads_is_not_parsed_into_an_error(client: TestClient) -> None:
+    client.post("/api/projects", json={"name": "p"}).raise_for_status()
+    response = client.request(
+        "DELETE", "/api/projects/p", content=b"{", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 204

@@ -10,6 +10,7 @@ read or written. The services check names and lookup terms again for the CLI and
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from fastapi import Request
@@ -28,8 +29,11 @@ async def check_request(request: Request) -> None:
     places += [("query", {k: v}) for k, v in request.query_params.multi_items()]
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind == "application/json" or kind.endswith("+json"):
-        if await request.body():
-            places.append(("body", await request.json()))
+        # A body that is no JSON: a route that reads no body ignores it, one that does
+        # refuses it itself.
+        with contextlib.suppress(ValueError, RecursionError):
+            if await request.body():
+                places.append(("body", await request.json()))
     elif kind in _FORMS:
         form = await request.form()
         places += [("body", {k: v}) for k, v in form.multi_items() if isinstance(v, str)]
