@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from assay.errors import ValidationError
 from assay.runtime.sandbox import (
@@ -529,22 +533,31 @@ def lf(record):
 }
 
 
-@pytest.mark.parametrize("attack", ATTACKS)
-def test_the_database_cannot_be_read(sandbox: Sandbox, data_dir: Path, attack: str) -> None:
-    code = f"DB = {str(data_dir / 'assay.db')!r}\n" + ATTACKS[attack]
-    # Without protect() the file is readable by anyone: the attack works.
-    assert SECRET in run_one(sandbox, code)
-    protect(data_dir)
-    assert (data_dir.stat().st_mode & 0o777, data_dir.stat().st_uid) == (0o700, 0)
+def assert_not_found(sandbox: Sandbox, code: str, attack: str) -> None:
+    """The code's attempt to read ``DB`` finds no such file, however it asks."""
     if attack == "cat":
         value = run_one(sandbox, code)
-        assert "Permission denied" in value
+        assert "No such file or directory" in value
         assert SECRET not in value
     else:
-        with pytest.raises(UserCodeError, match="PermissionError") as caught:
+        with pytest.raises(UserCodeError, match="FileNotFoundError") as caught:
             run_one(sandbox, code)
-        assert "Permission denied" in caught.value.failures[0].error
+        assert "No such file or directory" in caught.value.failures[0].error
         assert SECRET not in str(caught.value.to_dict())
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_another_data_dirs_database_is_not_there(
+    sandbox: Sandbox, data_dir: Path, attack: str
+) -> None:
+    """A data dir that no protect() made private (another Workbench's, another user's) is
+    outside the sandbox's filesystem: every way of reading it finds no such file; the same
+    once it is private."""
+    code = f"DB = {str(data_dir / 'assay.db')!r}\n" + ATTACKS[attack]
+    assert_not_found(sandbox, code, attack)
+    protect(data_dir)
+    assert (data_dir.stat().st_mode & 0o777, data_dir.stat().st_uid) == (0o700, 0)
+    assert_not_found(sandbox, code, attack)
     still_works(sandbox)
 
 
@@ -583,7 +596,7 @@ def lf(record):
 """
     cwd, found, uid, gid, groups, owner = run_one(sandbox, code)
     assert found == []
-    assert cwd != os.getcwd() and not Path(cwd).exists()  # removed after the run
+    assert cwd == "/workdir"
     assert uid in DEFAULT_UIDS and gid == uid and groups == [] and owner == uid
 
 
@@ -594,7 +607,7 @@ def lf(record):
     for path in ["/proc/1/environ", "/proc/{os.getpid()}/environ", "/proc/{os.getpid()}/mem"]:
         try:
             open(path, "rb").read(10)
-        except PermissionError:
+        except (PermissionError, FileNotFoundError):  # another uid's, or not even seen
             denied.append(path)
     return denied
 """
@@ -622,8 +635,7 @@ def lf(record):
     assert all(
         t.startswith(("pipe:", "/dev/null")) for fd, t in descriptors.items() if int(fd) <= 4
     )
-    # Past the run's pipes: only folders of the interpreter that sys.path reaches.
-    assert all(Path(t).is_dir() and "python" in t for t in targets), targets
+    assert targets == []  # nothing past the run's pipes
 
 
 def test_no_network(sandbox: Sandbox) -> None:
@@ -641,3 +653,219 @@ def lf(record):
     return "connected"
 """
         assert run_one(sandbox, code) == "OSError"
+
+
+# ------------------------------------------------------------------ the filesystem it sees
+
+
+def test_the_filesystem_holds_the_python_installation_and_the_system_libraries(
+    sandbox: Sandbox,
+) -> None:
+    """The root holds the system's programs and libraries, the Python installation, a minimal
+    /etc and /dev, its own /proc, /tmp and working directory: nothing else."""
+    code = """
+import os, sys
+
+def lf(record):
+    return {
+        "/": sorted(os.listdir("/")),
+        "/etc": sorted(os.listdir("/etc")),
+        "/dev": sorted(os.listdir("/dev")),
+        "prefix": os.path.isdir(sys.prefix) and os.path.isdir(sys.base_prefix),
+    }
+"""
+    seen = run_one(sandbox, code)
+    python = {Path(prefix).parts[1] for prefix in (sys.prefix, sys.base_prefix)}
+    system = {"bin", "lib", "lib32", "lib64", "libx32", "sbin"}
+    assert set(seen["/"]) <= {"usr", "dev", "etc", "proc", "tmp", "workdir"} | system | python
+    assert {"usr", "dev", "etc", "proc", "tmp", "workdir"} <= set(seen["/"])
+    assert not {"run", "var", "home", "srv", "opt", "mnt", "media", "sys", "boot"} & (
+        set(seen["/"]) - python
+    )
+    assert set(seen["/etc"]) <= {"ld.so.cache", "localtime"}
+    # With the network, what name lookups and TLS read; still no accounts.
+    networked = run_one(sandbox, code, Limits(network=True))["/etc"]
+    assert set(networked) - set(seen["/etc"]) <= {
+        "resolv.conf",
+        "hosts",
+        "nsswitch.conf",
+        "host.conf",
+        "gai.conf",
+        "ssl",
+    }
+    assert ("resolv.conf" in networked) == Path("/etc/resolv.conf").exists()
+    assert seen["/dev"] == sorted(
+        ["null", "zero", "random", "urandom", "shm", "fd", "stdin", "stdout", "stderr"]
+    )
+    assert seen["prefix"]
+
+
+def test_the_installation_is_read_only_and_a_python_subprocess_works(sandbox: Sandbox) -> None:
+    code = """
+import os, subprocess, sys
+
+def lf(record):
+    done = subprocess.run(
+        [sys.executable, "-c", "import spacy, numpy; print('imported')"],
+        capture_output=True, text=True,
+    )
+    refused = []
+    for folder in (sys.prefix, sys.base_prefix, "/usr", "/etc", "/"):
+        try:
+            open(os.path.join(folder, "planted"), "w")
+        except OSError as exc:
+            refused.append(type(exc).__name__)
+    return [done.stdout + done.stderr, refused, sys.path]
+"""
+    printed, refused, path = run_one(sandbox, code)
+    assert printed == "imported\n"
+    assert len(refused) == 5
+    # sys.path: the installation's folders only (no editable install's source checkout).
+    assert [entry for entry in path if not entry.startswith((sys.prefix, sys.base_prefix))] == []
+
+
+def test_the_postgresql_socket_is_not_there(sandbox: Sandbox, postgres_url: str) -> None:
+    """No Unix socket of a database on this machine: the empty network namespace does not
+    cover sockets in the filesystem, the sandbox's own filesystem does."""
+    engine = create_engine(postgres_url)
+    with engine.connect() as conn:
+        folders = conn.execute(text("show unix_socket_directories")).scalar_one()
+    engine.dispose()
+    folder = folders.split(",")[0].strip()
+    if not folder.startswith("/") or not Path(folder).is_dir():
+        pytest.skip(f"PostgreSQL has no socket folder on this machine ({folders!r})")
+    code = f"""
+import psycopg
+
+def lf(record):
+    with psycopg.connect(host={folder!r}, user="postgres", dbname="postgres") as conn:
+        return conn.execute("select current_user").fetchone()[0]
+"""
+    with pytest.raises(UserCodeError, match="OperationalError") as caught:
+        run_one(sandbox, code)
+    assert "No such file or directory" in caught.value.failures[0].error
+
+
+def test_the_servers_working_directory_and_checkout_are_not_there(sandbox: Sandbox) -> None:
+    """Of the server's working directory (here: the project's checkout) the code sees no
+    file; at most the folder of a Python environment kept in it."""
+    code = f"""
+import os
+
+def lf(record):
+    found = []
+    for attempt in (lambda: os.listdir({os.getcwd()!r}), lambda: open({__file__!r}).read()):
+        try:
+            found.append(attempt())
+        except OSError as exc:
+            found.append(f"{{type(exc).__name__}}: {{exc.strerror}}")
+    return found
+"""
+    listed, read = run_one(sandbox, code)
+    environments = {
+        Path(prefix).relative_to(os.getcwd()).parts[0]
+        for prefix in (sys.prefix, sys.base_prefix)
+        if Path(prefix).is_relative_to(os.getcwd())
+    }
+    missing = "FileNotFoundError: No such file or directory"
+    assert listed == (sorted(environments) if environments else missing)
+    assert read == missing
+
+
+def test_tmp_and_dev_shm_are_the_runs_own(sandbox: Sandbox) -> None:
+    """A file left in /tmp or /dev/shm, even one every user may read, is gone for the next
+    run: each run has its own, empty."""
+    name = f"assay-carry-{uuid.uuid4().hex}"
+    leave = f"""
+import os
+
+def lf(record):
+    for folder in ("/tmp", "/dev/shm"):
+        path = os.path.join(folder, {name!r})
+        with open(path, "w") as f:
+            f.write("left behind")
+        os.chmod(path, 0o666)
+    return sorted(os.listdir("/tmp")) + sorted(os.listdir("/dev/shm"))
+"""
+    find = f"""
+import os
+
+def lf(record):
+    found = []
+    for folder in ("/tmp", "/dev/shm"):
+        try:
+            found.append(open(os.path.join(folder, {name!r})).read())
+        except OSError as exc:
+            found.append(type(exc).__name__)
+    return found
+"""
+    try:
+        assert run_one(sandbox, leave) == [name, name]
+        assert run_one(sandbox, find) == ["FileNotFoundError", "FileNotFoundError"]
+    finally:  # where the sandbox had no /tmp of its own
+        for folder in ("/tmp", "/dev/shm"):
+            Path(folder, name).unlink(missing_ok=True)
+
+
+def test_tmp_and_dev_shm_hold_at_most_file_mb(sandbox: Sandbox) -> None:
+    code = """
+import os
+
+def lf(record):
+    found = []
+    for folder in ("/tmp", "/dev/shm"):
+        written = 0
+        try:
+            for n in range(8):
+                with open(f"{folder}/part{n}", "wb") as f:
+                    f.write(b"x" * 700_000)
+                written += 1
+        except OSError as exc:
+            found.append([written, exc.strerror])
+    return found
+"""
+    assert run_one(sandbox, code, Limits(file_mb=2)) == [[2, "No space left on device"]] * 2
+
+
+def test_proc_shows_the_runs_own_processes_only(sandbox: Sandbox) -> None:
+    code = """
+import os
+
+def lf(record):
+    owners = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            owners.add(os.stat(f"/proc/{entry}").st_uid)
+    return [sorted(owners), os.getuid(), os.path.exists(f"/proc/{os.getppid()}")]
+"""
+    owners, uid, parent_visible = run_one(sandbox, code)
+    assert owners == [uid]
+    assert not parent_visible  # the zygote, root's
+
+
+def test_without_a_filesystem_of_its_own_nothing_runs() -> None:
+    """Where the kernel refuses the mounts (here: a server without CAP_SYS_ADMIN, as in a
+    container that lacks it), the run fails with SandboxUnavailable: never less confined."""
+    script = """
+import ctypes
+from assay.runtime.sandbox import Limits, Record, Sandbox, SandboxUnavailable
+
+libc = ctypes.CDLL(None, use_errno=True)
+assert libc.prctl(24, 21, 0, 0, 0) == 0  # PR_CAPBSET_DROP, CAP_SYS_ADMIN: the zygote lacks it
+box = Sandbox()
+try:
+    box.run("def lf(record):\\n    return 1\\n", [Record(1, {})], limits=Limits(network=True))
+    print("ran")
+except SandboxUnavailable as exc:
+    print(exc.message)
+finally:
+    box.close()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.startswith(
+        "the sandbox could not prepare the run: RuntimeError: cannot give the code a "
+        "filesystem of its own, so nothing ran"
+    ), done.stdout
+    assert "Operation not permitted" in done.stdout

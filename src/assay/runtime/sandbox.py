@@ -436,7 +436,12 @@ class _Worker:
         self.sandbox = sandbox
         self.uid = uid
         self.run_id = uuid.uuid4().hex
-        self.workdir = tempfile.mkdtemp(prefix="assay-run-")
+        # The run's folder, the server's: "root", where the worker mounts the root of its
+        # own filesystem, and "work", the code's working directory, the run uid's.
+        self.folder = tempfile.mkdtemp(prefix="assay-run-")
+        self.workdir = os.path.join(self.folder, "work")
+        os.mkdir(os.path.join(self.folder, "root"), 0o700)
+        os.mkdir(self.workdir, 0o700)
         os.chown(self.workdir, uid, uid)
         theirs: list[int] = []
         ours: list[int] = []
@@ -458,6 +463,7 @@ class _Worker:
             "run": self.run_id,
             "uid": uid,
             "gid": uid,
+            "root": os.path.join(self.folder, "root"),
             "workdir": self.workdir,
             "language": language,
         }
@@ -466,7 +472,7 @@ class _Worker:
         except BaseException:
             for fd in ours:
                 os.close(fd)
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            shutil.rmtree(self.folder, ignore_errors=True)
             raise
         finally:
             for fd in theirs:
@@ -561,7 +567,7 @@ class _Worker:
                 pass
         for fd in list(self.open):
             self._close(fd)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
         if self.exit is not None and "status" in self.exit:
             self.sandbox.uids.give(self.uid)  # else processes of it may remain: never reused
 

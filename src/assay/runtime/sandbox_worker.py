@@ -8,9 +8,12 @@ worker then
 
 1. puts the run's pipes in place (0: /dev/null, 1 and 2: the stderr pipe, 3: messages from
    the server, 4: messages to the server) and closes every other descriptor;
-2. reads the run's header, and while still root loads the language's vocabulary, sets the
-   resource limits, cuts the network (a new, empty network namespace), sets no_new_privs and
-   drops to the run's uid and gid with no supplementary groups, for good;
+2. reads the run's header, and while still root loads the language's vocabulary, gives
+   itself a filesystem of its own (``_own_filesystem``: a private mount namespace whose root
+   holds the system's programs and libraries and the Python installation read-only, a
+   minimal /etc and /dev, its own /proc, /tmp, /dev/shm and working directory, nothing
+   else), sets the resource limits, cuts the network (a new, empty network namespace), sets
+   no_new_privs and drops to the run's uid and gid with no supplementary groups, for good;
 3. only then compiles and runs the user's code (one or several functions, each in a namespace
    of its own), record by record, and answers each batch.
 
@@ -25,6 +28,7 @@ import builtins
 import contextlib
 import ctypes
 import fcntl
+import importlib
 import json
 import linecache
 import os
@@ -48,6 +52,25 @@ _MIB = 1024 * 1024
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_NO_NEW_PRIVS = 38
 _CLONE_NEWNET = 0x40000000
+_CLONE_NEWNS = 0x00020000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
+_MNT_DETACH = 2
+WORKDIR = "/workdir"  # the run's working directory, as the code sees it
+# The system's programs and libraries, for the dynamic loader and subprocesses: folders
+# are bound read-only, links (a merged /usr) made again.
+_SYSTEM = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
+# /etc holds only what the loader and the time functions read; with the network, also what
+# name lookups and TLS read.
+_ETC = ("ld.so.cache", "localtime")
+_ETC_NETWORK = ("resolv.conf", "hosts", "nsswitch.conf", "host.conf", "gai.conf", "ssl")
+_DEVICES = ("null", "zero", "random", "urandom")
+_DEV_LINKS = {
+    "fd": "/proc/self/fd",
+    "stdin": "/proc/self/fd/0",
+    "stdout": "/proc/self/fd/1",
+    "stderr": "/proc/self/fd/2",
+}
 # Audit events that start a process: a BlockingIOError after one of them is RLIMIT_NPROC.
 _SPAWN_EVENTS = frozenset(
     {"os.fork", "os.forkpty", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen"}
@@ -57,6 +80,10 @@ _FATAL_MEMORY = b'{"fatal": "memory"}\n'
 _FATAL_PROCESSES = b'{"fatal": "processes"}\n'
 
 _libc = ctypes.CDLL(None, use_errno=True)
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong]
+_libc.mount.argtypes += [ctypes.c_char_p]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.pivot_root.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
 
 
 def _check(result: int, what: str) -> None:
@@ -298,12 +325,18 @@ class _Session:
         self.send({"done": True})
 
     def confine(self, limits: dict[str, Any]) -> None:
-        """Limits, no network, no new privileges, then the run's uid: the last root step."""
-        uid, gid, workdir = self.request["uid"], self.request["gid"], self.request["workdir"]
-        os.chdir(workdir)
-        os.environ.update(HOME=workdir, TMPDIR=workdir)
+        """A filesystem of its own, limits, no network, no new privileges, then the run's
+        uid: the last root step."""
+        uid, gid = self.request["uid"], self.request["gid"]
+        try:
+            _own_filesystem(self.request["root"], self.request["workdir"], limits)
+        except OSError as exc:
+            raise RuntimeError(
+                f"cannot give the code a filesystem of its own, so nothing ran ({exc})"
+            ) from None
+        os.chdir(WORKDIR)
+        os.environ.update(HOME=WORKDIR, TMPDIR="/tmp")
         os.umask(0o077)
-        _reachable_path()
         used = resource.getrusage(resource.RUSAGE_SELF)
         cpu = round(used.ru_utime + used.ru_stime) + limits["cpu_s"]
         memory = _vm_bytes() + limits["memory_mb"] * _MIB
@@ -613,44 +646,119 @@ def _vm_bytes() -> int:
         return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def _reachable_path() -> None:
-    """Let imports work after the uid drop where the interpreter lives in a folder that uid
-    cannot enter (e.g. /root/.pyenv): such sys.path entries become /proc/self/fd links to
-    directories opened now, which give that subtree and nothing above it."""
-    entries = []
-    moved: dict[str, str] = {}
-    for entry in sys.path:
-        if entry and os.path.isdir(entry) and not _world_reachable(entry):
-            fd = os.open(entry, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            moved[entry.rstrip("/") + "/"] = f"/proc/self/fd/{fd}/"
-            entry = f"/proc/self/fd/{fd}"
-        entries.append(entry)
-    sys.path[:] = entries
+def _mount(source: str | None, target: str, kind: str | None, flags: int, data: str = "") -> None:
+    _check(
+        _libc.mount(
+            source.encode() if source else None,
+            target.encode(),
+            kind.encode() if kind else None,
+            flags,
+            data.encode() if data else None,
+        ),
+        f"mount {target}",
+    )
+
+
+def _bind(source: str, root: str, *, writable: bool = False) -> None:
+    """``source`` (a folder or a file) at the same path below ``root``; read-only unless
+    ``writable``, never with set-user-id programs or devices of its own."""
+    target = root + source
+    parent = os.path.dirname(target)
+    os.makedirs(parent, mode=0o755, exist_ok=True)  # mode: the run's uid must pass through
+    if os.path.isdir(source):
+        os.mkdir(target, 0o755)
+    else:
+        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
+    _mount(source, target, None, _MS_BIND | _MS_REC)
+    if not writable:
+        flags = _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV
+        if os.statvfs(source).f_flag & os.ST_NOEXEC:
+            flags |= _MS_NOEXEC  # kept as it was: a bind may not lift it
+        _mount(None, target, None, flags)
+
+
+def _tmpfs(target: str, megabytes: int, mode: str = "1777") -> None:
+    os.makedirs(target, mode=0o755, exist_ok=True)
+    size = f"size={megabytes}m,nr_inodes=10000,mode={mode}"
+    _mount("tmpfs", target, "tmpfs", _MS_NOSUID | _MS_NODEV, size)
+
+
+def _python_folders() -> list[str]:
+    """The folders of the Python installation: the interpreter's prefix and the
+    environment's (a virtual environment's folder, not the project around it)."""
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    return sorted(os.path.abspath(prefix) for prefix in prefixes)
+
+
+def _inside(path: str, folders: list[str]) -> bool:
+    return any(path == folder or path.startswith(folder.rstrip("/") + "/") for folder in folders)
+
+
+def _own_filesystem(root: str, workdir: str, limits: dict[str, Any]) -> None:
+    """Give this process (root, before any code runs) a private mount namespace whose root
+    is a new tmpfs holding only: the system's programs and libraries (``_SYSTEM``) and the
+    Python installation, read-only; a minimal /etc (``_ETC``) and /dev (``_DEVICES``, links
+    into /proc/self/fd, a /dev/shm of its own); a /proc of its own that shows only the
+    processes of the run's uid; a /tmp of its own; the run's working directory at
+    ``WORKDIR``. /tmp and /dev/shm hold ``file_mb`` each. Everything else of the host (its
+    /run with the sockets of databases, data dirs, homes, project checkouts) is not there.
+
+    ``root`` is an empty folder to mount the new root on; ``workdir`` the run's working
+    directory, which the server made (and fills, for an active learner)."""
+    os.umask(0o022)
+    _check(_libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # no mount here reaches the host
+    _tmpfs(root, 1, mode="0755")
+    bound: list[str] = []
+    for name in _SYSTEM:
+        path = "/" + name
+        if os.path.islink(path):
+            os.symlink(os.readlink(path), root + path)
+        elif os.path.isdir(path):
+            _bind(path, root)
+            bound.append(path)
+    for folder in _python_folders():
+        if os.path.isdir(folder) and not _inside(os.path.realpath(folder), bound):
+            _bind(folder, root)
+            bound.append(folder)
+    os.mkdir(root + "/etc", 0o755)
+    for name in _ETC + (_ETC_NETWORK if limits["network"] else ()):
+        source = os.path.realpath("/etc/" + name)  # a link may point where nothing is bound
+        if os.path.exists(source):
+            target = root + "/etc/" + name
+            if os.path.isdir(source):
+                os.mkdir(target, 0o755)
+            else:
+                os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
+            _mount(source, target, None, _MS_BIND | _MS_REC)
+            _mount(None, target, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID)
+    os.mkdir(root + "/dev", 0o755)
+    for name in _DEVICES:
+        _bind("/dev/" + name, root, writable=True)
+    for name, link in _DEV_LINKS.items():
+        os.symlink(link, f"{root}/dev/{name}")
+    _tmpfs(root + "/dev/shm", limits["file_mb"])
+    _tmpfs(root + "/tmp", limits["file_mb"])
+    os.mkdir(root + "/proc", 0o555)
+    try:  # hidepid=invisible: Linux 5.8, where each /proc mount has options of its own
+        flags = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
+        _mount("proc", root + "/proc", "proc", flags, "hidepid=invisible")
+    except OSError as exc:
+        raise OSError(exc.errno, f"{exc.strerror} (a private /proc needs Linux 5.8)") from None
+    os.mkdir(root + WORKDIR, 0o755)
+    _mount(workdir, root + WORKDIR, None, _MS_BIND)
+    _mount(None, root + WORKDIR, None, _MS_REMOUNT | _MS_BIND | _MS_NOSUID | _MS_NODEV)
+    # The new root becomes /, the old one is detached: no path leads out any more.
+    os.chdir(root)
+    _check(_libc.pivot_root(b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", _MNT_DETACH), "umount the host's root")
+    os.chdir("/")
+    _mount(None, "/", None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+    # Folders of sys.path outside the installation (an editable install's source
+    # checkout) are not there: gone from the import system too.
+    sys.path[:] = [entry for entry in sys.path if not entry or os.path.exists(entry)]
     sys.path_importer_cache.clear()
-    # Packages imported before the drop (multiprocessing, by spaCy) look for their
-    # submodules in their own ``__path__``: it moves the same way.
-    longest_first = sorted(moved, key=len, reverse=True)
-    for module in list(sys.modules.values()):
-        found = getattr(module, "__path__", None)
-        if not isinstance(found, list):
-            continue
-        for index, folder in enumerate(found):
-            prefix = next((p for p in longest_first if (folder + "/").startswith(p)), None)
-            if prefix is not None:
-                found[index] = (moved[prefix] + (folder + "/")[len(prefix) :]).rstrip("/")
-
-
-def _world_reachable(folder: str) -> bool:
-    """Whether any user may list ``folder`` and enter it and every folder above it."""
-    path = os.path.realpath(folder)
-    needed = 0o005  # r-x for others on the folder itself, --x above it
-    while True:
-        if os.stat(path).st_mode & needed != needed:
-            return False
-        if path == "/":
-            return True
-        path = os.path.dirname(path)
-        needed = 0o001
+    importlib.invalidate_caches()
 
 
 if __name__ == "__main__":
