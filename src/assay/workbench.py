@@ -22,6 +22,7 @@ from assay.runtime.sandbox import (
     SandboxError,
     UserCodeError,
     default_sandbox,
+    make_data_dir,
     module_name,
     protect,
 )
@@ -70,6 +71,7 @@ class Workbench:
 
     def __init__(self, settings: Settings | None = None, *, migrate: bool = True) -> None:
         self.settings = settings or Settings()
+        make_data_dir(self.settings.data_dir)  # private from the start, whatever the umask
         self.db = Database(self.settings.resolved_database_url())
         if migrate:
             self.db.migrate()

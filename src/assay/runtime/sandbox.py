@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
+import errno
 import fcntl
 import grp
 import itertools
@@ -32,6 +33,7 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -361,17 +363,51 @@ class OutputSpec:
 # ------------------------------------------------------------------------------ protection
 
 
+# A default ACL (``system.posix_acl_default``, version 2: owner rwx, group and others
+# nothing): what is created below a folder that has it gets no permission for group or
+# others, whatever the creating process's umask, and folders created below inherit it.
+_PRIVATE_BELOW = struct.pack("<I", 2) + b"".join(
+    struct.pack("<HHI", tag, permissions, 0xFFFFFFFF)
+    for tag, permissions in ((0x01, 0o7), (0x04, 0), (0x20, 0))
+)
+
+
+def private_below(folder: Path) -> None:
+    """Make everything later created below ``folder`` private (folders 0700, files 0600,
+    whatever the umask). Where the filesystem keeps no ACLs, the umask decides, and only a
+    private ``folder`` keeps the rest of the machine out."""
+    with contextlib.suppress(NotImplementedError, AttributeError):  # not Linux
+        try:
+            os.setxattr(folder, "system.posix_acl_default", _PRIVATE_BELOW)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+
+
+def make_data_dir(path: Path) -> None:
+    """The data dir, private from the start: created 0700 (its parents as the umask says),
+    and where this process's user owns it, mode 0700 and :func:`private_below`, so that the
+    database, uploads, exports and embeddings written into it are 0600 (folders 0700)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.geteuid():
+        os.chmod(path, 0o700)
+        private_below(path)
+
+
 def protect(path: Path) -> None:
     """Make ``path`` (the data dir; or a SQLite file kept elsewhere) private to the server's
-    user: owned by it, mode 0700 (0600 for a file). Everything below a private folder is out
-    of a sandbox uid's reach, whether it asks by ``open``, ``os.open``, a libc call through
-    ``ctypes`` or a subprocess: the kernel answers EACCES to all of them."""
+    user: owned by it, mode 0700 (0600 for a file; a folder also :func:`private_below`).
+    Everything below a private folder is out of a sandbox uid's reach, whether it asks by
+    ``open``, ``os.open``, a libc call through ``ctypes`` or a subprocess: the kernel answers
+    EACCES to all of them (and the sandbox's filesystem does not even hold it)."""
     if not path.exists():
-        path.mkdir(parents=True)
+        path.mkdir(mode=0o700, parents=True)
     status = path.stat()
     if (status.st_uid, status.st_gid) != (os.geteuid(), os.getegid()):
         os.chown(path, os.geteuid(), os.getegid())
     os.chmod(path, 0o700 if path.is_dir() else 0o600)
+    if path.is_dir():
+        private_below(path)
 
 
 # --------------------------------------------------------------------------------- sandbox

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,19 @@ def _nul(error: DataError) -> bool:
     return "NUL (0x00)" in text or "\\u0000 cannot be converted" in text
 
 
+def _create_private(path: Path) -> None:
+    """A new SQLite file, empty and mode 0600 whatever the umask: SQLite would create it
+    0644, and gives its -wal and -shm files the database file's mode."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 class Database:
     """An engine plus a session factory; services receive sessions from here."""
 
@@ -42,6 +56,7 @@ class Database:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _create_private(Path(path))
             self.engine: Engine = create_engine(
                 url, connect_args={"check_same_thread": False, "timeout": 30}
             )
