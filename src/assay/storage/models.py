@@ -26,6 +26,16 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 # JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
+MAX_ID = 2**31 - 1
+"""The largest id a row can have: ids are INTEGER, which ends here on PostgreSQL (SQLite's
+would reach 2**63 - 1). A larger id names no row; the databases refuse to even compare one."""
+
+
+def can_be_id(number: int) -> bool:
+    """Whether a number can be a row's id at all: a lookup of one that cannot finds nothing
+    without asking the database (which would fail on it)."""
+    return 0 < number <= MAX_ID
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
