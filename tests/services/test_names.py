@@ -135,3 +135,41 @@ def test_nul_in_a_filter_is_refused_naming_the_node(wb: Workbench, project: str)
     with pytest.raises(ValidationError, match=message):
         wb.create_slice("p", "nul", where)
     assert [s["name"] for s in wb.list_slices("p")] == ["s"]
+
+
+FREE_TEXT: dict[str, tuple[Callable[[Workbench], Any], str]] = {
+    "annotator": (
+        lambda wb: wb.annotate("p", 1, "t", "x", "ann\x00"),
+        "an annotator's name cannot contain a NUL",
+    ),
+    "heuristic code": (
+        lambda wb: wb.add_heuristic("p", "t", "g", "def g(r):\n    return '\x00'\n"),
+        "a heuristic's code cannot contain a NUL",
+    ),
+    "heuristic code update": (
+        lambda wb: wb.update_heuristic("p", "h", code="def h(r):\n    return '\x00'\n"),
+        "a heuristic's code cannot contain a NUL",
+    ),
+    "heuristic description": (
+        lambda wb: wb.update_heuristic("p", "h", new_name="h2", description="\x00"),
+        "a heuristic's description cannot contain a NUL",
+    ),
+    "calculated code": (
+        lambda wb: wb.add_calculated_attribute("p", "c", "text", "def c(r):\n    return '\x00'\n"),
+        "an attribute's code cannot contain a NUL",
+    ),
+}
+
+
+@pytest.mark.parametrize("door", FREE_TEXT)
+def test_nul_in_free_text_is_refused_the_same_on_both_databases(
+    wb: Workbench, project: str, door: str
+) -> None:
+    """SQLite stored these, PostgreSQL failed with a driver error."""
+    write, message = FREE_TEXT[door]
+    before = (_state(wb), wb.get_record("p", 1)["labels"], wb.get_heuristic("p", "h")["code"])
+    with pytest.raises(ValidationError, match=message):
+        write(wb)
+    assert (_state(wb), wb.get_record("p", 1)["labels"], wb.get_heuristic("p", "h")["code"]) == (
+        before
+    )

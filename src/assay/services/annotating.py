@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from assay.algorithms.reference import ManualVote, resolve_reference
 from assay.errors import ValidationError
-from assay.services import heuristics, lookup_lists, records, tokens
+from assay.services import heuristics, lookup_lists, names, records, tokens
 from assay.services import tasks as task_service
 from assay.storage.models import (
     Annotation,
@@ -175,7 +175,7 @@ def add(
     Classification keeps one label per annotator (a new one replaces the old) and one gold
     label per record; multi-label and extraction add to the annotator's set.
     """
-    annotator = annotator.strip()
+    annotator = names.check_text(annotator.strip(), "an annotator's name")
     if not annotator:
         raise ValidationError("a manual label needs the annotator's name")
     label = task_service.label(session, task, label_name)

@@ -53,6 +53,7 @@ class Mismatch:
 
 def create(session: Session, project: Project, name: str, data_type: str, code: str) -> Attribute:
     name = names.clean(name, "attribute", attribute=name)
+    names.check_text(code, "an attribute's code", attribute=name)
     if data_type not in projects.DATA_TYPES:
         raise ValidationError(
             f"unknown type {data_type!r} for {name!r}; use one of {', '.join(projects.DATA_TYPES)}",
@@ -97,6 +98,7 @@ def list_all(session: Session, project: Project) -> list[Attribute]:
 def update_code(session: Session, project: Project, name: str, code: str) -> Attribute:
     """New code gets a new version; the stored values stay (state ``stale``) until a run."""
     found = get(session, project, name)
+    names.check_text(code, "an attribute's code", attribute=name)
     if code != found.code:
         found.code = code
         found.code_version += 1

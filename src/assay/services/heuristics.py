@@ -34,6 +34,7 @@ from assay.storage.models import (
     Project,
     Record,
     RecordText,
+    can_be_id,
     utcnow,
 )
 
@@ -45,6 +46,8 @@ def create(
     session: Session, project: Project, task_name: str, name: str, code: str, description: str = ""
 ) -> Heuristic:
     name = names.clean(name, "heuristic", heuristic=name)
+    names.check_text(code, "a heuristic's code", heuristic=name)
+    names.check_text(description, "a heuristic's description", heuristic=name)
     if find(session, project, name) is not None:
         raise Conflict(f"project {project.name!r} already has a heuristic {name!r}", heuristic=name)
     task = task_service.get(session, project, task_name)
@@ -90,6 +93,9 @@ def update(
     """Change a heuristic; new code (or new settings of a zero-shot heuristic) gets a new
     version (its votes stay, marked as coming from the version before, until the next run)."""
     found = get(session, project, name)
+    for text, field in ((code, "a heuristic's code"), (description, "a heuristic's description")):
+        if text is not None:
+            names.check_text(text, field, heuristic=name)
     if new_name is not None and new_name.strip() != found.name:
         cleaned = names.clean(new_name, "heuristic", heuristic=new_name)
         if find(session, project, cleaned) is not None:
@@ -198,7 +204,7 @@ def sandbox_records(
 
     def pages() -> Iterator[Sequence[Row[tuple[int, Any]]]]:
         if record_ids is not None:
-            ids = sorted(set(record_ids))
+            ids = sorted({i for i in record_ids if can_be_id(i)})  # the others: not found
             for start in range(0, len(ids), PAGE):
                 yield session.execute(visible.where(Record.id.in_(ids[start : start + PAGE]))).all()
             return
