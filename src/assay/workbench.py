@@ -15,6 +15,7 @@ from typing import Any
 from assay.algorithms.label_models import DEFAULT_MODEL
 from assay.config import Settings
 from assay.errors import AssayError, Conflict, ImportFileError, NotFound, ValidationError
+from assay.runtime import try_runs
 from assay.runtime.debounce import Debouncer
 from assay.runtime.sandbox import (
     Limits,
@@ -218,13 +219,16 @@ class Workbench:
 
         return self._start(job_id, run_and_clean, wait)
 
-    def _start(self, job_id: int, work: jobs.JobFunction, wait: bool) -> dict[str, Any]:
-        """Run a job in this thread (``wait``) or on the executor; returns the job."""
+    def _start(
+        self, job_id: int, work: jobs.JobFunction, wait: bool, *, user_code: bool = False
+    ) -> dict[str, Any]:
+        """Run a job in this thread (``wait``) or on the executor (``user_code``: on the
+        slots of jobs that run user code, which never hold up the others); returns the job."""
         if wait:
             with contextlib.suppress(AssayError):  # recorded on the job, which the caller reads
                 jobs.run(self.db, job_id, work)
         else:
-            self.executor.submit(job_id, work)
+            self.executor.submit(job_id, work, user_code=user_code)
         return self.get_job(job_id)
 
     def _import_work(
@@ -810,10 +814,12 @@ class Workbench:
         record_ids: list[int] | None = None,
         seed: int | None = None,
         limits: Limits | None = None,
+        cancel_key: str | None = None,
     ) -> dict[str, Any]:
         """Run a heuristic on ``n`` random records (or these ones) and return each record's
         result and printed output; nothing is stored. A run that fails reports why (and, for
-        exceptions, the records and tracebacks) in ``error`` and ``failures``."""
+        exceptions, the records and tracebacks) in ``error`` and ``failures``.
+        :meth:`cancel_try_run` with ``cancel_key`` stops it."""
         with self.db.session() as s:
             found = projects.get(s, project)
             heuristic = heuristics.get(s, found, name)
@@ -823,14 +829,20 @@ class Workbench:
             if missing:
                 raise NotFound(f"project {project!r} has no records with ids {missing}")
             try:
-                if heuristic.kind in model_heuristics.KINDS:
-                    results = model_heuristics.preview(
-                        s, heuristic, ids, self.settings.data_dir, self.sandbox, limits or Limits()
-                    )
-                else:
-                    results = heuristics.run_code(
-                        s, found, heuristic, chosen, self.sandbox, limits or Limits()
-                    )
+                with try_runs.scope(cancel_key):
+                    if heuristic.kind in model_heuristics.KINDS:
+                        results = model_heuristics.preview(
+                            s,
+                            heuristic,
+                            ids,
+                            self.settings.data_dir,
+                            self.sandbox,
+                            limits or Limits(),
+                        )
+                    else:
+                        results = heuristics.run_code(
+                            s, found, heuristic, chosen, self.sandbox, limits or Limits()
+                        )
             except model_heuristics.ModelHeuristicError as exc:
                 return {"results": [], "failures": [], "error": exc.message}
             except UserCodeError as exc:
@@ -893,7 +905,7 @@ class Workbench:
             progress(1.0, "done")
             return {"heuristics": runs}
 
-        return self._start(job_id, work, wait)
+        return self._start(job_id, work, wait, user_code=True)
 
     def weak_supervise(
         self,
@@ -966,10 +978,12 @@ class Workbench:
         seed: int | None = None,
         code: str | None = None,
         limits: Limits | None = None,
+        cancel_key: str | None = None,
     ) -> dict[str, Any]:
         """Run the attribute's code (or ``code``, unsaved) on ``n`` random records (or these
         ones): each record's value, printed output and type mismatch (``error``); nothing is
-        stored. A run that fails says why in ``error`` (exceptions: ``failures``)."""
+        stored. A run that fails says why in ``error`` (exceptions: ``failures``).
+        :meth:`cancel_try_run` with ``cancel_key`` stops it."""
         with self.db.session() as s:
             found = projects.get(s, project)
             attribute = calculated.get(s, found, name)
@@ -980,9 +994,10 @@ class Workbench:
             if missing:
                 raise NotFound(f"project {project!r} has no records with ids {missing}")
             try:
-                results = calculated.run_code(
-                    s, found, code, chosen, self.sandbox, limits or Limits()
-                )
+                with try_runs.scope(cancel_key):
+                    results = calculated.run_code(
+                        s, found, code, chosen, self.sandbox, limits or Limits()
+                    )
             except UserCodeError as exc:
                 failures = [dataclasses.asdict(f) for f in exc.failures]
                 return {"results": [], "failures": failures, "error": exc.message}
@@ -1052,17 +1067,34 @@ class Workbench:
             progress(1.0, "done")
             return {"attribute": name, **run}
 
-        return self._start(job_id, work, wait)
+        return self._start(job_id, work, wait, user_code=True)
 
     def run_snippet(
-        self, project: str, record: str | int, code: str, *, limits: Limits | None = None
+        self,
+        project: str,
+        record: str | int,
+        code: str,
+        *,
+        limits: Limits | None = None,
+        cancel_key: str | None = None,
     ) -> dict[str, Any]:
         """The record IDE: run ``code`` against one record (id or key) in the sandbox; its
-        printed output, value, error and traceback, and the ids of the records around it."""
+        printed output, value, error and traceback, and the ids of the records around it.
+        :meth:`cancel_try_run` with ``cancel_key`` stops it."""
         with self.db.session() as s:
             found = projects.get(s, project)
             row = records.resolve(s, found, record)
-            return record_ide.run(s, found, row, code, self.sandbox, limits or Limits())
+            with try_runs.scope(cancel_key) as run:
+                ran = record_ide.run(s, found, row, code, self.sandbox, limits or Limits())
+        if run.cancelled and ran["error"] is not None:  # the worker's end, as the user's cancel
+            ran.update(error=try_runs.MESSAGE, traceback=None, value=None)
+        return ran
+
+    def cancel_try_run(self, cancel_key: str) -> dict[str, Any]:
+        """Stop the try-run ("Run on 10", a record-IDE snippet) started with ``cancel_key``:
+        it returns at once, saying it was cancelled. ``running``: whether it was running (a
+        cancel that comes first stops it as it starts)."""
+        return {"cancel_key": cancel_key, "running": try_runs.cancel(cancel_key)}
 
     # --- embeddings ------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from assay.api.routes import (
     slices,
     statistics,
     tasks,
+    try_runs,
 )
 from assay.config import Settings
 from assay.errors import AssayError
@@ -46,6 +47,7 @@ ROUTERS = (
     heuristics.router,
     attributes.router,
     jobs.router,
+    try_runs.router,
 )
 
 _NO_UI = """<!doctype html><meta charset="utf-8"><title>assay</title>

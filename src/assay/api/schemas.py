@@ -488,6 +488,12 @@ class HeuristicTry(BaseModel):
     n: int = Field(default=10, ge=1, le=1000, description="random records to run on")
     record_ids: list[int] | None = Field(default=None, description="these records instead")
     seed: int | None = None
+    cancel_key: str | None = Field(
+        default=None,
+        max_length=100,
+        description="a name the client chooses for this run: "
+        "POST /api/try-runs/{cancel_key}/cancel stops it",
+    )
 
 
 class TryResult(BaseModel):
@@ -586,6 +592,12 @@ class CalculatedTry(BaseModel):
     record_ids: list[int] | None = Field(default=None, description="these records instead")
     seed: int | None = None
     code: str | None = Field(default=None, description="unsaved code to try instead")
+    cancel_key: str | None = Field(
+        default=None,
+        max_length=100,
+        description="a name the client chooses for this run: "
+        "POST /api/try-runs/{cancel_key}/cancel stops it",
+    )
 
 
 class CalculatedTryRow(BaseModel):
@@ -604,6 +616,20 @@ class CalculatedTryResult(BaseModel):
 
 class SnippetRun(BaseModel):
     code: str = Field(description="Python run with `record` bound; `def ide(record)` is called")
+    cancel_key: str | None = Field(
+        default=None,
+        max_length=100,
+        description="a name the client chooses for this run: "
+        "POST /api/try-runs/{cancel_key}/cancel stops it",
+    )
+
+
+class TryRunCancel(BaseModel):
+    cancel_key: str
+    running: bool = Field(
+        description="whether the run was running (a cancel that comes first stops it as it "
+        "starts); the run itself answers with error 'cancelled: ...'"
+    )
 
 
 class SnippetResult(BaseModel):

@@ -1,10 +1,12 @@
 """Executors: where jobs and their heavy pure work run.
 
-Every executor runs job functions in a small thread pool in the server process (they write
-through their own sessions and keep write transactions short, so the pool never blocks
-requests for long). A job hands its heavy pure work, item by item, to the executor's
-``map``: the local executor runs it in the job's own thread, the Dask executor
-(``dask_executor.py``, chosen by ``ASSAY_EXECUTOR=dask://host:port``) on a cluster's workers.
+Every executor runs job functions in small thread pools in the server process (they write
+through their own sessions and keep write transactions short, so the pools never block
+requests for long): one for jobs that run user code, one for the others, so that runaway
+user code (each run may take its whole timeout) never holds up an import or an export.
+A job hands its heavy pure work, item by item, to the executor's ``map``: the local
+executor runs it in the job's own thread, the Dask executor (``dask_executor.py``, chosen
+by ``ASSAY_EXECUTOR=dask://host:port``) on a cluster's workers.
 """
 
 from __future__ import annotations
@@ -37,10 +39,18 @@ class LocalExecutor:
     def __init__(self, db: Database, workers: int = 2) -> None:
         self.db = db
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assay-job")
+        self.user_code_pool = ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="assay-user-code-job"
+        )
         self.running: dict[int, Future[Any]] = {}
 
-    def submit(self, job_id: int, function: jobs.JobFunction) -> Future[Any]:
-        future = self.pool.submit(self._run, job_id, function)
+    def submit(
+        self, job_id: int, function: jobs.JobFunction, *, user_code: bool = False
+    ) -> Future[Any]:
+        """Queue a job; ``user_code``: it runs user code (heuristics, calculated attributes)
+        and queues behind other such jobs only."""
+        pool = self.user_code_pool if user_code else self.pool
+        future = pool.submit(self._run, job_id, function)
         self.running[job_id] = future
         future.add_done_callback(lambda _: self.running.pop(job_id, None))
         return future
@@ -63,6 +73,7 @@ class LocalExecutor:
         for job_id in list(self.running):
             jobs.stop(job_id)
         self.pool.shutdown(wait=True)
+        self.user_code_pool.shutdown(wait=True)
 
 
 def open_executor(db: Database, setting: str) -> LocalExecutor:

@@ -41,7 +41,8 @@ import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,12 @@ _MAX_MESSAGE = 64 * 1024 * 1024  # bytes of one message from a worker
 _START_TIMEOUT_S = 120.0  # the zygote imports spaCy on its first run
 _STOP_TIMEOUT_S = 10.0
 _STDERR_TAIL = 4096
+
+# Told of every run started in this context, after its worker was asked for: a try-run that
+# its user may cancel records them (runtime/try_runs.py).
+spawn_watcher: ContextVar[Callable[[Sandbox, str], None] | None] = ContextVar(
+    "spawn_watcher", default=None
+)
 # The whole environment of the zygote and its workers: no ASSAY_* settings, no secrets.
 CLEAN_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
@@ -680,13 +687,16 @@ class Sandbox:
                 control = self._ensure_zygote()
                 try:
                     socket.send_fds(control, payload, list(fds))
-                    return
+                    break
                 except OSError:
                     if attempt == 2:
                         raise
                     if self._process is not None:
                         self._process.kill()
                         self._process.wait()
+        watcher = spawn_watcher.get()
+        if watcher is not None:
+            watcher(self, request["run"])
 
     def kill(self, run_id: str) -> None:
         """Ask the zygote to end a run's worker; its exit status then reports the end."""

@@ -4,6 +4,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, unwrap, type Project, type Schemas } from "../api/client";
+import { useCancelKey } from "../api/tryRuns";
 import { keys } from "../api/queries";
 import { Code, TryResults } from "../components/Code";
 import { Confirm } from "../components/Confirm";
@@ -145,6 +146,7 @@ function CalculatedForm({
   };
 
   const save = useMutation({ mutationFn: store, onSuccess: opened });
+  const cancelKey = useCancelKey();
   const tryIt = useMutation({
     mutationFn: async () => {
       // Unsaved code is tried as it is; a new attribute is created first.
@@ -152,7 +154,7 @@ function CalculatedForm({
       const result = await unwrap(
         api.POST("/api/projects/{project}/attributes/{name}/try", {
           params: { path: { ...path, name: stored } },
-          body: { n: 10, code },
+          body: { n: 10, code, cancel_key: cancelKey.next() },
         }),
       );
       return { stored, result };
@@ -242,6 +244,11 @@ function CalculatedForm({
         <button type="button" disabled={busy || !name.trim()} onClick={() => tryIt.mutate()}>
           {tryIt.isPending ? "Running…" : "Test on 10"}
         </button>
+        {tryIt.isPending && (
+          <button type="button" onClick={cancelKey.cancel}>
+            Cancel
+          </button>
+        )}
         <button
           type="button"
           className="primary"

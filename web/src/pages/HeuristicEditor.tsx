@@ -4,6 +4,7 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, unwrap, type Project, type Schemas, type Task } from "../api/client";
+import { useCancelKey } from "../api/tryRuns";
 import { Code, TryResults } from "../components/Code";
 import { Confirm } from "../components/Confirm";
 import { LabelDescriptions, MinConfidence } from "../components/HeuristicFields";
@@ -139,13 +140,15 @@ function EditorForm({
       if (stored !== heuristic?.name) onOpen(stored);
     },
   });
+  const cancelKey = useCancelKey();
   const tryIt = useMutation({
     mutationFn: async () => {
       const stored = await store();
+      const cancel_key = cancelKey.next();
       const result = await unwrap(
         api.POST("/api/projects/{project}/heuristics/{name}/try", {
           params: { path: { ...path, name: stored } },
-          body: ids.length ? { n: 10, record_ids: ids } : { n: 10 },
+          body: ids.length ? { n: 10, record_ids: ids, cancel_key } : { n: 10, cancel_key },
         }),
       );
       return { stored, result };
@@ -215,6 +218,11 @@ function EditorForm({
         <button type="button" disabled={busy || !name.trim()} onClick={() => tryIt.mutate()}>
           {tryIt.isPending ? "Running…" : ids.length ? `Run on ${ids.length}` : "Run on 10"}
         </button>
+        {tryIt.isPending && (
+          <button type="button" onClick={cancelKey.cancel}>
+            Cancel
+          </button>
+        )}
         <input
           className="record-ids"
           value={chosen}

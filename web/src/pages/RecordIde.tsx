@@ -4,6 +4,7 @@ import { useMutation } from "@tanstack/react-query";
 import { useEffect, useState, type KeyboardEvent } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../api/client";
+import { useCancelKey } from "../api/tryRuns";
 import { Code } from "../components/Code";
 import { InlineError } from "../components/States";
 import { projectPath } from "../routes";
@@ -27,12 +28,13 @@ export function RecordIde() {
   const [code, setCode] = useState(() => localStorage.getItem(STORED) ?? STARTER);
   const [ran, setRan] = useState<Ran | null>(null);
 
+  const cancelKey = useCancelKey();
   const run = useMutation({
     mutationFn: (target: string) =>
       unwrap(
         api.POST("/api/projects/{project}/records/{record}/run", {
           params: { path: { project, record: target } },
-          body: { code },
+          body: { code, cancel_key: cancelKey.next() },
         }),
       ),
     onSuccess: setRan,
@@ -78,6 +80,11 @@ export function RecordIde() {
           >
             {run.isPending ? "Running…" : "Run"}
           </button>
+          {run.isPending && (
+            <button type="button" onClick={cancelKey.cancel}>
+              Cancel
+            </button>
+          )}
           <button type="button" disabled={ran?.previous_id == null} onClick={() => go(ran?.previous_id)}>
             ← Previous record
           </button>

@@ -54,7 +54,13 @@ def try_attribute(
     wb: WorkbenchDep, project: str, name: str, body: schemas.CalculatedTry
 ) -> schemas.CalculatedTryResult:
     tried = wb.try_calculated_attribute(
-        project, name, n=body.n, record_ids=body.record_ids, seed=body.seed, code=body.code
+        project,
+        name,
+        n=body.n,
+        record_ids=body.record_ids,
+        seed=body.seed,
+        code=body.code,
+        cancel_key=body.cancel_key,
     )
     return schemas.CalculatedTryResult(**tried)
 
@@ -77,4 +83,6 @@ def run_attribute(
 def run_snippet(
     wb: WorkbenchDep, project: str, record: str, body: schemas.SnippetRun
 ) -> schemas.SnippetResult:
-    return schemas.SnippetResult(**wb.run_snippet(project, record, body.code))
+    return schemas.SnippetResult(
+        **wb.run_snippet(project, record, body.code, cancel_key=body.cancel_key)
+    )

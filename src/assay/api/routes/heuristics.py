@@ -92,7 +92,14 @@ def delete_heuristic(wb: WorkbenchDep, project: str, name: str) -> None:
 def try_heuristic(
     wb: WorkbenchDep, project: str, name: str, body: schemas.HeuristicTry
 ) -> schemas.HeuristicTryResult:
-    tried = wb.try_heuristic(project, name, n=body.n, record_ids=body.record_ids, seed=body.seed)
+    tried = wb.try_heuristic(
+        project,
+        name,
+        n=body.n,
+        record_ids=body.record_ids,
+        seed=body.seed,
+        cancel_key=body.cancel_key,
+    )
     return schemas.HeuristicTryResult(**tried)
 
 
