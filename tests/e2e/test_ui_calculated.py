@@ -145,3 +145,20 @@ def test_record_ide(page: Any, server: Any, sample: str, shot: Any) -> None:
     page.get_by_role("button", name="Run", exact=True).click()
     expect(output).to_contain_text("ZeroDivisionError: division by zero")
     expect(output.locator("pre.traceback")).to_contain_text('File "<ide>", line 2')
+
+
+def test_a_running_snippet_can_be_cancelled(page: Any, server: Any, sample: str) -> None:
+    page.goto(f"/projects/{PROJECT}/ide?record=1")
+    output = page.get_by_test_id("ide-output")
+    expect(output).to_be_visible(timeout=60_000)  # the first run, of the starter snippet
+    set_code(page, page.get_by_role("region", name="Snippet"), "import time\ntime.sleep(3600)\n")
+    page.get_by_role("button", name="Run", exact=True).click()
+    cancel = page.get_by_role("button", name="Cancel")
+    expect(cancel).to_be_visible()
+    page.wait_for_timeout(1000)  # the code is sleeping in the sandbox
+    cancel.click()
+    # The run answers at once (its timeout is 60 s), and says why it ended.
+    expect(output.get_by_role("alert")).to_have_text(
+        "cancelled: the run was stopped before it ended; nothing was kept", timeout=10_000
+    )
+    expect(cancel).to_be_hidden()
