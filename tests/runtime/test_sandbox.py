@@ -869,3 +869,24 @@ finally:
         "filesystem of its own, so nothing ran"
     ), done.stdout
     assert "Operation not permitted" in done.stdout
+
+
+def test_abstract_unix_sockets_are_out_of_reach(sandbox: Sandbox) -> None:
+    """Unix sockets with no file (Linux's abstract names) belong to the network namespace:
+    the code's own, empty one has none of the host's."""
+    name = f"\0assay-test-{uuid.uuid4().hex}"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(name)
+        server.listen()
+        code = f"""
+import socket
+
+def lf(record):
+    with socket.socket(socket.AF_UNIX) as client:
+        try:
+            client.connect({name!r})
+        except OSError as exc:
+            return type(exc).__name__
+    return "connected"
+"""
+        assert run_one(sandbox, code) == "ConnectionRefusedError"
