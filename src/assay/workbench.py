@@ -573,6 +573,7 @@ class Workbench:
             return {
                 "id": row.id,
                 "key": row.key,
+                "position": records.positions(s, found, [row.id])[row.id],
                 "data": row.data,
                 "tokens": token_docs,
                 "labels": annotating.record_labels(s, row),

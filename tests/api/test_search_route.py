@@ -22,7 +22,7 @@ def test_similar(embedded: TestClient, wb: Workbench) -> None:
     body = embedded.post(f"{P}/similar", json={"record": own, "limit": 5}).json()
     assert body["embedding"] == E and body["threshold"] == 0.4
     assert len(body["records"]) == 5 and own not in [r["id"] for r in body["records"]]
-    assert set(body["records"][0]) == {"id", "key", "score", "data"}
+    assert set(body["records"][0]) == {"id", "key", "position", "score", "data"}
     assert body == wb.similar("cb", record=own, limit=5)
     by_key = embedded.post(f"{P}/similar", json={"record": "running_id=6", "limit": 5}).json()
     assert by_key == body

@@ -261,7 +261,7 @@ def test_label_these_opens_the_labeling_session(page: Any, server: Any) -> None:
 def test_record_ide_from_a_card(page: Any, server: Any) -> None:
     page.goto(BROWSER)
     card = page.get_by_test_id("record-card").nth(3)
-    record_id = int((card.get_attribute("aria-label") or "").removeprefix("Record "))
+    record_id = int(card.get_attribute("data-record") or 0)
     card.get_by_role("link", name="Record IDE").click()
     expect(page).to_have_url(re.compile(rf"/projects/clickbait/ide\?record={record_id}$"))
     # The IDE runs its snippet on that record at once and shows the record's data.
@@ -269,6 +269,40 @@ def test_record_ide_from_a_card(page: Any, server: Any) -> None:
     expect(page.get_by_test_id("ide-output")).to_contain_text(
         json.dumps(data["headline"], ensure_ascii=False), timeout=60_000
     )
+    # The record is named by its key, as everywhere (the internal id stays in the URL).
+    expect(page.get_by_test_id("record-name")).to_have_text(f"running_id {data['running_id']}")
+
+
+def test_records_are_named_by_their_key_or_position_never_their_id(
+    page: Any, server: Any, tmp_path: Path
+) -> None:
+    # The sample's first records in id order, by their running_id (not their internal id).
+    first = query(server, limit=3)["records"]
+    page.goto(BROWSER)
+    cards = page.get_by_test_id("record-card")
+    for i, record in enumerate(first):
+        name = f"running_id {record['data']['running_id']}"
+        expect(cards.nth(i).get_by_test_id("record-name")).to_have_text(name)
+        expect(cards.nth(i)).to_have_attribute("aria-label", f"Record {name}")
+    # A project without a primary key: its records by their position in the project, though
+    # the sample's records took the first internal ids.
+    source = tmp_path / "plain.jsonl"
+    source.write_text("\n".join(json.dumps({"text": t}) for t in ("one", "two", "three")))
+    with source.open("rb") as handle:
+        job = server.api.post(
+            "/api/projects/plain/import?wait=true", files={"file": ("plain.jsonl", handle)}
+        ).json()
+    assert job["status"] == "done", job
+    ids = [
+        r["id"]
+        for r in server.api.post("/api/projects/plain/records/query", json={}).json()["records"]
+    ]
+    assert ids[0] > 1400
+    page.goto("/projects/plain/browser")
+    names = page.get_by_test_id("record-card").get_by_test_id("record-name")
+    expect(names).to_have_text(["#1", "#2", "#3"])
+    page.get_by_test_id("record-card").nth(1).get_by_role("link", name="Record IDE").click()
+    expect(page.get_by_test_id("record-name")).to_have_text("#2", timeout=60_000)
 
 
 def _session(url: str) -> dict[str, Any]:

@@ -45,9 +45,9 @@ def wait_job_done(page: Any, title: str, timeout: int = 120_000) -> None:
 def card_ids(page: Any) -> list[int]:
     cards = page.get_by_test_id("similar-results").get_by_test_id("record-card")
     return [
-        int(re.sub(r"\D", "", label or ""))
-        for label in cards.evaluate_all(
-            "cards => cards.map(card => card.getAttribute('aria-label'))"
+        int(record or 0)
+        for record in cards.evaluate_all(
+            "cards => cards.map(card => card.getAttribute('data-record'))"
         )
     ]
 
@@ -163,7 +163,9 @@ def test_step8_similar_to_running_id_6_within_the_filter(page: Any, server: Any,
     task = page.get_by_role("region", name="Task clickbait")
     for i, label in enumerate(["yes", "yes", "no"]):
         expect(page.get_by_test_id("position")).to_have_text(f"record {i + 1} of {len(ids)}")
-        expect(page.get_by_test_id("record")).to_contain_text(f"record id {ids[i]}")
+        expect(page.get_by_test_id("record-name")).to_have_text(
+            f"running_id {expected['records'][i]['data']['running_id']}"
+        )
         task.get_by_role("button", name=label, exact=True).click()
     expect(page.get_by_test_id("done")).to_have_text("3 labeled in this session")
     for rid, label in zip(ids[:3], ["yes", "yes", "no"], strict=True):
@@ -215,7 +217,9 @@ def test_similar_records_in_the_labeling_suite(page: Any, server: Any, shot: Any
     shot("labeling-similar")
     panel.get_by_role("link", name=re.compile(r"Label these")).click()
     expect(page.get_by_test_id("position")).to_have_text(f"record 1 of {len(expected['records'])}")
-    expect(page.get_by_test_id("record")).to_contain_text(f"record id {first['id']}")
+    expect(page.get_by_test_id("record-name")).to_have_text(
+        f"running_id {first['data']['running_id']}"
+    )
 
 
 def test_outliers_ranked_and_as_a_slice(page: Any, server: Any, shot: Any) -> None:
@@ -249,8 +253,8 @@ def test_outliers_ranked_and_as_a_slice(page: Any, server: Any, shot: Any) -> No
     # A labeling session on them keeps the ranking.
     page.get_by_role("button", name="Label these").click()
     expect(page.get_by_test_id("position")).to_have_text(f"record 1 of {len(expected['records'])}")
-    expect(page.get_by_test_id("record")).to_contain_text(
-        f"record id {expected['records'][0]['id']}"
+    expect(page.get_by_test_id("record-name")).to_have_text(
+        f"running_id {expected['records'][0]['data']['running_id']}"
     )
     page.go_back()
 
@@ -267,10 +271,10 @@ def test_outliers_ranked_and_as_a_slice(page: Any, server: Any, shot: Any) -> No
     # It opens in its own order: ranked, most unusual first.
     expect(page.get_by_label("Order by")).to_have_value(f"slice:{name}")
     cards = page.get_by_test_id("record-card")
-    expect(cards.first).to_have_attribute("aria-label", f"Record {expected['records'][0]['id']}")
+    expect(cards.first).to_have_attribute("data-record", str(expected["records"][0]["id"]))
     ids = [
-        int(label.removeprefix("Record "))
-        for label in cards.evaluate_all("cards => cards.map(c => c.getAttribute('aria-label'))")
+        int(record)
+        for record in cards.evaluate_all("cards => cards.map(c => c.getAttribute('data-record'))")
     ]
     assert ids == [r["id"] for r in expected["records"]][: len(ids)]
     # The side panel's button refreshes it.

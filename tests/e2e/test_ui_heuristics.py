@@ -117,6 +117,10 @@ def test_step9_write_run_on_10_and_run(page: Any, server: Any, sample: str, shot
     record_id = int(first.get_attribute("data-record") or 0)
     detail = server.api.get(f"/api/projects/{PROJECT}/records/{record_id}").json()
     expect(first.locator("td").first).to_contain_text(detail["data"]["headline"])
+    # Each record by its key, as the user knows it (not its internal id).
+    expect(first.get_by_test_id("try-record")).to_have_text(
+        f"running_id {detail['data']['running_id']}"
+    )
     token = detail["tokens"]["headline"][0]["text"]
     expect(first.locator("pre.output")).to_have_text(f"first word: {token}\n")
     shot("heuristic-editor")

@@ -141,6 +141,17 @@ def test_label_by_click_and_by_hotkey(page: Any, server: Any, sample: str, shot:
     assert labels_of(server, sample, record, "clickbait") == []
 
 
+def test_the_record_is_named_by_its_key(page: Any, server: Any, sample: str) -> None:
+    known_annotator(page)
+    record = server.api.get(f"/api/projects/{sample}/records/{ids(server, sample, 3)[2]}").json()
+    page.goto(f"/projects/{sample}/labeling?i=2")
+    expect(page.get_by_test_id("record")).to_contain_text(record["data"]["headline"])
+    expect(page.get_by_test_id("record-name")).to_have_text(
+        f"running_id {record['data']['running_id']}"
+    )
+    expect(page.get_by_test_id("record")).not_to_contain_text("record id")
+
+
 def test_gold_flag(page: Any, server: Any, sample: str) -> None:
     known_annotator(page)
     page.goto(f"/projects/{sample}/labeling?i=20")

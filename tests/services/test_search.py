@@ -72,7 +72,7 @@ def test_similar_to_a_record_is_the_exact_top(wb: Workbench, project: str) -> No
     assert [r["score"] for r in found["records"]] == pytest.approx([s for _, s in expected], 1e-5)
     assert own not in [r["id"] for r in found["records"]]
     first = found["records"][0]
-    assert set(first) == {"id", "key", "score", "data"}
+    assert set(first) == {"id", "key", "position", "score", "data"}
     assert first["data"] == wb.get_record(project, first["id"])["data"]
     # by internal id, the same
     assert wb.similar(project, record=own, limit=8)["records"] == found["records"]

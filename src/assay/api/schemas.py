@@ -133,9 +133,17 @@ class ProjectPublic(BaseModel):
     updated_at: str
 
 
+RECORD_POSITION = Field(
+    default=None,
+    description="the record's 1-based position in the project (id order), which names it "
+    "where the project has no primary key; null where it has one (the key names it)",
+)
+
+
 class RecordPublic(BaseModel):
     id: int
     key: str | None = Field(description="the primary-key value as a JSON list; null without key")
+    position: int | None = RECORD_POSITION
     data: dict[str, Any]
     labels: dict[str, dict[str, Any]] | None = Field(
         default=None,
@@ -189,6 +197,7 @@ class TaskLabels(BaseModel):
 class RecordDetail(BaseModel):
     id: int
     key: str | None
+    position: int | None = RECORD_POSITION
     data: dict[str, Any]
     tokens: dict[str, list[Token]] = Field(description="per text attribute")
     labels: dict[str, TaskLabels] = Field(description="per task")
@@ -225,6 +234,7 @@ class SimilarQuery(BaseModel):
 class ScoredRecord(BaseModel):
     id: int
     key: str | None
+    position: int | None = RECORD_POSITION
     score: float = Field(description="similarity (search) or outlier score, higher first")
     data: dict[str, Any]
 
@@ -635,6 +645,7 @@ class TryRunCancel(BaseModel):
 class SnippetResult(BaseModel):
     record_id: int
     key: str | None
+    position: int | None = RECORD_POSITION
     data: dict[str, Any]
     value: str | None = Field(description="repr of what ide(record) returned (null: none)")
     output: str = Field(description="what the snippet printed")

@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from assay.errors import ValidationError
-from assay.services import annotating, names, projects, tasks
+from assay.services import annotating, names, projects, records, tasks
 from assay.storage.models import (
     Annotation,
     Attribute,
@@ -590,7 +590,11 @@ def run(
             select(Record.id, Record.key, Record.data).where(Record.id.in_(ids))
         )
     }
-    page = [{"id": i, "key": stored[i].key, "data": stored[i].data} for i in ids]
+    position = records.positions(session, project, ids)
+    page = [
+        {"id": i, "key": stored[i].key, "data": stored[i].data, "position": position[i]}
+        for i in ids
+    ]
     if with_labels and page:
         attach_labels(session, project, page)
     return Page(page, total, next_cursor)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.runtime import sandbox
-from assay.services import heuristics, lookup_lists, projects
+from assay.services import heuristics, lookup_lists, projects, records
 from assay.storage.models import Project, Record
 
 FILENAME = "<ide>"
@@ -95,6 +95,7 @@ def run(
     return {
         "record_id": record.id,
         "key": record.key,
+        "position": records.positions(session, project, [record.id])[record.id],
         "data": record.data,
         "value": value,
         "output": output,

@@ -7,7 +7,7 @@ import json
 from json.encoder import encode_basestring
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from assay.errors import NotFound, ValidationError
@@ -65,6 +65,20 @@ def hash_encoded(encoded: str) -> str:
 def content_hash(data: dict[str, Any]) -> str:
     """Hash of a record's content (its encoded data), for caches keyed by content."""
     return hash_encoded(encode(data))
+
+
+def positions(session: Session, project: Project, ids: list[int]) -> dict[int, int | None]:
+    """Each record's 1-based position in its project (in id order), which names a record
+    for its users where the project has no primary key; ``None`` each where it has one (the
+    key names it). One counting scan of the project's id index per record: for a page or a
+    few records, not for a whole project."""
+    if any(a.is_primary_key for a in projects.attributes(session, project)):
+        return dict.fromkeys(ids)
+    visible = projects.visible_records(session, project)
+    return {
+        i: session.scalar(select(func.count()).select_from(Record).where(visible, Record.id <= i))
+        for i in ids
+    }
 
 
 def token_offsets(session: Session, record_id: int, attribute_id: int) -> bytes | None:

@@ -199,7 +199,18 @@ def similar(
         if len(results) >= limit or k >= candidates or below:
             break
         k = min(k * 4, candidates)
-    return [{"id": i, "score": round(score, 6), **stored[i]} for i, score in results[:limit]]
+    return _named(
+        session,
+        project,
+        [{"id": i, "score": round(score, 6), **stored[i]} for i, score in results[:limit]],
+    )
+
+
+def _named(session: Session, project: Project, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records found, each with its position in the project (what names it where the
+    project has no primary key)."""
+    position = records.positions(session, project, [doc["id"] for doc in found])
+    return [{**doc, "position": position[doc["id"]]} for doc in found]
 
 
 def _records(session: Session, project: Project, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -351,7 +362,9 @@ def outliers(
     return {
         "embedding": embedding.name,
         "method": found.method,
-        "records": [{"id": i, "score": round(s, 6), **stored[i]} for i, s in ranked],
+        "records": _named(
+            session, project, [{"id": i, "score": round(s, 6), **stored[i]} for i, s in ranked]
+        ),
     }
 
 

@@ -1,8 +1,12 @@
 // Python code in the UI: the editor (CodeMirror, loaded on demand) and what running code on a
 // few records gave — the heuristic editor's "Run on 10" and the calculated attributes' "Test on
 // 10" show the same table, failures and printed output.
+import { useQuery } from "@tanstack/react-query";
 import { lazy, Suspense, type ComponentProps } from "react";
-import type { Schemas } from "../api/client";
+import { useParams } from "react-router-dom";
+import { api, unwrap, type Project, type Schemas } from "../api/client";
+import { keys, useProject } from "../api/queries";
+import { recordName } from "../format";
 import { Loading } from "./States";
 import "./Code.css";
 
@@ -31,6 +35,22 @@ export interface Tried {
   }[];
 }
 
+/** The record a failure happened on, by its key (its data is not in the failure). */
+function FailedRecord({ project, record }: { project?: Project; record: number }) {
+  const name = project?.name ?? "";
+  const found = useQuery({
+    queryKey: keys.record(name, record),
+    queryFn: () =>
+      unwrap(
+        api.GET("/api/projects/{project}/records/{record}", {
+          params: { path: { project: name, record: String(record) } },
+        }),
+      ),
+    enabled: !!project,
+  });
+  return <>{project && found.data ? recordName(project, found.data) : "a record"}</>;
+}
+
 /** What code gave on some records (nothing stored): a row per record with its value and
  * printed output, and the failures with their tracebacks. */
 export function TryResults({
@@ -50,6 +70,9 @@ export function TryResults({
   errors?: boolean;
 }) {
   const records = result.results.length + result.failures.filter((f) => f.record_id !== null).length;
+  // Records are shown as users know them (their key), never by internal id.
+  const { project: name = "" } = useParams();
+  const project = useProject(name).data;
   return (
     <div className="try-results" data-testid="try-results">
       <h3>
@@ -63,7 +86,11 @@ export function TryResults({
       {result.failures.map((failure, i) => (
         <div key={`f${i}`} className="try-record try-failure">
           <div className="muted">
-            {failure.record_id === null ? "the run" : `record ${failure.record_id}`}
+            {failure.record_id === null ? (
+              "the run"
+            ) : (
+              <FailedRecord project={project} record={failure.record_id} />
+            )}
           </div>
           {/* A traceback ends with the error; without one, the error says it. */}
           {failure.traceback ? (
@@ -95,7 +122,9 @@ export function TryResults({
                         {String(value)}
                       </div>
                     ))}
-                  <div className="muted">record {r.record_id}</div>
+                  <div className="muted" data-testid="try-record">
+                    {project ? recordName(project, r) : ""}
+                  </div>
                 </td>
                 <td className="mono" data-testid="try-value">
                   {r.value === null ? <span className="muted">{none}</span> : JSON.stringify(r.value)}

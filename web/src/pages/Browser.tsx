@@ -18,7 +18,7 @@ import {
 import { keys, useProject } from "../api/queries";
 import { Score } from "../components/Similar";
 import { Empty, ErrorState, Loading, QueryView } from "../components/States";
-import { formatNumber } from "../format";
+import { formatNumber, recordName } from "../format";
 import {
   projectPath,
   readSelection,
@@ -423,14 +423,18 @@ function RecordCard({
   onSimilar: () => void;
 }) {
   const attributes = [...project.attributes].sort((a, b) => a.position - b.position);
+  const name = recordName(project, record);
   return (
     <article
       className="record-card panel"
       data-testid="record-card"
-      aria-label={`Record ${record.id}`}
+      data-record={record.id}
+      aria-label={`Record ${name}`}
     >
       <header className="record-head">
-        <span className="muted">id {record.id}</span>
+        <span className="muted" data-testid="record-name">
+          {name}
+        </span>
         {score !== undefined && <Score score={score} name={scoreName} />}
         <span className="record-links">
           <button type="button" className="link" onClick={onSimilar}>

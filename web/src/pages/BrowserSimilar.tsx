@@ -60,7 +60,7 @@ export function SimilarResults({
         <div className="section-head">
           <p>
             Records most similar to{" "}
-            <strong>{query.data ? recordName(project, query.data.data, query.data.id) : "…"}</strong>
+            <strong>{query.data ? recordName(project, query.data) : "…"}</strong>
             {typeof text === "string" && (
               <span className="similar-query" dir="auto">
                 {" "}

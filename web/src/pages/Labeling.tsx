@@ -2,7 +2,7 @@
 // order; see routes.ts), walked with the arrows; `i` in the URL is the position. Labels are
 // given by click or hotkey (classification, multi-label) or by selecting text (extraction);
 // the record's labels from every source are shown beside.
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import {
   useCallback,
   useEffect,
@@ -34,6 +34,7 @@ import { LabelingSimilar } from "./LabelingSimilar";
 import {
   SESSION,
   useDone,
+  recordOptions,
   useLabelingSettings,
   useSessionRecord,
   type LabelingSettings,
@@ -77,13 +78,13 @@ function addressIndex(): number {
   return position(new URLSearchParams(window.location.search).get("i"));
 }
 
-function describe(selection: Selection): string {
+function describe(selection: Selection, similarName?: string): string {
   if (selection.outliers) {
     return `Outliers of the embedding ${selection.outliers}, most unusual first`;
   }
   if (selection.similar) {
     const narrowed = selection.where || selection.slice ? ", within the filter" : "";
-    return `Records most similar to record ${selection.similar.record}${narrowed}, best first`;
+    return `Records most similar to ${similarName ?? "…"}${narrowed}, best first`;
   }
   const which = selection.slice
     ? `Slice “${selection.slice}”${selection.where ? ", filtered" : ""}`
@@ -142,6 +143,13 @@ function Session({ project, session }: { project: Project; session: string }) {
   const [showSimilar, setShowSimilar] = useState(false);
   const { page, id, detail, total } = useSessionRecord(name, selection, index);
   const record = detail.data?.id === id ? detail.data : undefined;
+  // The record a "similar" session started from, as users know it (its key), not its id.
+  const similarRecord = useQuery({
+    ...recordOptions(name, selection.similar?.record ?? 0),
+    enabled: selection.similar !== undefined,
+    staleTime: 60_000,
+  });
+  const similarTo = similarRecord.data ? recordName(project, similarRecord.data) : undefined;
 
   const tasks = project.tasks;
   const activeTask = tasks.find((task) => task.name === settings.task) ?? tasks[0]!;
@@ -317,7 +325,7 @@ function Session({ project, session }: { project: Project; session: string }) {
         <div className="lab-title">
           <h1>Labeling</h1>
           <span className="muted">
-            {describe(selection)} ·{" "}
+            {describe(selection, similarTo)} ·{" "}
             <Link to={projectPath(name, "browser", selectionParams(selection))}>
               open in the data browser
             </Link>
@@ -395,7 +403,7 @@ function Session({ project, session }: { project: Project; session: string }) {
           project={project}
           selection={selection}
           record={record.id}
-          name={recordName(project, record.data, record.id)}
+          name={recordName(project, record)}
           onClose={() => setShowSimilar(false)}
         />
       )}
@@ -618,7 +626,9 @@ function RecordView({
     .filter((attribute) => !settings.hidden.includes(attribute.name));
   return (
     <section className="panel lab-record" aria-label="Record" data-testid="record">
-      <div className="muted lab-record-id">record id {record.id}</div>
+      <div className="muted lab-record-id" data-testid="record-name">
+        {recordName(project, record)}
+      </div>
       {shown.length === 0 && (
         <p className="muted">Every attribute is hidden: show some in the settings.</p>
       )}

@@ -5,8 +5,10 @@ import { useEffect, useState, type KeyboardEvent } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, unwrap, type Schemas } from "../api/client";
 import { useCancelKey } from "../api/tryRuns";
+import { useProject } from "../api/queries";
 import { Code } from "../components/Code";
 import { InlineError } from "../components/States";
+import { recordName } from "../format";
 import { projectPath } from "../routes";
 import "./Heuristics.css";
 import "./Calculated.css";
@@ -27,6 +29,7 @@ export function RecordIde() {
   const record = params.get("record") ?? "1";
   const [code, setCode] = useState(() => localStorage.getItem(STORED) ?? STARTER);
   const [ran, setRan] = useState<Ran | null>(null);
+  const found = useProject(project);
 
   const cancelKey = useCancelKey();
   const run = useMutation({
@@ -60,9 +63,8 @@ export function RecordIde() {
     <div className="heuristics record-ide" onKeyDown={onKey}>
       <div className="page-head">
         <h1>Record IDE</h1>
-        <span className="muted">
-          record {ran?.record_id ?? record}
-          {ran?.key ? ` · key ${ran.key}` : ""}
+        <span className="muted" data-testid="record-name">
+          {ran && found.data ? recordName(found.data, ran) : ""}
         </span>
         <Link className="link small" to={projectPath(project, "labeling")}>
           Labeling
