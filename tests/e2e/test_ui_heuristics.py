@@ -406,14 +406,16 @@ def test_errors_show_with_tracebacks(page: Any, server: Any, sample: str, shot: 
     first_two = server.api.post(
         f"/api/projects/{PROJECT}/records/query", json={"limit": 2, "with_labels": False}
     ).json()["records"]
-    chosen = [r["id"] for r in first_two]
-    editor.get_by_label("Record ids to run on").fill(", ".join(map(str, chosen)))
+    # Chosen by their key, as the user knows them; failures name them by it too.
+    chosen = [r["data"]["running_id"] for r in first_two]
+    records_field = editor.get_by_label("Records to run on")
+    expect(records_field).to_have_attribute("placeholder", "or running_id values: 4, 17")
+    records_field.fill(", ".join(map(str, chosen)))
     editor.get_by_role("button", name="Run on 2").click()
     results = editor.get_by_test_id("try-results")
-    for record_id in chosen:
-        expect(results.locator(".try-failure", has_text=f"record {record_id}")).to_be_visible(
-            timeout=60_000
-        )
+    for key in chosen:
+        failure = results.locator(".try-failure").get_by_text(f"running_id {key}", exact=True)
+        expect(failure).to_be_visible(timeout=60_000)
     expect(results.get_by_role("alert")).to_be_visible(timeout=60_000)
     expect(results.locator("pre.traceback").first).to_contain_text("Traceback")
     expect(results.locator("pre.traceback").first).to_contain_text("no such attribute")

@@ -10,6 +10,7 @@ import { Confirm } from "../components/Confirm";
 import { LabelDescriptions, MinConfidence } from "../components/HeuristicFields";
 import { ClosingHead } from "../components/Panel";
 import { ErrorState, InlineError, Loading } from "../components/States";
+import { recordPath } from "./BrowserSimilar";
 import { heuristicsKey, useHeuristics, type Heuristic } from "./Heuristics";
 
 export type TryResult = Schemas["HeuristicTryResult"];
@@ -89,13 +90,31 @@ function EditorForm({
   const stored = readConfig(heuristic?.config);
   const [config, setConfig] = useState<ZeroShotConfig>(stored);
   const [deleting, setDeleting] = useState(false);
-  // "Run on 10" runs on random records, or on these record ids when some are given.
+  // "Run on 10" runs on random records, or on the records given by their key (as users know
+  // them; a project without a key: by record ids).
   const [chosen, setChosen] = useState("");
-  const ids = chosen
-    .split(/[\s,]+/)
-    .filter(Boolean)
-    .map(Number)
-    .filter((id) => Number.isInteger(id) && id > 0);
+  const keyName = project.attributes.filter((a) => a.primary_key).map((a) => a.name);
+  const byKey = keyName.length > 0;
+  const picked = chosen
+    .split(byKey ? /,/ : /[\s,]+/)
+    .map((value) => value.trim())
+    .filter(Boolean);
+  const ids = byKey
+    ? picked
+    : picked.map(Number).filter((id) => Number.isInteger(id) && id > 0).map(String);
+  /** The internal ids of the chosen records (a key that no record has fails, naming it). */
+  const resolve = (): Promise<number[]> =>
+    Promise.all(
+      ids.map((value) =>
+        byKey
+          ? unwrap(
+              api.GET("/api/projects/{project}/records/{record}", {
+                params: { path: { project: project.name, record: recordPath(project, value) } },
+              }),
+            ).then((record) => record.id)
+          : Number(value),
+      ),
+    );
   const path = { project: project.name };
   const configChanged = zeroShot && JSON.stringify(config) !== JSON.stringify(stored);
   const dirty =
@@ -144,11 +163,12 @@ function EditorForm({
   const tryIt = useMutation({
     mutationFn: async () => {
       const stored = await store();
+      const record_ids = await resolve();
       const cancel_key = cancelKey.next();
       const result = await unwrap(
         api.POST("/api/projects/{project}/heuristics/{name}/try", {
           params: { path: { ...path, name: stored } },
-          body: ids.length ? { n: 10, record_ids: ids, cancel_key } : { n: 10, cancel_key },
+          body: record_ids.length ? { n: 10, record_ids, cancel_key } : { n: 10, cancel_key },
         }),
       );
       return { stored, result };
@@ -226,8 +246,8 @@ function EditorForm({
         <input
           className="record-ids"
           value={chosen}
-          placeholder="or record ids: 4, 17"
-          aria-label="Record ids to run on"
+          placeholder={byKey ? `or ${keyName.join(", ")} values: 4, 17` : "or record ids: 4, 17"}
+          aria-label="Records to run on"
           onChange={(event) => setChosen(event.target.value)}
         />
         {heuristic && (
