@@ -311,3 +311,35 @@ def test_import_refuses_a_bad_file_in_one_line(
     assert len(lines) == 1 and message in lines[0], err
     assert "Traceback" not in err
     run("projects", "show", "x", code=1)
+
+
+def test_hostile_inputs_answer_one_error_line(run: Run, tmp_path: Path) -> None:
+    """The CLI's doors for what answered the API's 500s (issue 11): one error line each."""
+    run("sample", "--project", "cb")
+    leaf = '{"ids": [1]}'
+    snippet = tmp_path / "snippet.py"
+    snippet.write_text("print(1)\n", encoding="utf-8")
+    labels = tmp_path / "labels.csv"
+    labels.write_text(f"id,task,label\n{2**63},clickbait,yes\n", encoding="utf-8")
+    cases = [
+        (("records", "-p", "cb", "--where", '{"not": ' * 10_000 + leaf + "}" * 10_000),
+         "--where nests too deeply to be read (a filter takes at most 32 levels)"),
+        (("records", "-p", "cb", "--where", '{"not": ' * 40 + leaf + "}" * 40),
+         "a filter nests at most 32 levels deep"),
+        (("slices", "create", "-p", "cb", "--name", "s", "--where", "[" * 10_000),
+         "--where nests too deeply"),
+        (("import", str(tmp_path), "-p", "x", "--format", "csv"), "no such file"),
+        (("lookup", "import", "-p", "cb", "-l", "x", str(tmp_path)), "no such file"),
+        (("jobs", "cancel", str(2**63)), f"no job {2**63}"),
+        (("ide", "-p", "cb", "--record", str(2**63), "--file", str(snippet)),
+         "no record with id"),
+        (("annotate", str(labels), "-p", "cb"), str(2**63)),
+    ]  # fmt: skip
+    for args, message in cases:
+        _, err = run(*args, code=1)
+        lines = [line for line in err.splitlines() if line.startswith("error:")]
+        assert len(lines) == 1 and message in lines[0], (args[:2], err[-500:])
+        assert "Traceback" not in err
+    run("lookup", "add", "-p", "cb", "-l", "Städte €uro", "Köln")
+    out, _ = run("lookup", "export", "-p", "cb", "-l", "Städte €uro")
+    assert out == "Köln\n"

@@ -17,6 +17,7 @@ import typer
 from assay.algorithms.label_models import DEFAULT_MODEL
 from assay.config import Settings
 from assay.errors import AssayError
+from assay.services.queries import MAX_FILTER_DEPTH
 from assay.workbench import Workbench
 
 GLOBAL_OPTIONS = {"--data-dir": "ASSAY_DATA_DIR", "--database-url": "ASSAY_DATABASE_URL"}
@@ -372,10 +373,7 @@ def records(
     labels: Annotated[bool, typer.Option("--labels", help="Include labels.")] = False,
 ) -> None:
     """Print matching records as JSON lines (internal id and attributes); total on stderr."""
-    try:
-        parsed = json.loads(where) if where else None
-    except json.JSONDecodeError as exc:
-        raise AssayError(f"--where is not valid JSON: {exc.msg} (column {exc.colno})") from exc
+    parsed = _json_option(where, "--where")
     wb = _workbench()
     printed, cursor, total = 0, None, 0
     while printed < limit:
@@ -407,6 +405,11 @@ def _json_option(value: str | None, option: str) -> Any:
         return json.loads(value) if value else None
     except json.JSONDecodeError as exc:
         raise AssayError(f"{option} is not valid JSON: {exc.msg} (column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise AssayError(
+            f"{option} nests too deeply to be read (a filter takes at most "
+            f"{MAX_FILTER_DEPTH} levels)"
+        ) from exc
 
 
 @app.command()
@@ -500,10 +503,7 @@ def slices_create(
     static: Annotated[bool, typer.Option("--static", help="Freeze today's records.")] = False,
 ) -> None:
     """Save a filter as a dynamic slice (or, with --static, the records it matches now)."""
-    try:
-        parsed = json.loads(where)
-    except json.JSONDecodeError as exc:
-        raise AssayError(f"--where is not valid JSON: {exc.msg}") from exc
+    parsed = _json_option(where, "--where")
     kind = "static" if static else "dynamic"
     _print(_workbench().create_slice(project, name, parsed, kind=kind))
 

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from assay.api.deps import error_body, internal_error
 from assay.api.door import Door, DoorMiddleware
 from assay.api.inputs import check_request
 from assay.api.routes import (
@@ -30,6 +31,7 @@ from assay.api.routes import (
 )
 from assay.config import Settings
 from assay.errors import AssayError
+from assay.services.queries import MAX_FILTER_DEPTH
 from assay.workbench import Workbench
 
 UI_DIR = Path(__file__).resolve().parents[1] / "ui"
@@ -56,9 +58,7 @@ and reload, or use the API: <a href="/docs">/docs</a>.</p>"""
 
 
 def _error(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
-    return JSONResponse(
-        {"error": {"code": code, "message": message, "detail": detail or {}}}, status_code=status
-    )
+    return JSONResponse(error_body(code, message, detail), status_code=status)
 
 
 def create_app(
@@ -94,7 +94,20 @@ def create_app(
 
     @app.exception_handler(HTTPException)
     async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        if isinstance(exc.__cause__, RecursionError):  # FastAPI's 400 for a body json can't read
+            return _error(
+                422,
+                "invalid",
+                "body: the JSON nests too deeply to be read "
+                f"(a filter takes at most {MAX_FILTER_DEPTH} levels)",
+            )
         return _error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def internal(_request: Request, exc: Exception) -> JSONResponse:
+        # The last resort, meant never to answer: a cause found gets its own check and test.
+        # Starlette raises the error again once this answered, for the server to log as well.
+        return JSONResponse(internal_error(exc), status_code=500)
 
     # Every /api route refuses values not every database stores (NUL, inf, NaN): 422.
     api = APIRouter(prefix="/api", dependencies=[Depends(check_request)])

@@ -1,13 +1,19 @@
-"""Dependencies of the routes: the one Workbench of the application."""
+"""Dependencies of the routes: the one Workbench of the application, the types of path
+parameters, and the pieces of a response that several routes build."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+from typing import Annotated, Any
+from urllib.parse import quote
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from assay.errors import ValidationError
+from assay.storage.models import MAX_ID
 from assay.workbench import Workbench
+
+log = logging.getLogger("assay.api")
 
 
 def get_workbench(request: Request) -> Workbench:
@@ -16,6 +22,41 @@ def get_workbench(request: Request) -> Workbench:
 
 
 WorkbenchDep = Annotated[Workbench, Depends(get_workbench)]
+
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="an internal id")]
+"""Every internal id in a path: one beyond the databases' INTEGER range answers 422, never
+reaches a query (SQLite cannot bind it, PostgreSQL cannot compare it with a column)."""
+
+RecordRef = Annotated[
+    str, Path(description="a record's internal id, or its key col=value[,col=value]")
+]
+"""A record in a path: an id beyond the range names no record (404, services/records.py)."""
+
+
+def error_body(code: str, message: str, detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one error shape of the API (docs/api.md)."""
+    return {"error": {"code": code, "message": message, "detail": detail or {}}}
+
+
+def internal_error(exc: BaseException) -> dict[str, Any]:
+    """The body of an error that no check foresaw: a message without server details for the
+    client, the traceback for the server's log."""
+    log.error("internal error: %s", type(exc).__name__, exc_info=exc)
+    return error_body(
+        "internal",
+        f"internal error ({type(exc).__name__}): the request could not be answered; "
+        "the server's log has the details",
+    )
+
+
+def attachment(filename: str) -> dict[str, str]:
+    """The Content-Disposition header of a download: any name, in RFC 6266/5987 form (an
+    ASCII fallback, and the exact name percent-encoded as UTF-8), as browsers read it."""
+    fallback = "".join(c if " " <= c < "\x7f" and c not in '"\\' else "_" for c in filename)
+    return {
+        "Content-Disposition": f'attachment; filename="{fallback}"; '
+        f"filename*=UTF-8''{quote(filename, safe='')}"
+    }
 
 
 def span(start: int | None, end: int | None) -> tuple[int, int] | None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from assay.errors import AssayError, JobCancelled, NotFound, ValidationError
 from assay.storage.db import Database
-from assay.storage.models import Job, utcnow
+from assay.storage.models import Job, can_be_id, utcnow
 
 FINAL = ("done", "failed", "cancelled")
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"
@@ -89,7 +89,7 @@ def create(session: Session, kind: str, project_id: int | None, message: str = "
 
 
 def get(session: Session, job_id: int) -> Job:
-    job = session.get(Job, job_id)
+    job = session.get(Job, job_id) if can_be_id(job_id) else None
     if job is None:
         raise NotFound(f"no job {job_id}", job=job_id)
     return job

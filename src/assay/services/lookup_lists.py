@@ -294,7 +294,7 @@ def read_terms(path: Path) -> tuple[list[str], list[str]]:
     column, else the first; an optional ``blacklisted`` column of true/false)."""
     try:
         content = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, IsADirectoryError) as exc:
         raise ImportFileError(f"{path}: no such file", file=str(path)) from exc
     except UnicodeDecodeError as exc:
         raise ImportFileError(

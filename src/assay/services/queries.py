@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from assay.errors import ValidationError
 from assay.services import annotating, names, projects, records, tasks
 from assay.storage.models import (
+    MAX_ID,
     Annotation,
     Attribute,
     DataSlice,
@@ -45,6 +46,7 @@ from assay.storage.models import (
     Record,
     RecordText,
     SliceRecord,
+    can_be_id,
 )
 
 OPS = (
@@ -64,9 +66,16 @@ OPS = (
 TEXT_OPS = ("contains", "begins_with", "ends_with")
 STATES = ("none", "labeled", "conflict", "gold", "agreed")
 MAX_LIMIT = 1000
+MAX_FILTER_DEPTH = 32
+"""How deep a filter tree may nest (and, or, not): far beyond any filter a person writes, and
+well within what the compiler, the database and a saved slice's JSON can take (at a few
+hundred levels each of them overflows)."""
 _PRIME = 2147483647  # 2**31 - 1, a prime
 TRIGRAM = 3
 MAX_TRIGRAMS = 16  # enough to be selective; the exact test runs on the candidates anyway
+
+
+_NAMED = ("attribute", "task", "slice")  # the conditions that name a thing of the project
 
 
 def _invalid(message: str, path: str) -> ValidationError:
@@ -101,25 +110,32 @@ def _compile_root(ctx: _Context, node: Any) -> ColumnElement[bool]:
     problem = names.unstorable(node, "$")  # PostgreSQL refuses a NUL, SQLite matches none
     if problem is not None:
         raise _invalid(f"a filter cannot hold {problem[1]}", problem[0])
-    return _compile(ctx, node or {}, "$")
+    return _compile(ctx, node or {}, "$", 1)
 
 
-def _compile(ctx: _Context, node: Any, path: str) -> ColumnElement[bool]:
+def _compile(ctx: _Context, node: Any, path: str, depth: int) -> ColumnElement[bool]:
     if not isinstance(node, dict):
         raise _invalid(f"expected an object, found {type(node).__name__}", path)
     if not node:
         return true()
+    if depth > MAX_FILTER_DEPTH:
+        raise _invalid(f"a filter nests at most {MAX_FILTER_DEPTH} levels deep", path)
     if "and" in node or "or" in node:
         op = "and" if "and" in node else "or"
         children = node[op]
         if not isinstance(children, list):
             raise _invalid(f"{op!r} takes a list", path)
-        parts = [_compile(ctx, child, f"{path}.{op}[{i}]") for i, child in enumerate(children)]
+        parts = [
+            _compile(ctx, child, f"{path}.{op}[{i}]", depth + 1) for i, child in enumerate(children)
+        ]
         if not parts:
             return true() if op == "and" else false()
         return and_(*parts) if op == "and" else or_(*parts)
     if "not" in node:
-        return not_(_compile(ctx, node["not"], f"{path}.not"))
+        return not_(_compile(ctx, node["not"], f"{path}.not", depth + 1))
+    named = next((key for key in _NAMED if key in node), None)
+    if named is not None and not isinstance(node[named], str):
+        raise _invalid(f"{named!r} takes a name (a string)", path)
     if "attribute" in node:
         condition: ColumnElement[bool] = _attribute_condition(ctx, node, path)
     elif "task" in node:
@@ -128,11 +144,11 @@ def _compile(ctx: _Context, node: Any, path: str) -> ColumnElement[bool]:
         condition = _search_condition(ctx, node, path)
     elif "ids" in node:
         ids = node["ids"]
-        if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+        if not isinstance(ids, list) or not all(type(i) is int for i in ids):  # no booleans
             raise _invalid("'ids' takes a list of integers", path)
-        condition = Record.id.in_(ids)
+        condition = Record.id.in_([i for i in ids if can_be_id(i)])
     elif "slice" in node:
-        condition = _slice_condition(ctx, node, path)
+        condition = _slice_condition(ctx, node, path, depth)
     else:
         raise _invalid("expected one of and, or, not, attribute, task, search, ids, slice", path)
     return not_(condition) if node.get("negate") else condition
@@ -147,7 +163,11 @@ def value_expr(ctx: _Context, attribute: Attribute) -> ColumnElement[Any]:
     """The typed SQL value of an attribute of the current record."""
     column: Any = Record.data[attribute.name]
     typed: ColumnElement[Any]
-    if attribute.data_type == "integer":
+    if attribute.data_type == "integer" and ctx.dialect == "postgresql":
+        # BIGINT, as SQLite's integers: PostgreSQL's INTEGER ends at 2**31 - 1, which stored
+        # values and the values a filter compares them with may pass.
+        typed = cast(column.as_string(), BigInteger)
+    elif attribute.data_type == "integer":
         typed = column.as_integer()
     elif attribute.data_type == "float":
         typed = column.as_float()
@@ -216,6 +236,8 @@ def _coerce(attribute: Attribute, value: Any, path: str) -> Any:
     )
     if not ok:
         raise _invalid(f"{value!r} is not a {kind} value for attribute {attribute.name!r}", path)
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:  # what a database can bind
+        raise _invalid(f"{value} is beyond the 64-bit integers the databases compare", path)
     return value
 
 
@@ -406,7 +428,9 @@ def _named_slice(ctx: _Context, name: str) -> DataSlice:
     return slices.get(ctx.session, ctx.project, name)
 
 
-def _slice_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnElement[bool]:
+def _slice_condition(
+    ctx: _Context, node: dict[str, Any], path: str, depth: int
+) -> ColumnElement[bool]:
     name = node["slice"]
     found = _named_slice(ctx, name)
     if found.kind == "static":
@@ -415,7 +439,8 @@ def _slice_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnEl
         raise _invalid(f"slice {name!r} refers to itself", path)
     ctx.slices_seen.add(name)
     try:
-        return _compile(ctx, found.filter or {}, f"{path}<slice {name}>")
+        # the slice's tree stands in for this node: its root is at this node's depth
+        return _compile(ctx, found.filter or {}, f"{path}<slice {name}>", depth)
     finally:
         ctx.slices_seen.discard(name)
 
@@ -572,7 +597,7 @@ def run(
     elif offset:
         if offset < 0:
             raise ValidationError("offset must not be negative", offset=offset)
-        query = query.offset(offset)
+        query = query.offset(min(offset, MAX_ID))  # past every record; a database binds it
     rows = session.execute(query.limit(limit + 1)).all()
     # Past the last match there is no row to carry the total: count alone.
     total = int(rows[0].total) if rows else _count(session, condition)

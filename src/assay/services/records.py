@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from assay.errors import NotFound, ValidationError
 from assay.services import projects
-from assay.storage.models import Attribute, Project, Record, RecordText
+from assay.storage.models import MAX_ID, Attribute, Project, Record, RecordText, can_be_id
 
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -112,8 +112,11 @@ def parse_value(attribute: Attribute, raw: str) -> Any:
 
 def resolve(session: Session, project: Project, ref: str | int) -> Record:
     """A record named by its internal id (``123``) or its key (``col=value,col=value``)."""
-    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
-        record = session.get(Record, int(ref))
+    if isinstance(ref, int) or ref.strip().isdecimal():
+        # Ten digits cover the ids (and int() refuses strings of thousands).
+        digits = str(ref).strip()
+        number = int(digits) if len(digits) <= len(str(MAX_ID)) else MAX_ID + 1
+        record = session.get(Record, number) if can_be_id(number) else None
         if record is None or record.project_id != project.id:
             raise NotFound(f"project {project.name!r} has no record with id {ref}", record=ref)
         return record

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from assay.errors import Conflict, NotFound, ValidationError
 from assay.services import names, queries
-from assay.storage.models import DataSlice, Project, Record, SliceRecord
+from assay.storage.models import DataSlice, Project, Record, SliceRecord, can_be_id
 
 KINDS = ("dynamic", "static")
 
@@ -47,7 +47,10 @@ def create(
             chunk = ids[start : start + 1000]
             known.update(
                 session.scalars(
-                    select(Record.id).where(Record.project_id == project.id, Record.id.in_(chunk))
+                    select(Record.id).where(
+                        Record.project_id == project.id,
+                        Record.id.in_([i for i in chunk if can_be_id(i)]),
+                    )
                 )
             )
         missing = [i for i in ids if i not in known]

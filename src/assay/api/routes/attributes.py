@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from assay.api import schemas
-from assay.api.deps import WorkbenchDep
+from assay.api.deps import RecordRef, WorkbenchDep
 
 router = APIRouter(tags=["calculated attributes"])
 ATTRIBUTES = "/projects/{project}/attributes"
@@ -81,7 +81,7 @@ def run_attribute(
     summary="Record IDE: run a snippet against one record (id or key); nothing stored",
 )
 def run_snippet(
-    wb: WorkbenchDep, project: str, record: str, body: schemas.SnippetRun
+    wb: WorkbenchDep, project: str, record: RecordRef, body: schemas.SnippetRun
 ) -> schemas.SnippetResult:
     return schemas.SnippetResult(
         **wb.run_snippet(project, record, body.code, cancel_key=body.cancel_key)

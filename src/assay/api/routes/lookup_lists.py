@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import PlainTextResponse
 
 from assay.api import schemas
-from assay.api.deps import WorkbenchDep
+from assay.api.deps import WorkbenchDep, attachment
 from assay.api.routes.projects import UploadLimitRoute, save_upload
 
 router = APIRouter(tags=["lookup lists"], route_class=UploadLimitRoute)
@@ -86,9 +86,6 @@ def export_terms(
 ) -> PlainTextResponse:
     content = wb.export_terms(project, name, format)
     media = "text/csv" if format == "csv" else "text/plain"
-    filename = f"{name}.{format}".replace('"', "")
     return PlainTextResponse(
-        content,
-        media_type=f"{media}; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        content, media_type=f"{media}; charset=utf-8", headers=attachment(f"{name}.{format}")
     )

@@ -108,12 +108,8 @@ def import_file(
     ] = "new",
     wait: Annotated[bool, Query()] = False,
 ) -> schemas.JobPublic:
+    parsed_types = _types(types)
     target = save_upload(wb.settings.data_dir / "uploads", file)
-    try:
-        parsed_types = json.loads(types) if types else None
-    except json.JSONDecodeError as exc:
-        shutil.rmtree(target.parent, ignore_errors=True)
-        raise ValidationError(f"types is not a JSON object: {exc.msg}") from exc
     job = wb.start_import(
         target,
         project,
@@ -189,12 +185,44 @@ def create_sample(
     return schemas.ProjectPublic(**wb.create_sample(sample, variant, name))
 
 
+_MAX_NAME_BYTES = 255  # a file name's limit on Linux and macOS file systems
+
+
+def _types(value: str | None) -> dict[str, str] | None:
+    """The types form field: a JSON object of column names and types, or nothing."""
+    if not value:
+        return None
+    try:
+        parsed = json.loads(value)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        message = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        raise ValidationError(f"types is not a JSON object: {message}", field="types") from exc
+    if not isinstance(parsed, dict):
+        raise ValidationError(
+            f'types is not a JSON object but {type(parsed).__name__}: use {{"col": "text"}}',
+            field="types",
+        )
+    return parsed
+
+
 def save_upload(uploads: Path, file: UploadFile) -> Path:
-    """The uploaded file on disk, keeping its name (errors name it) in a folder of its own."""
+    """The uploaded file on disk, keeping its name (errors name it) in a folder of its own;
+    the folder goes again when the name cannot be a file's or the copy fails."""
+    name = Path(file.filename or "upload").name
+    if name in ("", ".", "..") or "\x00" in name or len(name.encode()) > _MAX_NAME_BYTES:
+        raise ValidationError(
+            f"the upload's file name {file.filename!r} cannot name a file: "
+            "send the file under its own name",
+            field="file",
+        )
     uploads.mkdir(parents=True, exist_ok=True)
-    target = Path(tempfile.mkdtemp(dir=uploads)) / Path(file.filename or "upload").name
-    with target.open("wb") as handle:
-        shutil.copyfileobj(file.file, handle)
+    target = Path(tempfile.mkdtemp(dir=uploads)) / name
+    try:
+        with target.open("wb") as handle:
+            shutil.copyfileobj(file.file, handle)
+    except BaseException:
+        shutil.rmtree(target.parent, ignore_errors=True)
+        raise
     return target
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from assay.api import schemas
-from assay.api.deps import WorkbenchDep, span
+from assay.api.deps import RecordRef, WorkbenchDep, span
 
 router = APIRouter(tags=["records"])
 
@@ -19,7 +19,7 @@ def query_records(wb: WorkbenchDep, project: str, body: schemas.Query) -> schema
     "/projects/{project}/records/{record}",
     summary="A record (by id or col=value key) with tokens and labels",
 )
-def get_record(wb: WorkbenchDep, project: str, record: str) -> schemas.RecordDetail:
+def get_record(wb: WorkbenchDep, project: str, record: RecordRef) -> schemas.RecordDetail:
     return schemas.RecordDetail(**wb.get_record(project, record))
 
 
@@ -29,7 +29,7 @@ def get_record(wb: WorkbenchDep, project: str, record: str) -> schemas.RecordDet
     description="Returns the record's labels for that task.",
 )
 def annotate(
-    wb: WorkbenchDep, project: str, record: str, body: schemas.AnnotationCreate
+    wb: WorkbenchDep, project: str, record: RecordRef, body: schemas.AnnotationCreate
 ) -> schemas.TaskLabels:
     labels = wb.annotate(
         project,
@@ -49,7 +49,7 @@ def annotate(
     description="Returns the record's labels for that task.",
 )
 def remove_annotation(
-    wb: WorkbenchDep, project: str, record: str, body: schemas.AnnotationDelete
+    wb: WorkbenchDep, project: str, record: RecordRef, body: schemas.AnnotationDelete
 ) -> schemas.TaskLabels:
     labels = wb.remove_annotation(
         project,
