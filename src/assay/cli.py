@@ -825,9 +825,12 @@ def lookup_export(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File (default: stdout).")
     ] = None,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="CSV: write formula-like terms unescaped.")
+    ] = False,
 ) -> None:
     """Write a lookup list's terms: text without the blacklisted ones, or CSV with the flag."""
-    content = _workbench().export_terms(project, name, fmt)
+    content = _workbench().export_terms(project, name, fmt, raw=raw)
     if output is None:
         typer.echo(content, nl=False)
     else:

@@ -681,10 +681,11 @@ class Workbench:
             changed["blacklisted"] = marked["blacklisted"]
             return self._lookup_summary(s, lst, changed)
 
-    def export_terms(self, project: str, name: str, fmt: str = "txt") -> str:
+    def export_terms(self, project: str, name: str, fmt: str = "txt", *, raw: bool = False) -> str:
+        """A lookup list's terms; a CSV escapes formula-like terms unless ``raw``."""
         with self.db.session() as s:
             lst = lookup_lists.get(s, projects.get(s, project), name)
-            return lookup_lists.export_terms(s, lst, fmt)
+            return lookup_lists.export_terms(s, lst, fmt, raw=raw)
 
     @staticmethod
     def _lookup_summary(s: Any, lst: LookupList, changed: dict[str, int]) -> dict[str, Any]:

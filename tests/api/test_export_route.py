@@ -27,3 +27,13 @@ def test_csv_export_escapes_formulas_unless_raw(
         ["'=cmd|' /C calc'!A0", "-3"],
     ]
     assert list(csv.reader(io.StringIO(raw.text))) == [["text", "n"], ["=cmd|' /C calc'!A0", "-3"]]
+
+
+def test_lookup_list_csv_escapes_formulas_unless_raw(client: TestClient) -> None:
+    client.post("/api/projects", json={"name": "p"}).raise_for_status()
+    client.post("/api/projects/p/lookup-lists/l/terms", json={"terms": ["=1+1"]})
+    url = "/api/projects/p/lookup-lists/l/export"
+    escaped = client.get(url, params={"format": "csv"})
+    raw = client.get(url, params={"format": "csv", "raw": "true"})
+    assert escaped.text.splitlines() == ["term,blacklisted", "'=1+1,false"]
+    assert raw.text.splitlines() == ["term,blacklisted", "=1+1,false"]

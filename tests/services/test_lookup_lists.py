@@ -164,3 +164,27 @@ def test_a_removed_span_takes_the_term_it_added(wb: Workbench) -> None:
     wb.add_terms("p", "country related", ["Poland"], blacklisted=True)
     wb.remove_annotation("p", "rid=2", "ents", "ann")
     assert listed() == ["Mike Tyson", "Poland", "Spain"]
+
+
+def test_csv_export_escapes_formula_like_terms_unless_raw(
+    wb: Workbench, project: str, tmp_path: Path
+) -> None:
+    """Terms come from labeled spans, that is from records: a CSV opened in a spreadsheet
+    must not run one as a formula."""
+    terms = ["=HYPERLINK(1)", "+1", "-ing", "@me", "plain"]
+    wb.add_terms(project, "l", terms)
+    assert wb.export_terms(project, "l", "csv").splitlines() == [
+        "term,blacklisted",
+        "'+1,false",
+        "'-ing,false",
+        "'=HYPERLINK(1),false",
+        "'@me,false",
+        "plain,false",
+    ]
+    raw = wb.export_terms(project, "l", "csv", raw=True)
+    assert raw.splitlines()[1:] == [f"{t},false" for t in sorted(terms)]
+    assert wb.export_terms(project, "l", "txt") == "".join(f"{t}\n" for t in sorted(terms))
+    saved = tmp_path / "l.csv"
+    saved.write_text(raw, encoding="utf-8")
+    wb.import_terms(project, "back", saved)
+    assert [e["term"] for e in wb.get_lookup_list(project, "back")["entries"]] == sorted(terms)

@@ -324,7 +324,12 @@ def read_terms(path: Path) -> tuple[list[str], list[str]]:
     return plain, black
 
 
-def export_terms(session: Session, lst: LookupList, fmt: str) -> str:
+def export_terms(session: Session, lst: LookupList, fmt: str, *, raw: bool = False) -> str:
+    """The terms as text (one a line, blacklisted left out) or CSV (term, blacklisted). A CSV
+    escapes terms a spreadsheet would run as formulas unless ``raw`` (terms come from labeled
+    spans, that is from the records' text)."""
+    from assay.services.exporting import defuse  # exporting imports this module's users
+
     if fmt not in EXPORT_FORMATS:
         raise ValidationError(f"unknown format {fmt!r}; use txt or csv", format=fmt)
     found = terms(session, lst)
@@ -333,7 +338,9 @@ def export_terms(session: Session, lst: LookupList, fmt: str) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["term", "blacklisted"])
-    writer.writerows([t.term, "true" if t.blacklisted else "false"] for t in found)
+    writer.writerows(
+        [t.term if raw else defuse(t.term), "true" if t.blacklisted else "false"] for t in found
+    )
     return out.getvalue()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import PlainTextResponse
 
 from assay.api import schemas
@@ -82,9 +82,15 @@ def import_terms(
     response_class=PlainTextResponse,
 )
 def export_terms(
-    wb: WorkbenchDep, project: str, name: str, format: str = "txt"
+    wb: WorkbenchDep,
+    project: str,
+    name: str,
+    format: str = "txt",
+    raw: Annotated[
+        bool, Query(description="csv: write terms as they are, formula-like ones unescaped")
+    ] = False,
 ) -> PlainTextResponse:
-    content = wb.export_terms(project, name, format)
+    content = wb.export_terms(project, name, format, raw=raw)
     media = "text/csv" if format == "csv" else "text/plain"
     return PlainTextResponse(
         content, media_type=f"{media}; charset=utf-8", headers=attachment(f"{name}.{format}")
