@@ -120,3 +120,5 @@ def test_a_cancel_that_comes_first_stops_the_run_as_it_starts(wb: Workbench, pro
     started = time.monotonic()
     tried = wb.try_heuristic(project, "sleeper", n=3, cancel_key="early")
     assert tried["error"] == try_runs.MESSAGE and time.monotonic() - started < 10
+    snippet = wb.run_snippet(project, "rid=1", "print(1)\n", cancel_key="early")
+    assert snippet["error"] == try_runs.MESSAGE and snippet["record_id"] == 1

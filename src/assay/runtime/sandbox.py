@@ -64,8 +64,8 @@ _START_TIMEOUT_S = 120.0  # the zygote imports spaCy on its first run
 _STOP_TIMEOUT_S = 10.0
 _STDERR_TAIL = 4096
 
-# Told of every run started in this context, after its worker was asked for: a try-run that
-# its user may cancel records them (runtime/try_runs.py).
+# Told of every run started in this context, before its worker is asked for (it may refuse
+# it by raising): a try-run that its user may cancel records them (runtime/try_runs.py).
 spawn_watcher: ContextVar[Callable[[Sandbox, str], None] | None] = ContextVar(
     "spawn_watcher", default=None
 )
@@ -682,21 +682,21 @@ class Sandbox:
     def spawn(self, request: dict[str, Any], fds: Sequence[int]) -> None:
         """Ask the zygote for a worker with these pipes (restarting it once if it ended)."""
         payload = [json.dumps(request).encode()]
+        watcher = spawn_watcher.get()
+        if watcher is not None:
+            watcher(self, request["run"])
         with self._lock:
             for attempt in (1, 2):
                 control = self._ensure_zygote()
                 try:
                     socket.send_fds(control, payload, list(fds))
-                    break
+                    return
                 except OSError:
                     if attempt == 2:
                         raise
                     if self._process is not None:
                         self._process.kill()
                         self._process.wait()
-        watcher = spawn_watcher.get()
-        if watcher is not None:
-            watcher(self, request["run"])
 
     def kill(self, run_id: str) -> None:
         """Ask the zygote to end a run's worker; its exit status then reports the end."""

@@ -2,11 +2,11 @@
 snippet) that their user can cancel while they run.
 
 A try-run runs in its request's thread inside :func:`scope`, under a key its client chose.
-Every sandbox run started there is recorded (``sandbox.spawn_watcher``); :func:`cancel`,
-from another request, kills those runs through the sandbox and any later one as soon as it
-starts, and the try-run ends with :class:`TryRunCancelled` rather than the killed worker's
-error. A cancel that arrives before its try-run starts is kept for it (the most recent
-``KEPT`` keys).
+Every sandbox run started there is recorded before it starts (``sandbox.spawn_watcher``);
+:func:`cancel`, from another request, kills those runs through the sandbox and refuses any
+later one, and the try-run ends with :class:`TryRunCancelled` rather than the killed
+worker's error. A cancel that arrives before its try-run starts is kept for it (the most
+recent ``KEPT`` keys).
 """
 
 from __future__ import annotations
@@ -60,15 +60,12 @@ def scope(key: str | None) -> Iterator[_Scope]:
         return
     with _lock:
         entry = _entry(key)
-    if entry.cancelled:
-        raise _cancelled()
 
     def watch(box: Sandbox, run_id: str) -> None:
         with _lock:
+            if entry.cancelled:  # before this run started: it does not
+                raise _cancelled()
             entry.runs.append((box, run_id))
-            cancelled = entry.cancelled
-        if cancelled:  # cancelled while this run was being started
-            _stop(entry)
 
     token = spawn_watcher.set(watch)
     try:
