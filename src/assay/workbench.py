@@ -827,6 +827,7 @@ class Workbench:
             heuristic = heuristics.get(s, found, name)
             ids = record_ids or heuristics.sample_ids(s, found, n, seed)
             chosen = list(heuristics.sandbox_records(s, found, ids))
+            position = records.positions(s, found, [r.id for r in chosen])
             missing = sorted(set(ids) - {r.id for r in chosen})
             if missing:
                 raise NotFound(f"project {project!r} has no records with ids {missing}")
@@ -857,6 +858,7 @@ class Workbench:
             "results": [
                 {
                     "record_id": r.record_id,
+                    "position": position[r.record_id],
                     "data": data[r.record_id],
                     "value": r.value,
                     "output": r.output,
@@ -992,6 +994,7 @@ class Workbench:
             code = (attribute.code or "") if code is None else code
             ids = record_ids or heuristics.sample_ids(s, found, n, seed)
             chosen = list(heuristics.sandbox_records(s, found, ids))
+            position = records.positions(s, found, [r.id for r in chosen])
             missing = sorted(set(ids) - {r.id for r in chosen})
             if missing:
                 raise NotFound(f"project {project!r} has no records with ids {missing}")
@@ -1018,6 +1021,7 @@ class Workbench:
             rows.append(
                 {
                     "record_id": r.record_id,
+                    "position": position[r.record_id],
                     "data": data[r.record_id],
                     "value": value,
                     "output": r.output,

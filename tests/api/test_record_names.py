@@ -32,6 +32,15 @@ def test_a_keyless_record_is_named_by_its_position_in_the_project(client: TestCl
         f"/api/projects/plain/records/{page[1]['id']}/run", json={"code": "print(1)"}
     ).json()
     assert ran["position"] == 2
+    # Test on chosen records: each row with its position too.
+    client.post(
+        "/api/projects/plain/attributes",
+        json={"name": "size", "data_type": "integer", "code": "def size(r):\n    return 1\n"},
+    ).raise_for_status()
+    tried = client.post(
+        "/api/projects/plain/attributes/size/try", json={"record_ids": [page[2]["id"]]}
+    ).json()
+    assert [(r["record_id"], r["position"]) for r in tried["results"]] == [(page[2]["id"], 3)]
 
 
 def test_a_keyed_record_is_named_by_its_key(client: TestClient) -> None:

@@ -508,6 +508,7 @@ class HeuristicTry(BaseModel):
 
 class TryResult(BaseModel):
     record_id: int
+    position: int | None = RECORD_POSITION
     data: dict[str, Any]
     value: Any
     output: str
@@ -612,6 +613,7 @@ class CalculatedTry(BaseModel):
 
 class CalculatedTryRow(BaseModel):
     record_id: int
+    position: int | None = RECORD_POSITION
     data: dict[str, Any]
     value: Any
     output: str

@@ -27,6 +27,8 @@ export interface Tried {
   failures: Schemas["TryFailure"][];
   results: {
     record_id: number;
+    /** its position in the project (what names it without a primary key) */
+    position?: number | null;
     data: Record<string, unknown>;
     value: unknown;
     output: string;
