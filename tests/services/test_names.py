@@ -55,6 +55,7 @@ CREATES: dict[str, Callable[[Workbench, str], Any]] = {
     "calculated attribute": lambda wb, n: wb.add_calculated_attribute(
         "p", n, "integer", "def f(record):\n    return 1\n"
     ),
+    "embedding": lambda wb, n: wb.add_embedding("p", "text", name=n),
 }
 
 
@@ -66,6 +67,7 @@ def _state(wb: Workbench) -> Any:
         [lst["name"] for lst in wb.list_lookup_lists("p")],
         [h["name"] for h in wb.list_heuristics("p")],
         [a["name"] for a in wb.get_project("p")["attributes"]],
+        [e["name"] for e in wb.list_embeddings("p")],
     )
 
 
