@@ -125,6 +125,10 @@ def main() -> None:
         if "kill" in request:
             found = children.get(request["kill"])
             if found is not None:
+                # The worker itself first: until it has called setsid its group is ours,
+                # and killpg alone would miss it. Its own children go with the sweep.
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(found[0], signal.SIGKILL)
                 _killpg(found[0])
             continue
         if request["language"] not in pipelines:
