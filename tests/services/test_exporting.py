@@ -293,10 +293,12 @@ def test_project_archive_round_trips_exactly(wb: Workbench, tmp_path: Path, samp
     assert [r["data"]["running_id"] for r in in_copy] == [9, 2, 5]
     lists = {x["name"]: x["terms"] for x in original["lookup_lists"]}
     assert lists["clickbait phrases"] == [
-        ["this is why", False],
-        ["top 10", True],
-        ["you won't believe", False],
+        ["this is why", False, False],
+        ["top 10", True, False],
+        ["you won't believe", False, False],
     ]
+    # A term a span put there is marked so, in the copy too: it leaves with the last span.
+    assert any(from_spans for _, _, from_spans in lists["country_related"])
     assert set(lists) == {"clickbait phrases", "clickbait_expression", "country_related"}
     assert next(s["records"] for s in copy["slices"] if s["kind"] == "static")
     # what the copy shows matches, record by record

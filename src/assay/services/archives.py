@@ -7,6 +7,7 @@ lookup lists with their terms (and blacklist). Records are referred to by positi
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import datetime
 from pathlib import Path
@@ -104,7 +105,9 @@ def archive(session: Session, project: Project) -> dict[str, Any]:
             {
                 "name": lst.name,
                 "description": lst.description,
-                "terms": [[t.term, t.blacklisted] for t in lookup_lists.terms(session, lst)],
+                "terms": [
+                    [t.term, t.blacklisted, t.from_spans] for t in lookup_lists.terms(session, lst)
+                ],
             }
             for lst in lookup_lists.list_all(session, project)
         ],
@@ -215,8 +218,16 @@ def restore(
         slices.store_records(session, found, [ids[i] for i in doc["records"]])
     for doc in document.get("lookup_lists", []):  # archives before lookup lists have none
         lst = lookup_lists.create(session, project, doc["name"], doc["description"])
-        for blacklisted in (False, True):
-            chosen = [term for term, black in doc["terms"] if black is blacklisted]
-            lookup_lists.add_terms(session, lst, chosen, blacklisted=blacklisted)
+        # [term, blacklisted, from_spans]; archives before from_spans have two items: those
+        # terms stay when spans go, as terms added by hand do.
+        for blacklisted, from_spans in itertools.product((False, True), repeat=2):
+            chosen = [
+                entry[0]
+                for entry in doc["terms"]
+                if entry[1] is blacklisted and (len(entry) > 2 and entry[2]) is from_spans
+            ]
+            lookup_lists.add_terms(
+                session, lst, chosen, blacklisted=blacklisted, from_spans=from_spans
+            )
     session.flush()
     return project
