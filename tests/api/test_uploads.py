@@ -32,9 +32,13 @@ def test_an_upload_over_the_limit_is_refused_with_413(
     # a body without a Content-Length is counted as it arrives
     boundary = "b0undary"
     body = (
-        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
-        f"Content-Type: text/csv\r\n\r\n"
-    ).encode() + big + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n'
+            f"Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + big
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     answer = client.post(
         "/api/imports/preview",
         content=iter([body[i : i + 4096] for i in range(0, len(body), 4096)]),
