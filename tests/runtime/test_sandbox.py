@@ -724,6 +724,39 @@ def lf(record):
     assert [entry for entry in path if not entry.startswith((sys.prefix, sys.base_prefix))] == []
 
 
+def test_an_installation_below_tmp_is_there(tmp_path: Path) -> None:
+    """A server whose virtual environment lies below /tmp (a checkout there): the run's own
+    /tmp must not hide it. A venv in pytest's tmp folder, reaching assay and spaCy through a
+    .pth file, with a module of its own that the code imports."""
+    import site
+
+    import spacy
+
+    import assay
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    packages = next(venv.glob("lib/python*/site-packages"))
+    reach = [Path(spacy.__file__).parents[1], Path(assay.__file__).parents[1]]
+    reach += [Path(p) for p in site.getsitepackages()]
+    (packages / "reach.pth").write_text("".join(f"{p}\n" for p in reach), encoding="utf-8")
+    (packages / "venv_only.py").write_text("WHERE = 'the venv'\n", encoding="utf-8")
+    script = """
+from assay.runtime.sandbox import Limits, Record, Sandbox
+box = Sandbox()
+try:
+    code = "import venv_only\\ndef lf(record):\\n    return venv_only.WHERE"
+    print(box.run(code, [Record(id=1, data={})], limits=Limits(timeout_s=60))[0].value)
+finally:
+    box.close()
+"""
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert str(venv).startswith("/tmp/")
+    assert done.stdout.strip() == "the venv", done.stdout + done.stderr[-2000:]
+
+
 def test_the_postgresql_socket_is_not_there(sandbox: Sandbox, postgres_url: str) -> None:
     """No Unix socket of a database on this machine: the empty network namespace does not
     cover sockets in the filesystem, the sandbox's own filesystem does."""

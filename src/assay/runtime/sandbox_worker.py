@@ -713,6 +713,9 @@ def _own_filesystem(root: str, workdir: str, limits: dict[str, Any]) -> None:
     _check(_libc.unshare(_CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _mount(None, "/", None, _MS_REC | _MS_PRIVATE)  # no mount here reaches the host
     _tmpfs(root, 1, mode="0755")
+    # /tmp first: an installation below the host's /tmp (a checkout there, with its virtual
+    # environment) is bound into it, not hidden under it.
+    _tmpfs(root + "/tmp", limits["file_mb"])
     bound: list[str] = []
     for name in _SYSTEM:
         path = "/" + name
@@ -742,7 +745,6 @@ def _own_filesystem(root: str, workdir: str, limits: dict[str, Any]) -> None:
     for name, link in _DEV_LINKS.items():
         os.symlink(link, f"{root}/dev/{name}")
     _tmpfs(root + "/dev/shm", limits["file_mb"])
-    _tmpfs(root + "/tmp", limits["file_mb"])
     os.mkdir(root + "/proc", 0o555)
     try:  # hidepid=invisible: Linux 5.8, where each /proc mount has options of its own
         flags = _MS_NOSUID | _MS_NODEV | _MS_NOEXEC
