@@ -26,6 +26,19 @@ def test_a_keyless_record_is_named_by_its_position_in_the_project(client: TestCl
     assert [r["data"]["t"] for r in page] == ["first", "second", "third"]
     assert [r["position"] for r in page] == [1, 2, 3]
     assert page[0]["id"] > 1  # the internal id is not its position
+    # A page in another order, and one that starts past the first record, keep the positions.
+    backwards = client.post(
+        "/api/projects/plain/records/query", json={"order_by": "t", "descending": True}
+    ).json()["records"]
+    assert [(r["data"]["t"], r["position"]) for r in backwards] == [
+        ("third", 3),
+        ("second", 2),
+        ("first", 1),
+    ]
+    later = client.post(
+        "/api/projects/plain/records/query", json={"where": {"ids": [page[2]["id"], page[1]["id"]]}}
+    ).json()["records"]
+    assert sorted(r["position"] for r in later) == [2, 3]
     third = client.get(f"/api/projects/plain/records/{page[2]['id']}").json()
     assert third["position"] == 3
     ran = client.post(
