@@ -1,5 +1,7 @@
 """assay: a data-centric workbench for NLP training data."""
 
+import importlib.metadata
+
 from assay.config import Settings
 from assay.errors import (
     AssayError,
@@ -21,4 +23,4 @@ __all__ = [
     "ValidationError",
     "Workbench",
 ]
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("assay")  # written once, in pyproject.toml

@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from assay import __version__
 from assay.api.deps import error_body, internal_error
 from assay.api.door import Door, DoorMiddleware
 from assay.api.inputs import check_request
@@ -68,7 +69,7 @@ def create_app(
 ) -> FastAPI:
     app = FastAPI(
         title="assay",
-        version="0.1.0",
+        version=__version__,
         description="A data-centric workbench for NLP training data.",
         docs_url="/docs",
         openapi_url="/api/openapi.json",
