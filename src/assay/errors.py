@@ -6,6 +6,7 @@ user-facing message; the API renders them in one JSON shape, the CLI as one line
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -77,4 +78,90 @@ class ImportFileError(ValidationError):
 
 class JobCancelled(AssayError):
     status_code = 409
+    code = "cancelled"
+
+
+class ExecutorError(AssayError):
+    """The executor could not run a job's work: its cluster is unreachable, lost its
+    workers, or is not installed. The job fails; nothing of it is stored."""
+
+    status_code = 503
+    code = "executor_unavailable"
+
+
+# Errors of the sandbox that runs user code (``assay.runtime.sandbox``).
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFailure:
+    """What a :class:`UserCodeError` reports for one failing record."""
+
+    record_id: int | None  # None: the code failed while loading
+    error: str  # "ValueError: ..."
+    traceback: str
+    output: str
+
+
+class SandboxError(AssayError):
+    """A run of user code that ended without results; the message says why."""
+
+    status_code = 422
+    code = "sandbox_error"
+
+
+class InvalidCode(SandboxError):
+    """The code does not compile (``detail``: line, offset, text), or names no function."""
+
+    code = "invalid_code"
+
+
+class UserCodeError(SandboxError):
+    """The code raised: while loading, or on records (``failures``: ids and tracebacks)."""
+
+    code = "user_code_error"
+
+    def __init__(self, message: str, failures: list[RecordFailure]) -> None:
+        super().__init__(message, failures=[asdict(failure) for failure in failures])
+        self.failures = failures
+
+
+class InvalidOutput(SandboxError):
+    """A value that the task cannot take: an unknown label, a span outside the text."""
+
+    code = "invalid_output"
+
+
+class SandboxTimeout(SandboxError):
+    code = "timeout"
+
+
+class CpuLimitExceeded(SandboxError):
+    code = "cpu_limit"
+
+
+class MemoryLimitExceeded(SandboxError):
+    code = "memory_limit"
+
+
+class ProcessLimitExceeded(SandboxError):
+    code = "process_limit"
+
+
+class WorkerCrashed(SandboxError):
+    """The worker ended without an answer (``detail.stderr``: the end of what it wrote)."""
+
+    code = "worker_crashed"
+
+
+class SandboxUnavailable(SandboxError):
+    """The sandbox cannot confine code on this machine; nothing ran."""
+
+    status_code = 503
+    code = "sandbox_unavailable"
+
+
+class TryRunCancelled(SandboxError):
+    """The try-run was cancelled by its user: its code was stopped, nothing was kept
+    (``assay.runtime.try_runs``)."""
+
     code = "cancelled"

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import select
 
 from assay.config import Settings
-from assay.errors import ValidationError
+from assay.errors import ExecutorError, InvalidCode, UserCodeError, ValidationError
 from assay.runtime import sandbox
-from assay.runtime.executor import ExecutorError, LocalExecutor, open_executor
-from assay.runtime.sandbox import InvalidCode, Limits, Record, RecordResult, UserCodeError
+from assay.runtime.executor import LocalExecutor, open_executor
+from assay.runtime.sandbox import Limits, Record, RecordResult
 from assay.services import heuristic_runs
 from assay.storage.db import Database
 from assay.storage.models import Annotation, Label

@@ -19,22 +19,24 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from assay.errors import ValidationError
-from assay.runtime.sandbox import (
-    DEFAULT_UIDS,
+from assay.errors import (
     CpuLimitExceeded,
     InvalidCode,
     InvalidOutput,
-    Limits,
     MemoryLimitExceeded,
-    OutputSpec,
     ProcessLimitExceeded,
-    Record,
-    Sandbox,
     SandboxTimeout,
     SandboxUnavailable,
     UserCodeError,
+    ValidationError,
     WorkerCrashed,
+)
+from assay.runtime.sandbox import (
+    DEFAULT_UIDS,
+    Limits,
+    OutputSpec,
+    Record,
+    Sandbox,
     check_classification,
     check_extraction,
     check_multi_label,

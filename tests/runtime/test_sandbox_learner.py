@@ -10,16 +10,14 @@ import numpy as np
 import pytest
 
 from assay.algorithms.active_learning import assign_folds
-from assay.runtime.sandbox import (
+from assay.errors import (
     InvalidCode,
     InvalidOutput,
-    LearnerInput,
-    Limits,
     MemoryLimitExceeded,
-    Sandbox,
     SandboxTimeout,
     UserCodeError,
 )
+from assay.runtime.sandbox import LearnerInput, Limits, Sandbox
 
 pytestmark = pytest.mark.skipif(
     os.geteuid() != 0, reason="the sandbox switches uids, which only root can do"

@@ -31,7 +31,8 @@ from distributed import Client, Future, KilledWorker
 from distributed import TimeoutError as DaskTimeout
 from distributed.client import FutureCancelledError
 
-from assay.runtime.executor import ExecutorError, LocalExecutor
+from assay.errors import ExecutorError
+from assay.runtime.executor import LocalExecutor
 from assay.storage.db import Database
 
 T = TypeVar("T")

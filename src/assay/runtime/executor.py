@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from assay.errors import AssayError, ValidationError
+from assay.errors import AssayError, ExecutorError, ValidationError
 from assay.services import jobs
 from assay.storage.db import Database
 
@@ -25,14 +25,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-class ExecutorError(AssayError):
-    """The executor could not run a job's work: its cluster is unreachable, lost its
-    workers, or is not installed. The job fails; nothing of it is stored."""
-
-    status_code = 503
-    code = "executor_unavailable"
 
 
 class LocalExecutor:

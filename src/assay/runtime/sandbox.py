@@ -49,7 +49,54 @@ from typing import Any
 
 import numpy as np
 
-from assay.errors import AssayError, ValidationError
+from assay.errors import (
+    CpuLimitExceeded,
+    InvalidCode,
+    InvalidOutput,
+    MemoryLimitExceeded,
+    ProcessLimitExceeded,
+    RecordFailure,
+    SandboxError,
+    SandboxTimeout,
+    SandboxUnavailable,
+    UserCodeError,
+    ValidationError,
+    WorkerCrashed,
+)
+
+# The sandbox's public face: its values, its entry points, and its errors (defined, like
+# every error of assay, in assay.errors).
+__all__ = [
+    "DEFAULT_UIDS",
+    "CpuLimitExceeded",
+    "InvalidCode",
+    "InvalidOutput",
+    "Learned",
+    "LearnerInput",
+    "Limits",
+    "MemoryLimitExceeded",
+    "OutputSpec",
+    "ProcessLimitExceeded",
+    "Record",
+    "RecordFailure",
+    "RecordResult",
+    "Sandbox",
+    "SandboxError",
+    "SandboxTimeout",
+    "SandboxUnavailable",
+    "UserCodeError",
+    "WorkerCrashed",
+    "check_classification",
+    "check_extraction",
+    "check_multi_label",
+    "default_sandbox",
+    "knowledge_module",
+    "make_data_dir",
+    "module_name",
+    "protect",
+    "run_function",
+    "spawn_watcher",
+]
 
 WORKER = Path(__file__).with_name("sandbox_worker.py")
 # Uids the workers run under, one per concurrent run; numbers that an account or a group on
@@ -77,67 +124,6 @@ CLEAN_ENV = {
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
-
-
-# ---------------------------------------------------------------------------------- errors
-
-
-class SandboxError(AssayError):
-    """A run of user code that ended without results; the message says why."""
-
-    status_code = 422
-    code = "sandbox_error"
-
-
-class InvalidCode(SandboxError):
-    """The code does not compile (``detail``: line, offset, text), or names no function."""
-
-    code = "invalid_code"
-
-
-class UserCodeError(SandboxError):
-    """The code raised: while loading, or on records (``failures``: ids and tracebacks)."""
-
-    code = "user_code_error"
-
-    def __init__(self, message: str, failures: list[RecordFailure]) -> None:
-        super().__init__(message, failures=[asdict(failure) for failure in failures])
-        self.failures = failures
-
-
-class InvalidOutput(SandboxError):
-    """A value that the task cannot take: an unknown label, a span outside the text."""
-
-    code = "invalid_output"
-
-
-class SandboxTimeout(SandboxError):
-    code = "timeout"
-
-
-class CpuLimitExceeded(SandboxError):
-    code = "cpu_limit"
-
-
-class MemoryLimitExceeded(SandboxError):
-    code = "memory_limit"
-
-
-class ProcessLimitExceeded(SandboxError):
-    code = "process_limit"
-
-
-class WorkerCrashed(SandboxError):
-    """The worker ended without an answer (``detail.stderr``: the end of what it wrote)."""
-
-    code = "worker_crashed"
-
-
-class SandboxUnavailable(SandboxError):
-    """The sandbox cannot confine code on this machine; nothing ran."""
-
-    status_code = 503
-    code = "sandbox_unavailable"
 
 
 # ------------------------------------------------------------------------------ run values
@@ -224,14 +210,6 @@ class Learned:
     labels: list[str] | None
     best: np.ndarray
     probability: np.ndarray
-    output: str
-
-
-@dataclass(frozen=True, slots=True)
-class RecordFailure:
-    record_id: int | None  # None: the code failed while loading
-    error: str  # "ValueError: ..."
-    traceback: str
     output: str
 
 

@@ -18,17 +18,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from assay.runtime.sandbox import Sandbox, SandboxError, spawn_watcher
+from assay.errors import SandboxError, TryRunCancelled
+from assay.runtime.sandbox import Sandbox, spawn_watcher
 
 KEPT = 256
 RETRY_S = 0.25
 GIVE_UP_S = 30.0
-
-
-class TryRunCancelled(SandboxError):
-    """The try-run was cancelled by its user: its code was stopped, nothing was kept."""
-
-    code = "cancelled"
 
 
 @dataclass
