@@ -1,4 +1,15 @@
-"""The schema. Alembic owns the tables (``assay/migrations``); this module describes them."""
+"""The schema. Alembic owns the tables (``assay/migrations``); this module describes them.
+
+- ``project``; its ``attribute`` columns (a calculated one holds its code); ``record`` (JSON
+  data, key, content hash) and ``record_text`` (case-folded text and token offsets per text
+  value; on SQLite also indexed by the migrations' ``record_text_fts``).
+- ``labeling_task`` and its ``label`` rows; ``annotation``: a label given to a record by a
+  source (manual, heuristic, weak supervision), span and gold flag included;
+  ``manual_state``: the reference manual label's state per record and task.
+- ``data_slice`` (dynamic: a filter; static: its ``slice_record`` rows, in order).
+- ``lookup_list`` and its ``lookup_term`` rows; ``heuristic`` (code, config, last run,
+  statistics, result cache); ``embedding`` (its vectors live in the data dir); ``job``.
+"""
 
 from __future__ import annotations
 
@@ -307,8 +318,8 @@ class Embedding(Base):
 
 
 class Heuristic(Base):
-    """A labeling function (later also active learners and zero-shot heuristics) for a task.
-    Its votes are annotations with source ``heuristic`` and ``source_id`` its id."""
+    """A heuristic of a task (``kind``: a labeling function, an active learner or a zero-shot
+    heuristic). Its votes are annotations with source ``heuristic`` and ``source_id`` its id."""
 
     __tablename__ = "heuristic"
     __table_args__ = (UniqueConstraint("project_id", "name"),)
