@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from assay.errors import ValidationError
 from assay.services import annotating, projects, queries, slices, tasks, tokens
+from assay.services.refinery_columns import column_name, is_confidence
 from assay.storage.models import (
     Annotation,
     Attribute,
@@ -50,16 +51,15 @@ def _no_progress(_done: float, _message: str) -> None:
     return None
 
 
-def column_name(attribute: str | None, task: str, source: str) -> str:
-    return f"{attribute or ''}__{task}__{source}"
-
-
 class _Column:
     def __init__(self, session: Session, task: LabelingTask) -> None:
         self.task = task
         self.attribute = tasks.attribute_name(session, task)
-        self.manual = column_name(self.attribute, task.name, "MANUAL")
-        self.weak = column_name(self.attribute, task.name, "WEAK_SUPERVISION")
+        self.manual = column_name(self.attribute, task.name, "manual")
+        self.weak = column_name(self.attribute, task.name, "weak_supervision")
+        self.weak_confidence = column_name(
+            self.attribute, task.name, "weak_supervision", confidence=True
+        )
         self.has_weak = (
             session.scalar(
                 select(Annotation.id)
@@ -105,7 +105,7 @@ def iter_rows(
                 row[column.manual] = manual.get(record_id)
                 if column.has_weak:
                     row[column.weak] = weak.get(record_id)
-                    row[column.weak + "__confidence"] = confidence.get(record_id)
+                    row[column.weak_confidence] = confidence.get(record_id)
             yield row
         progress(min(1.0, (start + len(chunk)) / max(1, len(ids))), "exported")
 
@@ -211,7 +211,7 @@ def header(session: Session, project: Project) -> list[str]:
         column = _Column(session, task)
         names.append(column.manual)
         if column.has_weak:
-            names += [column.weak, column.weak + "__confidence"]
+            names += [column.weak, column.weak_confidence]
     return names
 
 
@@ -271,7 +271,7 @@ def _write_parquet(
             pa.field(
                 n,
                 pa.float64()
-                if n.endswith("__confidence")
+                if is_confidence(n)
                 else pa.type_for_alias(_ARROW_TYPES.get(kinds.get(n, ""), "string")),
             )
             for n in names

@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from itertools import repeat
 from typing import Any, Literal
 
@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from assay.errors import Conflict, ImportFileError, NotFound, ValidationError
-from assay.services import annotating, jobs, projects, records, tasks, tokens
+from assay.services import annotating, jobs, projects, records, refinery_columns, tasks, tokens
 from assay.services.files import Table
 from assay.services.names import check_characters
 from assay.storage import bulk
@@ -53,11 +53,6 @@ from assay.storage.models import (
     core_table,
 )
 
-LABEL_COLUMN = re.compile(
-    r"^(?P<attribute>.*?)__(?P<task>[^_](?:[^_]|_(?!_))*?)__(?P<source>MANUAL|WEAK_SUPERVISION)"
-    r"(?P<confidence>__confidence)?$"
-)
-SOURCE_NAMES = {"MANUAL": "manual", "WEAK_SUPERVISION": "weak_supervision"}
 IMPORT_SOURCE_ID = "import"
 _INT = re.compile(r"^[+-]?\d+$")
 _BOOL = {"true": True, "false": False}
@@ -281,20 +276,18 @@ def _parse_label_cell(table: Table, column: str, row: int, value: Any) -> Any:
 def split_columns(table: Table) -> tuple[list[str], list[LabelColumn]]:
     """Attribute columns, and label columns in the refinery export style."""
     attribute_columns: list[str] = []
-    label_columns: dict[tuple[str, str, str], LabelColumn] = {}
-    confidence_columns: dict[tuple[str, str, str], list[Any]] = {}
+    label_columns: dict[refinery_columns.ColumnName, LabelColumn] = {}
+    confidence_columns: dict[refinery_columns.ColumnName, list[Any]] = {}
     for name, values in table.columns.items():
-        match = LABEL_COLUMN.match(name)
-        if match is None:
+        label = refinery_columns.parse(name)
+        if label is None:
             attribute_columns.append(name)
-            continue
-        key = (match["attribute"], match["task"], SOURCE_NAMES[match["source"]])
-        if match["confidence"]:
-            confidence_columns[key] = values
+        elif label.confidence:
+            confidence_columns[replace(label, confidence=False)] = values
         else:
             parsed = [_parse_label_cell(table, name, i, v) for i, v in enumerate(values)]
-            label_columns[key] = LabelColumn(
-                name, match["attribute"] or None, key[1], key[2], parsed
+            label_columns[label] = LabelColumn(
+                name, label.attribute, label.task, label.source, parsed
             )
     for key, values in confidence_columns.items():
         if key in label_columns:
