@@ -210,7 +210,7 @@ class Workbench:
             into,
         )
 
-        def run_and_clean(progress: jobs.Progress) -> dict[str, Any]:
+        def run_and_clean(progress: jobs.JobProgress) -> dict[str, Any]:
             try:
                 return work(progress)
             finally:
@@ -242,7 +242,7 @@ class Workbench:
         language: str,
         into: importing.Into,
     ) -> jobs.JobFunction:
-        def work(progress: jobs.Progress) -> dict[str, Any]:
+        def work(progress: jobs.JobProgress) -> dict[str, Any]:
             progress(0.0, f"reading {path.name}")
             if _is_archive(path, fmt):
                 document = archives.read_archive(path)
@@ -333,7 +333,7 @@ class Workbench:
         """Write an export; a CSV escapes formula-like text cells unless ``raw``."""
         job_id = self._new_job("export", project, f"export {fmt}")
 
-        def work(progress: jobs.Progress) -> dict[str, Any]:
+        def work(progress: jobs.JobProgress) -> dict[str, Any]:
             with self.db.session() as s:
                 found = projects.get(s, project)
                 count = exporting.export_records(
@@ -893,7 +893,7 @@ class Workbench:
         job_id = self._new_job("heuristics", project, f"run {', '.join(todo)}")
         _ = self.sandbox  # before any partition runs here: it protects the data dir
 
-        def work(progress: jobs.Progress) -> dict[str, Any]:
+        def work(progress: jobs.JobProgress) -> dict[str, Any]:
             with self.db.session() as s:
                 found = projects.get(s, project)
                 run = heuristic_runs.prepare(s, found, todo, self.settings.data_dir)
@@ -925,7 +925,7 @@ class Workbench:
         become the source ``weak_supervision`` (replacing the previous run's)."""
         job_id = self._new_job(weak_supervision.JOB_KIND, project, f"weak supervision of {task}")
 
-        def work(progress: jobs.Progress) -> dict[str, Any]:
+        def work(progress: jobs.JobProgress) -> dict[str, Any]:
             progress(0.1, f"fitting {model}")
             with self.db.session() as s:
                 found = tasks.get(s, projects.get(s, project), task)
@@ -1050,7 +1050,7 @@ class Workbench:
         job_id = self._new_job("calculated_attribute", project, f"calculate {name}")
         _ = self.sandbox  # protects the data dir before any code runs
 
-        def work(progress: jobs.Progress) -> dict[str, Any]:
+        def work(progress: jobs.JobProgress) -> dict[str, Any]:
             with self.db.session() as s:
                 found = projects.get(s, project)
                 attribute = calculated.get(s, found, name)
@@ -1168,7 +1168,7 @@ class Workbench:
             job_id = jobs.create(s, embeddings.JOB_KIND, found.id, f"embed {name}").id
             embeddings.queue(s, embedding, job_id)
 
-        def work(progress: jobs.Progress) -> dict[str, Any]:
+        def work(progress: jobs.JobProgress) -> dict[str, Any]:
             with self.db.session() as s:
                 run = embeddings.start_run(s, projects.get(s, project), name, job_id)
             try:

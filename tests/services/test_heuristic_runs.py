@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from assay import Workbench
+from assay.runtime import job_runner
 from assay.runtime.sandbox import Limits
-from assay.services import heuristic_runs, jobs
+from assay.services import heuristic_runs
 from assay.storage.models import Annotation, Record
 
 DIGIT = """
@@ -78,13 +79,13 @@ def test_progress_per_partition_and_cancel_between_them(
     wb.add_heuristic(project, "clickbait", "coin", COIN)
     monkeypatch.setattr(heuristic_runs, "PARTITION", 500)
     seen: list[tuple[float, str]] = []
-    call = jobs.Progress.__call__
+    call = job_runner.JobProgress.__call__
 
-    def spy(self: jobs.Progress, done: float, message: str = "") -> None:
+    def spy(self: job_runner.JobProgress, done: float, message: str = "") -> None:
         seen.append((done, message))
         call(self, done, message)
 
-    monkeypatch.setattr(jobs.Progress, "__call__", spy)
+    monkeypatch.setattr(job_runner.JobProgress, "__call__", spy)
     assert run(wb, project)["status"] == "done"
     # Three partitions of the 1,400 records, each run by both heuristics.
     assert [m for _, m in seen[:4]] == [
@@ -95,12 +96,12 @@ def test_progress_per_partition_and_cancel_between_them(
     before = votes(wb, project, "coin")
     wb.update_heuristic(project, "coin", code=COIN + "\n")  # a new key: everything runs
 
-    def cancel_after_first(self: jobs.Progress, done: float, message: str = "") -> None:
+    def cancel_after_first(self: job_runner.JobProgress, done: float, message: str = "") -> None:
         if message.startswith("coin: 500 /"):
             wb.cancel_job(self.job_id)
         call(self, done, message)
 
-    monkeypatch.setattr(jobs.Progress, "__call__", cancel_after_first)
+    monkeypatch.setattr(job_runner.JobProgress, "__call__", cancel_after_first)
     job = wb.run_heuristics(project, ["coin"], wait=True)
     assert job["status"] == "cancelled"
     assert votes(wb, project, "coin") == before  # nothing of the cancelled run is stored

@@ -18,13 +18,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from assay.errors import AssayError, ExecutorError, ValidationError
-from assay.services import jobs
+from assay.runtime import job_runner
+from assay.runtime.job_runner import JobFunction
 from assay.storage.db import Database
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+# An executor's ``map`` as job code takes it: a function of one item, and the items; it
+# yields the function's results in the items' order.
+MapFunction = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
 
 
 class LocalExecutor:
@@ -36,9 +41,7 @@ class LocalExecutor:
         )
         self.running: dict[int, Future[Any]] = {}
 
-    def submit(
-        self, job_id: int, function: jobs.JobFunction, *, user_code: bool = False
-    ) -> Future[Any]:
+    def submit(self, job_id: int, function: JobFunction, *, user_code: bool = False) -> Future[Any]:
         """Queue a job; ``user_code``: it runs user code (heuristics, calculated attributes)
         and queues behind other such jobs only."""
         pool = self.user_code_pool if user_code else self.pool
@@ -47,9 +50,9 @@ class LocalExecutor:
         future.add_done_callback(lambda _: self.running.pop(job_id, None))
         return future
 
-    def _run(self, job_id: int, function: jobs.JobFunction) -> dict[str, Any]:
+    def _run(self, job_id: int, function: JobFunction) -> dict[str, Any]:
         try:
-            return jobs.run(self.db, job_id, function)
+            return job_runner.run(self.db, job_id, function)
         except AssayError as exc:  # recorded on the job; the log keeps a line of it
             log.info("job %s failed: %s", job_id, exc.message.splitlines()[0])
             return {}
@@ -63,7 +66,7 @@ class LocalExecutor:
         """Stop: running and queued jobs stop at their next progress report and end
         ``cancelled`` (an import's staged records are discarded)."""
         for job_id in list(self.running):
-            jobs.stop(job_id)
+            job_runner.stop(job_id)
         self.pool.shutdown(wait=True)
         self.user_code_pool.shutdown(wait=True)
 

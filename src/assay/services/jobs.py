@@ -1,84 +1,27 @@
 """Jobs: long work recorded in the database, run by an executor, with progress and cancel.
 
-Progress lives in memory while a job runs in this process (a progress write must never wait
-for the job's own write transaction on SQLite) and is written to the job's row when it ends.
-Cancellation is cooperative: the job's progress callback raises :class:`JobCancelled`.
+The functions here read and write the job rows; running a job (progress, live state,
+stop) is the runtime's job runner, ``runtime/job_runner.py``, whose ``run``,
+``JobFunction`` and ``JobProgress`` the Workbench reaches through this module.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-import socket
-import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assay.errors import AssayError, JobCancelled, NotFound, ValidationError
-from assay.storage.db import Database
+from assay.errors import NotFound, ValidationError
+from assay.runtime import job_runner
+from assay.runtime.job_runner import RUNNER
+from assay.runtime.job_runner import JobFunction as JobFunction
+from assay.runtime.job_runner import JobProgress as JobProgress
+from assay.runtime.job_runner import run as run
 from assay.storage.models import Job, can_be_id, utcnow
 
 FINAL = ("done", "failed", "cancelled")
-RUNNER = f"{socket.gethostname()}:{os.getpid()}"
-
-log = logging.getLogger(__name__)
-
-
-@dataclass
-class LiveState:
-    progress: float = 0.0
-    message: str = ""
-    cancel: threading.Event = field(default_factory=threading.Event)
-
-
-_live: dict[int, LiveState] = {}
-_lock = threading.Lock()
-
-JobFunction = Callable[["Progress"], dict[str, Any]]
-
-
-class Progress:
-    """What a job function reports through; raises JobCancelled once a cancel was asked.
-
-    A cancel from this process arrives at once (an in-memory event); one from another
-    process (``assay jobs cancel`` against a server's job) through the job's row, which is
-    read at most once a second.
-    """
-
-    POLL_SECONDS = 1.0
-
-    def __init__(
-        self,
-        job_id: int,
-        listener: Callable[[float, str], None] | None = None,
-        db: Database | None = None,
-    ) -> None:
-        self.job_id = job_id
-        self.listener = listener
-        self.db = db
-        self._polled = time.monotonic()
-        with _lock:
-            self.state = _live.setdefault(job_id, LiveState())
-
-    def _cancel_requested_elsewhere(self) -> bool:
-        if self.db is None or time.monotonic() - self._polled < self.POLL_SECONDS:
-            return False
-        self._polled = time.monotonic()
-        with self.db.session() as session:
-            return bool(session.scalar(select(Job.cancel_requested).where(Job.id == self.job_id)))
-
-    def __call__(self, done: float, message: str = "") -> None:
-        if self.state.cancel.is_set() or self._cancel_requested_elsewhere():
-            raise JobCancelled(f"job {self.job_id} was cancelled", job=self.job_id)
-        self.state.progress = max(0.0, min(1.0, done))
-        self.state.message = message
-        if self.listener is not None:
-            self.listener(self.state.progress, message)
 
 
 def create(session: Session, kind: str, project_id: int | None, message: str = "") -> Job:
@@ -96,7 +39,7 @@ def get(session: Session, job_id: int) -> Job:
 
 
 def describe(job: Job) -> dict[str, Any]:
-    state = _live.get(job.id)
+    state = job_runner.live(job.id)
     running = job.status == "running" and state is not None
     return {
         "id": job.id,
@@ -125,21 +68,13 @@ def cancel(session: Session, job_id: int) -> Job:
     if job.status in FINAL:
         raise ValidationError(f"job {job_id} has already ended ({job.status})", job=job_id)
     job.cancel_requested = True
-    state = _live.get(job_id)
+    state = job_runner.live(job_id)
     if state is not None:
         state.cancel.set()
     if job.status == "queued":
         job.status = "cancelled"
         job.finished_at = utcnow()
     return job
-
-
-def stop(job_id: int) -> None:
-    """Ask a job running in this process to stop at its next progress report (the server is
-    shutting down): it ends ``cancelled``, as after :func:`cancel`."""
-    with _lock:
-        state = _live.setdefault(job_id, LiveState())
-    state.cancel.set()
 
 
 def dead(session: Session) -> list[Job]:
@@ -161,57 +96,3 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # it exists, under another user
         return True
     return True
-
-
-def run(
-    db: Database,
-    job_id: int,
-    function: JobFunction,
-    listener: Callable[[float, str], None] | None = None,
-) -> dict[str, Any]:
-    """Run a job function now, in this thread, and record how it ended."""
-    with db.session() as session:
-        job = get(session, job_id)
-        if job.status == "cancelled":
-            return {}
-        kind = job.kind
-        job.status = "running"
-        job.started_at = utcnow()
-        job.runner = RUNNER
-    progress = Progress(job_id, listener, db)
-    status, error, result = "done", None, None
-    raised: BaseException | None = None
-    try:
-        result = function(progress)
-    except JobCancelled as exc:
-        status, raised = "cancelled", exc
-    except AssayError as exc:
-        status, error, raised = "failed", exc.message, exc
-    except Exception as exc:  # a bug: recorded on the job, then re-raised
-        # The user sees what failed and where to look; the traceback (server paths, code)
-        # goes to the server's log only.
-        log.error("job %s (%s) failed", job_id, kind, exc_info=exc)
-        status, raised = "failed", exc
-        error = (
-            f"internal error in this {kind} job ({type(exc).__name__}); "
-            f"the server's log has the details under job {job_id}"
-        )
-    finally:
-        with _lock:
-            state = _live.pop(job_id, None)
-    with db.session() as session:
-        session.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(
-                status=status,
-                error=error,
-                result=result,
-                progress=1.0 if status == "done" else (state.progress if state else 0.0),
-                message="done" if status == "done" else (state.message if state else ""),
-                finished_at=utcnow(),
-            )
-        )
-    if raised is not None:
-        raise raised
-    return result or {}
