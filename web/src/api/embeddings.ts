@@ -1,13 +1,17 @@
-// Embeddings and neural search: the hooks that settings, the data browser, the labeling suite
-// and the heuristics page share.
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { OUTLIER_LIMIT, similarQuery, type Selection, type Similar } from "../routes";
-import { api, unwrap, type Schemas } from "./client";
+// Embeddings: the embedders on offer, the project's embeddings (asked again while one is being
+// computed), adding, running again and deleting one, and the job that computes one.
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useEffect } from "react";
+import { api, unwrap, type Job, type Schemas } from "./client";
+import { isFinished, useJob } from "./jobs";
+import { useRefreshingMutation, type Then } from "./queries";
 
 export type Embedding = Schemas["EmbeddingPublic"];
-export type SimilarResult = Schemas["SimilarResult"];
 
-export const embeddingsKey = (project: string) => ["embeddings", project] as const;
+export const embeddingKeys = {
+  all: (project: string) => ["embeddings", project] as const,
+  embedders: ["embedders"] as const,
+};
 
 const BUSY = new Set(["queued", "running"]);
 
@@ -18,7 +22,7 @@ export function isBusy(embedding: Embedding): boolean {
 /** The project's embeddings; asked again every 2 s while one of them is being computed. */
 export function useEmbeddings(project: string) {
   return useQuery({
-    queryKey: embeddingsKey(project),
+    queryKey: embeddingKeys.all(project),
     queryFn: () =>
       unwrap(api.GET("/api/projects/{project}/embeddings", { params: { path: { project } } })),
     refetchInterval: (query) => (query.state.data?.some(isBusy) ? 2_000 : false),
@@ -31,26 +35,66 @@ export function defaultEmbedding(embeddings: Embedding[]): Embedding | undefined
   return embeddings.find((e) => e.state === "ready" && e.level === "attribute");
 }
 
-/** The records most similar to `similar.record`, narrowed by the selection's filter and slice. */
-export function useSimilar(project: string, selection: Selection, similar: Similar) {
-  const body = similarQuery(selection, similar);
+/** The embedders on offer (besides models in a folder, named by their path). */
+export function useEmbedders() {
   return useQuery({
-    queryKey: ["records", project, "similar", body] as const,
-    queryFn: () =>
-      unwrap(api.POST("/api/projects/{project}/similar", { params: { path: { project } }, body })),
-    placeholderData: keepPreviousData,
+    queryKey: embeddingKeys.embedders,
+    queryFn: () => unwrap(api.GET("/api/embedders")),
+    staleTime: Infinity,
   });
 }
 
-/** The records of highest outlier score of an embedding, most unusual first. */
-export function outliersOptions(project: string, embedding: string) {
-  return {
-    queryKey: ["records", project, "outliers", embedding] as const,
-    queryFn: () =>
+/** Adds an embedding; its vectors are computed by the job it answers. */
+export function useAddEmbedding(project: string, then?: Then<Job, Schemas["EmbeddingCreate"]>) {
+  return useRefreshingMutation(
+    (body: Schemas["EmbeddingCreate"]) =>
       unwrap(
-        api.GET("/api/projects/{project}/embeddings/{name}/outliers", {
-          params: { path: { project, name: embedding }, query: { limit: OUTLIER_LIMIT } },
+        api.POST("/api/projects/{project}/embeddings", { params: { path: { project } }, body }),
+      ),
+    [embeddingKeys.all(project)],
+    then,
+  );
+}
+
+/** Embeds new and changed records again (unchanged ones are reused), as a job. */
+export function useRerunEmbedding(project: string, name: string, then?: Then<Job, void>) {
+  return useRefreshingMutation(
+    () =>
+      unwrap(
+        api.POST("/api/projects/{project}/embeddings/{name}/run", {
+          params: { path: { project, name } },
         }),
       ),
-  };
+    [embeddingKeys.all(project)],
+    then,
+  );
 }
+
+export function useDeleteEmbedding(project: string, name: string, then?: Then<unknown, void>) {
+  return useRefreshingMutation(
+    () =>
+      unwrap(
+        api.DELETE("/api/projects/{project}/embeddings/{name}", {
+          params: { path: { project, name } },
+        }),
+      ),
+    [embeddingKeys.all(project)],
+    then,
+  );
+}
+
+/** The job computing an embedding; once it ends, the embeddings (state, last run) are read
+ * again. */
+export function useEmbeddingJob(project: string, id: number) {
+  const job = useJob(id);
+  const client = useQueryClient();
+  const ended = job.data !== undefined && isFinished(job.data);
+  useEffect(() => {
+    if (ended) void client.invalidateQueries({ queryKey: embeddingKeys.all(project) });
+  }, [ended, client, project]);
+  return job;
+}
+
+// Transitional, until the pages call the resource modules (the next commits).
+export { outliersOptions, useSimilar } from "./search";
+export const embeddingsKey = embeddingKeys.all;

@@ -1,34 +1,36 @@
-// TanStack Query hooks, one key per resource: a mutation invalidates what it changed.
-import { useQuery } from "@tanstack/react-query";
-import { api, unwrap } from "./client";
+// TanStack Query plumbing that the resource modules share. Each resource module (projects.ts,
+// records.ts, slices.ts, ...) holds its own query keys, its queries (`useX`) and its
+// mutations with what they make stale; pages and components only call those hooks.
+import { useMutation, useQueryClient, type QueryKey } from "@tanstack/react-query";
 
+/** What a page does once its mutation succeeded and the data it changed was read again. */
+export type Then<D, V> = (data: D, variables: V) => unknown;
+
+/** A mutation that marks the queries under `stale` as stale when it succeeds, waits until
+ * those on screen are read again, then calls `then`: a page never shows its old data after a
+ * change (and the mutation counts as pending until then, so buttons stay disabled). */
+export function useRefreshingMutation<V = void, D = unknown>(
+  mutationFn: (variables: V) => Promise<D>,
+  stale: readonly QueryKey[],
+  then?: Then<D, V>,
+) {
+  const client = useQueryClient();
+  return useMutation({
+    mutationFn,
+    onSuccess: async (data, variables) => {
+      await Promise.all(stale.map((queryKey) => client.invalidateQueries({ queryKey })));
+      await then?.(data, variables);
+    },
+  });
+}
+
+// Transitional, until the pages call the resource modules (the next commits).
+export { useProject, useProjects } from "./projects";
+export { useSlices } from "./slices";
 export const keys = {
   projects: ["projects"] as const,
   project: (name: string) => ["project", name] as const,
   records: (name: string) => ["records", name] as const,
   record: (name: string, id: string | number) => ["record", name, String(id)] as const,
   slices: (name: string) => ["slices", name] as const,
-  jobs: ["jobs"] as const,
 };
-
-export function useProjects() {
-  return useQuery({
-    queryKey: keys.projects,
-    queryFn: () => unwrap(api.GET("/api/projects")),
-  });
-}
-
-export function useProject(project: string) {
-  return useQuery({
-    queryKey: keys.project(project),
-    queryFn: () => unwrap(api.GET("/api/projects/{project}", { params: { path: { project } } })),
-  });
-}
-
-export function useSlices(project: string) {
-  return useQuery({
-    queryKey: keys.slices(project),
-    queryFn: () =>
-      unwrap(api.GET("/api/projects/{project}/slices", { params: { path: { project } } })),
-  });
-}
