@@ -1,11 +1,11 @@
 // Python code in the UI: the editor (CodeMirror, loaded on demand) and what running code on a
 // few records gave — the heuristic editor's "Run on 10" and the calculated attributes' "Test on
 // 10" show the same table, failures and printed output.
-import { useQuery } from "@tanstack/react-query";
 import { lazy, Suspense, type ComponentProps } from "react";
 import { useParams } from "react-router-dom";
-import { api, unwrap, type Project, type Schemas } from "../api/client";
-import { keys, useProject } from "../api/queries";
+import type { Project, Schemas } from "../api/client";
+import { useProject } from "../api/projects";
+import { useRecord } from "../api/records";
 import { recordName } from "../format";
 import { Loading } from "./States";
 import "./Code.css";
@@ -40,16 +40,7 @@ export interface Tried {
 /** The record a failure happened on, by its key (its data is not in the failure). */
 function FailedRecord({ project, record }: { project?: Project; record: number }) {
   const name = project?.name ?? "";
-  const found = useQuery({
-    queryKey: keys.record(name, record),
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/projects/{project}/records/{record}", {
-          params: { path: { project: name, record: String(record) } },
-        }),
-      ),
-    enabled: !!project,
-  });
+  const found = useRecord(name, record, { enabled: !!project });
   return <>{project && found.data ? recordName(project, found.data) : "a record"}</>;
 }
 

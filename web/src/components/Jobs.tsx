@@ -1,6 +1,5 @@
 // Live job notifications: a job's progress arrives as server-sent events and shows in a
 // corner of every page; nothing waits for it. When it ends, the data it touched refreshes.
-import { useQueryClient } from "@tanstack/react-query";
 import {
   createContext,
   useCallback,
@@ -12,6 +11,7 @@ import {
   type ReactNode,
 } from "react";
 import type { Job } from "../api/client";
+import { jobEvents, useRefreshAll } from "../api/jobs";
 
 interface Tracked {
   job: Job;
@@ -33,7 +33,7 @@ export function JobsProvider({ children }: { children: ReactNode }) {
   const [tracked, setTracked] = useState<Record<number, Tracked>>({});
   const sources = useRef<Map<number, EventSource>>(new Map());
   const callbacks = useRef<Map<number, (job: Job) => void>>(new Map());
-  const client = useQueryClient();
+  const refreshAll = useRefreshAll();
 
   const update = useCallback((job: Job) => {
     setTracked((all) => {
@@ -47,26 +47,26 @@ export function JobsProvider({ children }: { children: ReactNode }) {
       setTracked((all) => ({ ...all, [job.id]: { job, title } }));
       if (onDone) callbacks.current.set(job.id, onDone);
       if (sources.current.has(job.id)) return;
-      const source = new EventSource(`/api/jobs/${job.id}/events`);
-      sources.current.set(job.id, source);
-      source.addEventListener("progress", (event) => update(JSON.parse(event.data) as Job));
-      source.addEventListener("end", (event) => {
-        const ended = JSON.parse(event.data) as Job;
-        source.close();
-        sources.current.delete(job.id);
-        update(ended);
-        void client.invalidateQueries();
-        const onDone = callbacks.current.get(ended.id);
-        callbacks.current.delete(ended.id);
-        if (ended.status === "done") onDone?.(ended);
-      });
-      source.onerror = () => {
-        // The stream broke (server restart): stop; the job's state stays on the server.
+      const stop = () => {
         source.close();
         sources.current.delete(job.id);
       };
+      const source = jobEvents(job.id, {
+        progress: update,
+        end: (ended) => {
+          stop();
+          update(ended);
+          void refreshAll();
+          const onDone = callbacks.current.get(ended.id);
+          callbacks.current.delete(ended.id);
+          if (ended.status === "done") onDone?.(ended);
+        },
+        // The stream broke (server restart): stop; the job's state stays on the server.
+        broken: stop,
+      });
+      sources.current.set(job.id, source);
     },
-    [client, update],
+    [refreshAll, update],
   );
 
   useEffect(() => {

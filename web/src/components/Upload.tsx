@@ -2,11 +2,11 @@
 // one: preview the first rows and the inferred types (editable, with the primary-key choice
 // for a new project; for an addition, which records are new, which it updates and whose
 // labels it adds), then import as a job that reports progress.
-import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
-import { enc, upload, type FilePreview, type Job, type Schemas } from "../api/client";
-import { useProjects } from "../api/queries";
+import type { Schemas } from "../api/client";
+import { useImportFile, usePreviewFile } from "../api/imports";
+import { useProjects } from "../api/projects";
 import { formatNumber } from "../format";
 import { projectPath } from "../routes";
 import { Modal } from "./Confirm";
@@ -46,44 +46,32 @@ export function UploadDialog({
   // A new project never lands in one that exists (the server refuses it too, with a 409).
   const taken = !project && projects.data?.some((p) => p.name === name.trim());
 
-  const preview = useMutation({
-    mutationFn: (chosen: File) => {
-      const form = new FormData();
-      form.append("file", chosen);
-      if (project) form.append("project", project);
-      return upload<FilePreview>("/api/imports/preview", form);
-    },
-    onSuccess: (result) => {
-      const found = Object.fromEntries(result.columns.map((c) => [c.name, c.data_type]));
-      setInferred(found);
-      setTypes(Object.fromEntries(result.columns.map((c) => [c.name, c.data_type ?? ""])));
-    },
+  const preview = usePreviewFile(project, (result) => {
+    const found = Object.fromEntries(result.columns.map((c) => [c.name, c.data_type]));
+    setInferred(found);
+    setTypes(Object.fromEntries(result.columns.map((c) => [c.name, c.data_type ?? ""])));
   });
 
-  const start = useMutation({
-    mutationFn: () => {
-      if (!file) throw new Error("choose a file first");
-      const target = name.trim();
-      if (!target) throw new Error("give the project a name");
-      const form = new FormData();
-      form.append("file", file);
-      // Only the types the user changed: the rest stay inferred (and existing ones as they are).
-      const changed = Object.fromEntries(
-        Object.entries(types).filter(([column, type]) => type && type !== inferred[column]),
-      );
-      if (Object.keys(changed).length) form.append("types", JSON.stringify(changed));
-      if (!project) keyColumns.forEach((column) => form.append("primary_key", column));
-      form.append("into", project ? "existing" : "new");
-      if (project) form.append("annotator", annotator.trim() || "import");
-      return upload<Job>(`/api/projects/${enc(target)}/import`, form);
-    },
-    onSuccess: (job) => {
-      const target = name.trim();
-      const title = project ? `Add ${file?.name ?? ""} to ${target}` : `Import ${file?.name ?? ""} into ${target}`;
-      track(job, title, () => navigate(projectPath(target)));
-      onClose();
-    },
+  const start = useImportFile((job) => {
+    const target = name.trim();
+    const title = project
+      ? `Add ${file?.name ?? ""} to ${target}`
+      : `Import ${file?.name ?? ""} into ${target}`;
+    track(job, title, () => navigate(projectPath(target)));
+    onClose();
   });
+  const startImport = () =>
+    start.mutate({
+      file,
+      project: name,
+      into: project ? "existing" : "new",
+      // Only the types the user changed: the rest stay inferred (and existing ones as they are).
+      types: Object.fromEntries(
+        Object.entries(types).filter(([column, type]) => type && type !== inferred[column]),
+      ),
+      primaryKey: keyColumns,
+      annotator,
+    });
 
   const choose = (chosen: File | null) => {
     setFile(chosen);
@@ -224,7 +212,7 @@ export function UploadDialog({
           type="button"
           className="primary"
           disabled={!file || (!data && !isArchive) || missingType || refused || start.isPending}
-          onClick={() => start.mutate()}
+          onClick={startImport}
         >
           {project ? `Add to ${project}` : "Import"}
         </button>

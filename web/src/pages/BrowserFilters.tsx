@@ -2,7 +2,7 @@
 // filter tree as rows (browserFilter.ts) or as JSON.
 import { useState, type FormEvent } from "react";
 import type { Attribute, Project, Task } from "../api/client";
-import { useSlices } from "../api/queries";
+import { useSlices } from "../api/slices";
 import { SLICE_ORDER, sliceOrder, type Selection } from "../routes";
 import {
   attributeRow,

@@ -1,9 +1,8 @@
 // Home: the projects, a new project from an upload (previewed first), the sample projects.
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useNavigate } from "react-router-dom";
-import { api, unwrap, type ProjectSummary } from "../api/client";
-import { keys, useProjects } from "../api/queries";
+import type { ProjectSummary } from "../api/client";
+import { useCreateSample, useDeleteProject, useProjects } from "../api/projects";
 import { Confirm } from "../components/Confirm";
 import { Empty, InlineError, QueryView } from "../components/States";
 import { UploadDialog } from "../components/Upload";
@@ -45,15 +44,7 @@ export function Home() {
 
 function ProjectTable({ projects }: { projects: ProjectSummary[] }) {
   const [deleting, setDeleting] = useState<string | null>(null);
-  const client = useQueryClient();
-  const remove = useMutation({
-    mutationFn: (project: string) =>
-      unwrap(api.DELETE("/api/projects/{project}", { params: { path: { project } } })),
-    onSuccess: () => {
-      setDeleting(null);
-      void client.invalidateQueries({ queryKey: keys.projects });
-    },
-  });
+  const remove = useDeleteProject(() => setDeleting(null));
   return (
     <>
       <table className="table projects" data-testid="projects">
@@ -110,19 +101,7 @@ function ProjectTable({ projects }: { projects: ProjectSummary[] }) {
 
 function Samples() {
   const navigate = useNavigate();
-  const client = useQueryClient();
-  const create = useMutation({
-    mutationFn: (variant: string) =>
-      unwrap(
-        api.POST("/api/samples/{sample}", {
-          params: { path: { sample: "clickbait" }, query: { variant } },
-        }),
-      ),
-    onSuccess: (project) => {
-      void client.invalidateQueries({ queryKey: keys.projects });
-      navigate(projectPath(project.name));
-    },
-  });
+  const create = useCreateSample((project) => navigate(projectPath(project.name)));
   return (
     <section className="samples">
       <h2>Sample projects</h2>

@@ -2,11 +2,12 @@
 // as ?task=&slice=): manual progress, label distribution (manual vs weakly supervised),
 // confidences, the confusion matrix, annotators, their agreement and the conflicts to resolve.
 // Every chart that has nothing to show says why and what to do.
-import { useQuery } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
-import { api, unwrap, type Project, type Schemas, type Task } from "../api/client";
-import { useProject, useSlices } from "../api/queries";
+import type { Project, Schemas, Task } from "../api/client";
+import { useProject } from "../api/projects";
+import { useSlices } from "../api/slices";
+import { useStatistics } from "../api/statistics";
 import { BarChart, Heatmap, Histogram, StackedBar } from "../components/Charts";
 import { Empty, InlineError, QueryView } from "../components/States";
 import { NoTasks, TaskSelect } from "../components/Tasks";
@@ -33,18 +34,6 @@ export function Overview() {
       {(data) => <OverviewView project={data} />}
     </QueryView>
   );
-}
-
-function useStatistics(project: string, task: string, slice: string | undefined) {
-  return useQuery({
-    queryKey: ["statistics", project, task, slice ?? null],
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/projects/{project}/statistics", {
-          params: { path: { project }, query: { task, slice } },
-        }),
-      ),
-  });
 }
 
 function OverviewView({ project }: { project: Project }) {

@@ -1,10 +1,18 @@
 // Settings: the data schema (and more records), calculated attributes, embeddings, labeling
 // tasks and labels, export.
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useParams } from "react-router-dom";
-import { api, enc, unwrap, type Label, type Project, type Task } from "../api/client";
-import { keys, useProject, useSlices } from "../api/queries";
+import type { Label, Project, Task } from "../api/client";
+import { exportHref, useProject } from "../api/projects";
+import { useSlices } from "../api/slices";
+import {
+  useAddLabel,
+  useCreateTask,
+  useDeleteLabel,
+  useDeleteTask,
+  useRenameTask,
+  useUpdateLabel,
+} from "../api/tasks";
 import { Confirm } from "../components/Confirm";
 import { NewForm, OneFieldForm, Options } from "../components/Fields";
 import { Empty, InlineError, QueryView } from "../components/States";
@@ -40,18 +48,6 @@ export function Settings() {
       )}
     </QueryView>
   );
-}
-
-/** Mutations of this page refresh the project (its schema, tasks and labels). */
-function useProjectMutation<A>(project: string, run: (args: A) => Promise<unknown>) {
-  const client = useQueryClient();
-  return useMutation({
-    mutationFn: run,
-    onSuccess: () => {
-      void client.invalidateQueries({ queryKey: keys.project(project) });
-      void client.invalidateQueries({ queryKey: keys.records(project) });
-    },
-  });
 }
 
 function Schema({ project }: { project: Project }) {
@@ -122,28 +118,11 @@ function Tasks({ project }: { project: Project }) {
 }
 
 function TaskCard({ project, task }: { project: string; task: Task }) {
-  const path = { project, task: task.name };
   const [name, setName] = useState(task.name);
   const [deleting, setDeleting] = useState(false);
-  const rename = useProjectMutation(project, (next: string) =>
-    unwrap(
-      api.PATCH("/api/projects/{project}/tasks/{task}", {
-        params: { path },
-        body: { name: next },
-      }),
-    ),
-  );
-  const remove = useProjectMutation(project, () =>
-    unwrap(api.DELETE("/api/projects/{project}/tasks/{task}", { params: { path } })),
-  );
-  const addLabel = useProjectMutation(project, (label: string) =>
-    unwrap(
-      api.POST("/api/projects/{project}/tasks/{task}/labels", {
-        params: { path },
-        body: { name: label },
-      }),
-    ),
-  );
+  const rename = useRenameTask(project, task.name);
+  const remove = useDeleteTask(project, task.name);
+  const addLabel = useAddLabel(project, task.name);
   return (
     <article className="task-card" data-testid={`task ${task.name}`} aria-label={`Task ${task.name}`}>
       <div className="task-head">
@@ -198,18 +177,11 @@ function TaskCard({ project, task }: { project: string; task: Task }) {
 }
 
 function LabelRow({ project, task, label }: { project: string; task: string; label: Label }) {
-  const path = { project, task, label: label.name };
   const [name, setName] = useState(label.name);
   const [hotkey, setHotkey] = useState(label.hotkey ?? "");
   const [deleting, setDeleting] = useState(false);
-  const update = useProjectMutation(
-    project,
-    (body: { name?: string; color?: string; hotkey?: string }) =>
-      unwrap(api.PATCH("/api/projects/{project}/tasks/{task}/labels/{label}", { params: { path }, body })),
-  );
-  const remove = useProjectMutation(project, () =>
-    unwrap(api.DELETE("/api/projects/{project}/tasks/{task}/labels/{label}", { params: { path } })),
-  );
+  const update = useUpdateLabel(project, task, label.name);
+  const remove = useDeleteLabel(project, task, label.name);
   const changed = name !== label.name || hotkey !== (label.hotkey ?? "");
   return (
     <div className="label-row" data-testid={`label ${label.name}`}>
@@ -272,29 +244,25 @@ function NewTask({ project }: { project: Project }) {
   const [attribute, setAttribute] = useState("");
   const [labels, setLabels] = useState("");
   const textAttributes = project.attributes.filter((a) => a.data_type === "text");
-  const create = useProjectMutation(project.name, () =>
-    unwrap(
-      api.POST("/api/projects/{project}/tasks", {
-        params: { path: { project: project.name } },
-        body: {
-          name,
-          type,
-          attribute: attribute || null,
-          labels: labels
-            .split(",")
-            .map((label) => label.trim())
-            .filter(Boolean),
-        },
-      }),
-    ),
-  );
+  const create = useCreateTask(project.name);
   const submit = () =>
-    create.mutate(undefined, {
-      onSuccess: () => {
-        setName("");
-        setLabels("");
+    create.mutate(
+      {
+        name,
+        type,
+        attribute: attribute || null,
+        labels: labels
+          .split(",")
+          .map((label) => label.trim())
+          .filter(Boolean),
       },
-    });
+      {
+        onSuccess: () => {
+          setName("");
+          setLabels("");
+        },
+      },
+    );
   return (
     <NewForm title="New task" error={create.error} onSubmit={submit}>
       <label>
@@ -372,7 +340,7 @@ function Export({ project }: { project: Project }) {
             ))}
           </select>
         </label>
-        <a className="button primary" href={`/api/projects/${enc(project.name)}/export?${params}`} download>
+        <a className="button primary" href={exportHref(project.name, params)} download>
           Download
         </a>
       </div>
