@@ -1,19 +1,25 @@
 // The editor of one heuristic: name, Python code (CodeMirror, loaded on demand), save, delete,
 // and "Run on 10": the code's results, printed output and errors on 10 random records, with
 // nothing stored. Running unsaved code saves it first (the try endpoint runs stored code).
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, unwrap, type Project, type Schemas, type Task } from "../api/client";
+import type { Project, Task } from "../api/client";
+import {
+  createHeuristic,
+  tryHeuristic,
+  updateHeuristic,
+  useDeleteHeuristic,
+  useHeuristics,
+  useHeuristicsMutation,
+  type Heuristic,
+  type HeuristicTryResult,
+} from "../api/heuristics";
+import { fetchRecord, recordPath } from "../api/records";
 import { useCancelKey } from "../api/tryRuns";
 import { Code, TryResults } from "../components/Code";
 import { Confirm } from "../components/Confirm";
 import { LabelDescriptions, MinConfidence } from "../components/HeuristicFields";
 import { ClosingHead } from "../components/Panel";
 import { ErrorState, InlineError, Loading } from "../components/States";
-import { recordPath } from "./BrowserSimilar";
-import { heuristicsKey, useHeuristics, type Heuristic } from "./Heuristics";
-
-export type TryResult = Schemas["HeuristicTryResult"];
 
 /** Starting code for a task: the function's shape for its type, on the task's text. */
 export function template(project: Project, task: Task): string {
@@ -46,8 +52,8 @@ export function template(project: Project, task: Task): string {
 interface EditorProps {
   project: Project;
   task: Task;
-  tried: TryResult | null;
-  onTried: (name: string, result: TryResult) => void;
+  tried: HeuristicTryResult | null;
+  onTried: (name: string, result: HeuristicTryResult) => void;
   onOpen: (name: string) => void;
   onClose: () => void;
 }
@@ -82,7 +88,6 @@ function EditorForm({
   onOpen,
   onClose,
 }: EditorProps & { heuristic: Heuristic | null }) {
-  const client = useQueryClient();
   const [name, setName] = useState(heuristic?.name ?? "");
   const [code, setCode] = useState(heuristic?.code ?? template(project, task));
   // A zero-shot heuristic has settings instead of code.
@@ -107,15 +112,10 @@ function EditorForm({
     Promise.all(
       ids.map((value) =>
         byKey
-          ? unwrap(
-              api.GET("/api/projects/{project}/records/{record}", {
-                params: { path: { project: project.name, record: recordPath(project, value) } },
-              }),
-            ).then((record) => record.id)
+          ? fetchRecord(project.name, recordPath(project, value)).then((record) => record.id)
           : Number(value),
       ),
     );
-  const path = { project: project.name };
   const configChanged = zeroShot && JSON.stringify(config) !== JSON.stringify(stored);
   const dirty =
     !heuristic || heuristic.code !== code || heuristic.name !== name || configChanged;
@@ -123,74 +123,41 @@ function EditorForm({
   /** Store the form (create, or a new code version); returns the stored name. */
   const store = async (): Promise<string> => {
     if (!heuristic) {
-      const made = await unwrap(
-        api.POST("/api/projects/{project}/heuristics", {
-          params: { path },
-          body: {
-            task: task.name,
-            name: name.trim(),
-            code,
-            description: "",
-            kind: "labeling_function",
-          },
-        }),
-      );
-      return made.name;
+      const body = { task: task.name, name: name.trim(), code, description: "" };
+      return (await createHeuristic(project.name, { ...body, kind: "labeling_function" })).name;
     }
     if (!dirty) return heuristic.name;
-    const changed = await unwrap(
-      api.PATCH("/api/projects/{project}/heuristics/{name}", {
-        params: { path: { ...path, name: heuristic.name } },
-        body: {
-          name: name.trim() !== heuristic.name ? name.trim() : null,
-          code: !zeroShot && code !== heuristic.code ? code : null,
-          ...(configChanged ? { config: { ...heuristic.config, ...config } } : {}),
-        },
-      }),
-    );
+    const changed = await updateHeuristic(project.name, heuristic.name, {
+      name: name.trim() !== heuristic.name ? name.trim() : null,
+      code: !zeroShot && code !== heuristic.code ? code : null,
+      ...(configChanged ? { config: { ...heuristic.config, ...config } } : {}),
+    });
     return changed.name;
   };
-  const refresh = () => client.invalidateQueries({ queryKey: heuristicsKey(project.name) });
+  /** A new heuristic (or a renamed one) opens under its name. */
+  const opened = (stored: string) => {
+    if (stored !== heuristic?.name) onOpen(stored);
+  };
 
-  const save = useMutation({
-    mutationFn: store,
-    onSuccess: async (stored) => {
-      await refresh();
-      if (stored !== heuristic?.name) onOpen(stored);
-    },
-  });
+  const save = useHeuristicsMutation(project.name, store, opened);
   const cancelKey = useCancelKey();
-  const tryIt = useMutation({
-    mutationFn: async () => {
+  const tryIt = useHeuristicsMutation(
+    project.name,
+    async () => {
       const stored = await store();
       const record_ids = await resolve();
       const cancel_key = cancelKey.next();
-      const result = await unwrap(
-        api.POST("/api/projects/{project}/heuristics/{name}/try", {
-          params: { path: { ...path, name: stored } },
-          body: record_ids.length ? { n: 10, record_ids, cancel_key } : { n: 10, cancel_key },
-        }),
-      );
-      return { stored, result };
+      const body = record_ids.length ? { n: 10, record_ids, cancel_key } : { n: 10, cancel_key };
+      return { stored, result: await tryHeuristic(project.name, stored, body) };
     },
-    onSuccess: async ({ stored, result }) => {
+    ({ stored, result }) => {
       onTried(stored, result);
-      await refresh();
-      if (stored !== heuristic?.name) onOpen(stored);
+      opened(stored);
     },
-  });
-  const remove = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.DELETE("/api/projects/{project}/heuristics/{name}", {
-          params: { path: { ...path, name: heuristic?.name ?? "" } },
-        }),
-      ),
-    onSuccess: async () => {
-      setDeleting(false);
-      await refresh();
-      onClose();
-    },
+  );
+  const remove = useDeleteHeuristic(project.name, heuristic?.name ?? "", () => {
+    setDeleting(false);
+    onClose();
   });
   const busy = save.isPending || tryIt.isPending;
 

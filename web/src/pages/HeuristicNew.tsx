@@ -2,17 +2,16 @@
 // scikit-learn classifier, trained on the manual labels, then editable like any labeling
 // function) and a zero-shot heuristic (records scored against the label names and
 // descriptions in a semantic embedder's space).
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
-import { api, unwrap, type Project, type Task } from "../api/client";
+import type { Project, Task } from "../api/client";
 import { useEmbeddings, type Embedding } from "../api/embeddings";
+import { useCreateHeuristic } from "../api/heuristics";
 import { Options } from "../components/Fields";
 import { LabelDescriptions, MinConfidence } from "../components/HeuristicFields";
 import { ClosingHead } from "../components/Panel";
 import { InlineError, Loading } from "../components/States";
 import { projectPath } from "../routes";
-import { heuristicsKey } from "./Heuristics";
 
 /** The classifiers an active learner's generated code can start from. */
 const CLASSIFIERS = [
@@ -67,43 +66,29 @@ export function NewLearnedHeuristic({
   const [minConfidence, setMinConfidence] = useState(kind === "zero_shot" ? "" : "0.8");
   const [descriptions, setDescriptions] = useState<Record<string, string>>({});
   const [classifier, setClassifier] = useState<string>(CLASSIFIERS[0][0]);
-  const client = useQueryClient();
   // The server's default name.
   const suggested = `${kind === "active_learner" ? "active-learner" : "zero-shot"}-${embedding}`;
-  const create = useMutation({
-    mutationFn: () => {
-      const given = Object.fromEntries(
-        Object.entries(descriptions).filter(([, text]) => text.trim() !== ""),
-      );
-      const config =
-        kind === "zero_shot"
-          ? {
-              ...(minConfidence.trim() ? { min_confidence: Number(minConfidence) } : {}),
-              descriptions: given,
-            }
-          : { min_confidence: Number(minConfidence), classifier };
-      return unwrap(
-        api.POST("/api/projects/{project}/heuristics", {
-          params: { path: { project: project.name } },
-          body: {
-            task: task.name,
-            name: name.trim() || null,
-            kind,
-            embedding,
-            config,
-            description: "",
-          },
-        }),
-      );
-    },
-    onSuccess: async (made) => {
-      await client.invalidateQueries({ queryKey: heuristicsKey(project.name) });
-      onCreated(made.name);
-    },
-  });
+  const create = useCreateHeuristic(project.name, (made) => onCreated(made.name));
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    create.mutate();
+    const given = Object.fromEntries(
+      Object.entries(descriptions).filter(([, text]) => text.trim() !== ""),
+    );
+    const config =
+      kind === "zero_shot"
+        ? {
+            ...(minConfidence.trim() ? { min_confidence: Number(minConfidence) } : {}),
+            descriptions: given,
+          }
+        : { min_confidence: Number(minConfidence), classifier };
+    create.mutate({
+      task: task.name,
+      name: name.trim() || null,
+      kind,
+      embedding,
+      config,
+      description: "",
+    });
   };
   const title = `New ${KIND_TITLES[kind].toLowerCase()} for ${task.name}`;
   return (

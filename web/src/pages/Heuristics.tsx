@@ -1,25 +1,29 @@
 // Heuristics: one labeling task's labeling functions (?task=) with their statistics against
 // the manual labels, selection, runs as jobs, and the weak-supervision run over the selection.
 // `?edit=NAME` (or `?new=1`) opens the code editor above the list.
-import { useMutation, useQuery } from "@tanstack/react-query";
 import { Fragment, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
-import { api, unwrap, type Project, type Schemas, type Task } from "../api/client";
-import { useProject } from "../api/queries";
+import type { Project, Task } from "../api/client";
+import {
+  useHeuristics,
+  useRunHeuristics,
+  type Heuristic,
+  type HeuristicTryResult,
+} from "../api/heuristics";
+import { useProject } from "../api/projects";
 import { useJobs } from "../components/Jobs";
 import { Empty, InlineError, QueryView } from "../components/States";
 import { NoTasks, TaskSelect } from "../components/Tasks";
 import { formatNumber, formatTime } from "../format";
 import { projectPath } from "../routes";
-import { HeuristicEditor, type TryResult } from "./HeuristicEditor";
+import { HeuristicEditor } from "./HeuristicEditor";
 import { KIND_TITLES, NewLearnedHeuristic, type LearnedKind } from "./HeuristicNew";
 import { WeakSupervision } from "./WeakSupervision";
 import "./Heuristics.css";
 
-export type Heuristic = Schemas["HeuristicPublic"];
 interface Tried {
   name: string;
-  result: TryResult;
+  result: HeuristicTryResult;
 }
 
 interface LabelStatistics {
@@ -52,16 +56,6 @@ interface LastRun {
   votes: number;
   seconds: number;
   finished_at: string;
-}
-
-export const heuristicsKey = (project: string) => ["heuristics", project] as const;
-
-export function useHeuristics(project: string) {
-  return useQuery({
-    queryKey: heuristicsKey(project),
-    queryFn: () =>
-      unwrap(api.GET("/api/projects/{project}/heuristics", { params: { path: { project } } })),
-  });
 }
 
 export function Heuristics() {
@@ -165,17 +159,9 @@ function HeuristicList({
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const [expanded, setExpanded] = useState<Set<string>>(new Set());
   const { track } = useJobs();
-  const run = useMutation({
-    mutationFn: (names: string[]) =>
-      unwrap(
-        api.POST("/api/projects/{project}/heuristics/run", {
-          params: { path: { project: project.name } },
-          body: { names },
-        }),
-      ),
-    // The job's end refreshes every query, the statistics with them.
-    onSuccess: (job, names) => track(job, `Run ${names.length} heuristic(s)`),
-  });
+  const run = useRunHeuristics(project.name, (job, names) =>
+    track(job, `Run ${names.length} heuristic(s)`),
+  );
   return (
     <QueryView query={found} what="Loading the heuristics">
       {(all) => {

@@ -1,10 +1,10 @@
 // The weak-supervision run of a task: a label model combines the selected heuristics' votes
 // (none selected: all that ran) into one label per record, as a job. It sits under the
 // heuristics list because it works on that list's selection; the overview shows its result.
-import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
-import { api, unwrap, type Project, type Task } from "../api/client";
+import type { Project, Task } from "../api/client";
+import { useLastWeakSupervision, useRunWeakSupervision } from "../api/weakSupervision";
 import { useJobs } from "../components/Jobs";
 import { Options } from "../components/Fields";
 import { InlineError } from "../components/States";
@@ -32,33 +32,19 @@ export function WeakSupervision({
   const [model, setModel] = useState<string>("generative");
   const [c, setC] = useState("7");
   const [k, setK] = useState("3");
-  const path = { project: project.name, task: task.name };
   // The last run (null before the first); a finished job refreshes every query, this one too.
-  const last = useQuery({
-    queryKey: ["weak-supervision", project.name, task.name],
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/projects/{project}/tasks/{task}/weak-supervision", { params: { path } }),
-      ),
-  });
+  const last = useLastWeakSupervision(project.name, task.name);
   const { track } = useJobs();
-  const run = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.POST("/api/projects/{project}/tasks/{task}/weak-supervision", {
-          params: { path },
-          body: {
-            model,
-            heuristics: selected.length ? selected : null,
-            params: model === "weighted" ? { c: Number(c), k: Number(k) } : null,
-          },
-        }),
-      ),
-    onSuccess: (job) => track(job, `Weak supervision of ${task.name}`),
-  });
+  const run = useRunWeakSupervision(project.name, task.name, (job) =>
+    track(job, `Weak supervision of ${task.name}`),
+  );
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    run.mutate();
+    run.mutate({
+      model,
+      heuristics: selected.length ? selected : null,
+      params: model === "weighted" ? { c: Number(c), k: Number(k) } : null,
+    });
   };
   return (
     <section className="panel weak-supervision" aria-labelledby="ws-heading">
