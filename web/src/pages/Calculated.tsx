@@ -1,11 +1,20 @@
 // Settings' "Calculated attributes": Python code of the record whose values become an
 // attribute. Add (name, type, code), "Test on 10" (values, output, type mismatches; nothing
 // stored), "Run" on every record as a job (all or nothing), and the list with each one's state.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { api, unwrap, type Project, type Schemas } from "../api/client";
+import {
+  createCalculated,
+  runCalculated,
+  tryCalculated,
+  updateCalculated,
+  useCalculated,
+  useCalculatedMutation,
+  useDeleteCalculated,
+  type Calculated,
+  type CalculatedTryResult,
+} from "../api/calculated";
+import type { Project } from "../api/client";
 import { useCancelKey } from "../api/tryRuns";
-import { keys } from "../api/queries";
 import { Code, TryResults } from "../components/Code";
 import { Confirm } from "../components/Confirm";
 import { useJobs } from "../components/Jobs";
@@ -13,11 +22,7 @@ import { ClosingHead } from "../components/Panel";
 import { InlineError, QueryTable } from "../components/States";
 import "./Calculated.css";
 
-type Calculated = Schemas["CalculatedPublic"];
-type TryResult = Schemas["CalculatedTryResult"];
-
 const TYPES = ["integer", "float", "boolean", "text", "category"] as const;
-const calculatedKey = (project: string) => ["calculated", project] as const;
 
 function template(project: Project): string {
   const text = project.attributes.find((a) => a.data_type === "text")?.name ?? "text";
@@ -28,11 +33,7 @@ function template(project: Project): string {
 }
 
 export function CalculatedAttributes({ project }: { project: Project }) {
-  const path = { project: project.name };
-  const listed = useQuery({
-    queryKey: calculatedKey(project.name),
-    queryFn: () => unwrap(api.GET("/api/projects/{project}/attributes", { params: { path } })),
-  });
+  const listed = useCalculated(project.name);
   const [open, setOpen] = useState<string | null>(null); // a name, "" for a new one, or null
   // The editor starts afresh when the user opens one, not when a new one gets its name.
   const [session, setSession] = useState(0);
@@ -105,93 +106,57 @@ function CalculatedForm({
   onOpen: (name: string) => void;
   onClose: () => void;
 }) {
-  const client = useQueryClient();
   const { track } = useJobs();
   const [name, setName] = useState(attribute?.name ?? "");
   const [dataType, setDataType] = useState<string>(attribute?.data_type ?? "integer");
   const [code, setCode] = useState(attribute?.code ?? template(project));
-  const [tried, setTried] = useState<TryResult | null>(null);
+  const [tried, setTried] = useState<CalculatedTryResult | null>(null);
   const [deleting, setDeleting] = useState(false);
-  const path = { project: project.name };
   const dirty = !attribute || attribute.code !== code;
-  const refresh = async () => {
-    await client.invalidateQueries({ queryKey: calculatedKey(project.name) });
-    await client.invalidateQueries({ queryKey: keys.project(project.name) });
-  };
 
   /** Store the form (create, or new code); returns the stored name. */
   const store = async (): Promise<string> => {
     if (!attribute) {
-      const made = await unwrap(
-        api.POST("/api/projects/{project}/attributes", {
-          params: { path },
-          body: { name: name.trim(), data_type: dataType, code },
-        }),
-      );
-      return made.name;
+      const body = { name: name.trim(), data_type: dataType, code };
+      return (await createCalculated(project.name, body)).name;
     }
-    if (dirty) {
-      await unwrap(
-        api.PATCH("/api/projects/{project}/attributes/{name}", {
-          params: { path: { ...path, name: attribute.name } },
-          body: { code },
-        }),
-      );
-    }
+    if (dirty) await updateCalculated(project.name, attribute.name, code);
     return attribute.name;
   };
-  const opened = async (stored: string) => {
-    await refresh();
+  /** A new attribute (or one stored under a new name) opens under its name. */
+  const opened = (stored: string) => {
     if (stored !== attribute?.name) onOpen(stored);
   };
 
-  const save = useMutation({ mutationFn: store, onSuccess: opened });
+  const save = useCalculatedMutation(project.name, store, opened);
   const cancelKey = useCancelKey();
-  const tryIt = useMutation({
-    mutationFn: async () => {
+  const tryIt = useCalculatedMutation(
+    project.name,
+    async () => {
       // Unsaved code is tried as it is; a new attribute is created first.
       const stored = attribute ? attribute.name : await store();
-      const result = await unwrap(
-        api.POST("/api/projects/{project}/attributes/{name}/try", {
-          params: { path: { ...path, name: stored } },
-          body: { n: 10, code, cancel_key: cancelKey.next() },
-        }),
-      );
-      return { stored, result };
+      const body = { n: 10, code, cancel_key: cancelKey.next() };
+      return { stored, result: await tryCalculated(project.name, stored, body) };
     },
-    onSuccess: async ({ stored, result }) => {
+    ({ stored, result }) => {
       setTried(result);
-      if (!attribute) await opened(stored);
+      opened(stored);
     },
-  });
-  const run = useMutation({
-    mutationFn: async () => {
+  );
+  const run = useCalculatedMutation(
+    project.name,
+    async () => {
       const stored = await store();
-      const job = await unwrap(
-        api.POST("/api/projects/{project}/attributes/{name}/run", {
-          params: { path: { ...path, name: stored } },
-        }),
-      );
-      return { stored, job };
+      return { stored, job: await runCalculated(project.name, stored) };
     },
-    onSuccess: async ({ stored, job }) => {
-      track(job, `Calculate ${stored}`, () => void refresh());
-      await opened(stored);
+    ({ stored, job }) => {
+      track(job, `Calculate ${stored}`);
+      opened(stored);
     },
-  });
-  const remove = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.DELETE("/api/projects/{project}/attributes/{name}", {
-          params: { path: { ...path, name: attribute?.name ?? "" } },
-        }),
-      ),
-    onSuccess: async () => {
-      setDeleting(false);
-      await refresh();
-      await client.invalidateQueries({ queryKey: keys.records(project.name) });
-      onClose();
-    },
+  );
+  const remove = useDeleteCalculated(project.name, attribute?.name ?? "", () => {
+    setDeleting(false);
+    onClose();
   });
   const busy = save.isPending || tryIt.isPending || run.isPending;
 

@@ -2,11 +2,19 @@
 // extraction), that similar records, outliers, active learners and zero-shot heuristics use.
 // Adding one starts a job whose progress shows as a notification; the list shows each one's
 // state until it is ready.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
-import { useParams } from "react-router-dom";
-import { api, unwrap, type Project } from "../api/client";
-import { embeddingsKey, isBusy, useEmbeddings, type Embedding } from "../api/embeddings";
+import { useState } from "react";
+import type { Project } from "../api/client";
+import {
+  isBusy,
+  useAddEmbedding,
+  useDeleteEmbedding,
+  useEmbedders,
+  useEmbeddingJob,
+  useEmbeddings,
+  useRerunEmbedding,
+  type Embedding,
+} from "../api/embeddings";
+import { isFinished } from "../api/jobs";
 import { Confirm } from "../components/Confirm";
 import { NewForm, Options } from "../components/Fields";
 import { useJobs } from "../components/Jobs";
@@ -18,14 +26,6 @@ const FOLDERS = [
   ["st:", "sentence-transformers model in a folder…"],
   ["model2vec:", "model2vec static model in a folder…"],
 ] as const;
-
-function useEmbedders() {
-  return useQuery({
-    queryKey: ["embedders"] as const,
-    queryFn: () => unwrap(api.GET("/api/embedders")),
-    staleTime: Infinity,
-  });
-}
 
 export function Embeddings({ project }: { project: Project }) {
   const listed = useEmbeddings(project.name);
@@ -62,26 +62,9 @@ export function Embeddings({ project }: { project: Project }) {
 
 function EmbeddingRow({ project, embedding: e }: { project: string; embedding: Embedding }) {
   const [deleting, setDeleting] = useState(false);
-  const client = useQueryClient();
   const { track } = useJobs();
-  const path = { project, name: e.name };
-  const refresh = () => client.invalidateQueries({ queryKey: embeddingsKey(project) });
-  const remove = useMutation({
-    mutationFn: () =>
-      unwrap(api.DELETE("/api/projects/{project}/embeddings/{name}", { params: { path } })),
-    onSuccess: async () => {
-      setDeleting(false);
-      await refresh();
-    },
-  });
-  const rerun = useMutation({
-    mutationFn: () =>
-      unwrap(api.POST("/api/projects/{project}/embeddings/{name}/run", { params: { path } })),
-    onSuccess: (job) => {
-      track(job, `Embedding ${e.name}`);
-      void refresh();
-    },
-  });
+  const remove = useDeleteEmbedding(project, e.name, () => setDeleting(false));
+  const rerun = useRerunEmbedding(project, e.name, (job) => track(job, `Embedding ${e.name}`));
   const run = e.last_run as { records?: number; seconds?: number } | null;
   return (
     <tr data-embedding={e.name}>
@@ -97,7 +80,7 @@ function EmbeddingRow({ project, embedding: e }: { project: string; embedding: E
         <span className={`state-chip state-chip-${e.state}`}>
           {isBusy(e) && <span className="spinner" aria-hidden="true" />} {e.state}
         </span>
-        {e.job_id !== null && <JobProgress id={e.job_id} />}
+        {e.job_id !== null && <JobProgress project={project} id={e.job_id} />}
         {e.state === "failed" && e.error && <p className="inline-error">{e.error}</p>}
         {run && run.records !== undefined && (
           <div className="muted">
@@ -149,29 +132,19 @@ function NewEmbedding({ project }: { project: Project }) {
   const [model, setModel] = useState("");
   const [level, setLevel] = useState("attribute");
   const [reducer, setReducer] = useState("");
-  const client = useQueryClient();
   const { track } = useJobs();
   // A folder's kind ends with ":", the path follows; an embedder on offer is complete.
   const needsModel = kind.endsWith(":");
   const embedder = needsModel ? `${kind}${model.trim()}` : kind;
-  const add = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.POST("/api/projects/{project}/embeddings", {
-          params: { path: { project: project.name } },
-          body: { attribute, embedder, level, reducer: reducer || null },
-        }),
-      ),
-    onSuccess: (job) => {
-      track(job, `Embedding ${attribute}`);
-      void client.invalidateQueries({ queryKey: embeddingsKey(project.name) });
-    },
-  });
+  const add = useAddEmbedding(project.name, (job, body) =>
+    track(job, `Embedding ${body.attribute}`),
+  );
+  const submit = () => add.mutate({ attribute, embedder, level, reducer: reducer || null });
   if (texts.length === 0) {
     return <p className="muted">This project has no text attribute to embed.</p>;
   }
   return (
-    <NewForm title="New embedding" error={add.error} onSubmit={() => add.mutate()}>
+    <NewForm title="New embedding" error={add.error} onSubmit={submit}>
       <label>
         Attribute
         <select
@@ -233,29 +206,11 @@ function NewEmbedding({ project }: { project: Project }) {
   );
 }
 
-const FINAL = new Set(["done", "failed", "cancelled"]);
-
 /** The progress of the embedding's job while it runs (a first run or a rerun; the notification
  * in the corner shows it too, for jobs started on this page). */
-function JobProgress({ id }: { id: number }) {
-  const client = useQueryClient();
-  const { project = "" } = useParams();
-  const job = useQuery({
-    queryKey: ["job", id] as const,
-    queryFn: () => unwrap(api.GET("/api/jobs/{job_id}", { params: { path: { job_id: id } } })),
-    refetchInterval: (query) => {
-      const status = query.state.data?.status;
-      return status && FINAL.has(status) ? false : 1_000;
-    },
-  });
-  const status = job.data?.status;
-  useEffect(() => {
-    // The job ended: the embedding's state and last run changed.
-    if (status && FINAL.has(status)) {
-      void client.invalidateQueries({ queryKey: embeddingsKey(project) });
-    }
-  }, [status, client, project]);
-  if (!job.data || FINAL.has(job.data.status)) return null;
+function JobProgress({ project, id }: { project: string; id: number }) {
+  const job = useEmbeddingJob(project, id);
+  if (!job.data || isFinished(job.data)) return null;
   return (
     <div className="muted">
       <progress max={1} value={job.data.progress} aria-label="Progress" />{" "}

@@ -1,30 +1,31 @@
 // Lookup lists: the terms labeling functions import from `knowledge`. The lists with their
 // sizes and versions; the open list (?list=) with its terms (search ?q=, pages of 100 ?page=),
 // adding one or many, removing, blacklisting, importing a file and downloading the terms.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useParams, useSearchParams } from "react-router-dom";
-import { api, enc, unwrap, upload, type Schemas } from "../api/client";
+import {
+  lookupExportHref,
+  useChangeTerms,
+  useCreateLookupList,
+  useDeleteLookupList,
+  useImportTerms,
+  useLookupList,
+  useLookupLists,
+  type LookupDetail,
+  type LookupList,
+} from "../api/lookupLists";
 import { Confirm } from "../components/Confirm";
 import { OneFieldForm } from "../components/Fields";
 import { Empty, InlineError, QueryView } from "../components/States";
 import { formatNumber, formatTime } from "../format";
 import "./Lookup.css";
 
-type LookupList = Schemas["LookupListPublic"];
-type LookupDetail = Schemas["LookupListDetail"];
 const PAGE = 100;
-
-const listsKey = (project: string) => ["lookup-lists", project] as const;
 
 export function Lookup() {
   const { project = "" } = useParams();
   const [params, setParams] = useSearchParams();
-  const lists = useQuery({
-    queryKey: listsKey(project),
-    queryFn: () =>
-      unwrap(api.GET("/api/projects/{project}/lookup-lists", { params: { path: { project } } })),
-  });
+  const lists = useLookupLists(project);
   const open = params.get("list");
   const choose = (name: string | null) => setParams(name ? { list: name } : {});
   return (
@@ -60,20 +61,7 @@ function Lists({
   open: string | null;
   onOpen: (name: string) => void;
 }) {
-  const client = useQueryClient();
-  const create = useMutation({
-    mutationFn: (listName: string) =>
-      unwrap(
-        api.POST("/api/projects/{project}/lookup-lists", {
-          params: { path: { project } },
-          body: { name: listName, description: "" },
-        }),
-      ),
-    onSuccess: async (made) => {
-      await client.invalidateQueries({ queryKey: listsKey(project) });
-      onOpen(made.name);
-    },
-  });
+  const create = useCreateLookupList(project, (made) => onOpen(made.name));
   return (
     <section className="panel lookup-lists" aria-label="Lists">
       {lists.length === 0 ? (
@@ -121,57 +109,11 @@ function ListView({
   name: string;
   onDeleted: () => void;
 }) {
-  const client = useQueryClient();
   const [params, setParams] = useSearchParams();
-  const path = { project, name };
-  const found = useQuery({
-    queryKey: [...listsKey(project), name],
-    queryFn: () =>
-      unwrap(api.GET("/api/projects/{project}/lookup-lists/{name}", { params: { path } })),
-  });
-  const refresh = () => client.invalidateQueries({ queryKey: listsKey(project) });
-  const change = useMutation({
-    mutationFn: ({
-      terms,
-      remove = false,
-      blacklisted = false,
-    }: {
-      terms: string[];
-      remove?: boolean;
-      blacklisted?: boolean;
-    }) =>
-      unwrap(
-        remove
-          ? api.POST("/api/projects/{project}/lookup-lists/{name}/terms/remove", {
-              params: { path },
-              body: { terms, blacklisted },
-            })
-          : api.POST("/api/projects/{project}/lookup-lists/{name}/terms", {
-              params: { path },
-              body: { terms, blacklisted },
-            }),
-      ),
-    onSuccess: refresh,
-  });
-  const importFile = useMutation({
-    mutationFn: (file: File) => {
-      const form = new FormData();
-      form.append("file", file);
-      return upload<LookupList>(
-        `/api/projects/${enc(project)}/lookup-lists/${enc(name)}/import`,
-        form,
-      );
-    },
-    onSuccess: refresh,
-  });
-  const remove = useMutation({
-    mutationFn: () =>
-      unwrap(api.DELETE("/api/projects/{project}/lookup-lists/{name}", { params: { path } })),
-    onSuccess: async () => {
-      await refresh();
-      onDeleted();
-    },
-  });
+  const found = useLookupList(project, name);
+  const change = useChangeTerms(project, name);
+  const importFile = useImportTerms(project, name);
+  const remove = useDeleteLookupList(project, name, onDeleted);
   const [pasted, setPasted] = useState("");
   const [deleting, setDeleting] = useState(false);
   const search = params.get("q") ?? "";
@@ -187,7 +129,6 @@ function ListView({
     const terms = pasted.split(/\r?\n/).filter((t) => t.trim());
     if (terms.length) change.mutate({ terms, blacklisted }, { onSuccess: () => setPasted("") });
   };
-  const base = `/api/projects/${enc(project)}/lookup-lists/${enc(name)}/export`;
 
   return (
     <QueryView query={found} what="Loading the list">
@@ -232,10 +173,10 @@ function ListView({
                   }}
                 />
               </label>
-              <a className="button" href={`${base}?format=txt`} download>
+              <a className="button" href={lookupExportHref(project, name, "txt")} download>
                 Download .txt
               </a>
-              <a className="button" href={`${base}?format=csv`} download>
+              <a className="button" href={lookupExportHref(project, name, "csv")} download>
                 Download .csv
               </a>
             </div>

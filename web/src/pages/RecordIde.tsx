@@ -1,19 +1,16 @@
 // The record IDE: run a Python snippet against one record (in the sandbox) and see what it
 // prints, its value and its traceback; previous/next record. `?record=ID` in the URL.
-import { useMutation } from "@tanstack/react-query";
 import { useEffect, useState, type KeyboardEvent } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
-import { api, unwrap, type Schemas } from "../api/client";
+import { useProject } from "../api/projects";
+import { useRunSnippet, type SnippetResult } from "../api/recordIde";
 import { useCancelKey } from "../api/tryRuns";
-import { useProject } from "../api/queries";
 import { Code } from "../components/Code";
 import { InlineError } from "../components/States";
 import { recordName } from "../format";
 import { projectPath } from "../routes";
 import "./Heuristics.css";
 import "./Calculated.css";
-
-type Ran = Schemas["SnippetResult"];
 
 const STARTER = `# \`record\` is the record: text attributes are spaCy Docs.
 # Define ide(record) to see its return value too.
@@ -28,24 +25,16 @@ export function RecordIde() {
   const [params, setParams] = useSearchParams();
   const record = params.get("record") ?? "1";
   const [code, setCode] = useState(() => localStorage.getItem(STORED) ?? STARTER);
-  const [ran, setRan] = useState<Ran | null>(null);
+  const [ran, setRan] = useState<SnippetResult | null>(null);
   const found = useProject(project);
 
   const cancelKey = useCancelKey();
-  const run = useMutation({
-    mutationFn: (target: string) =>
-      unwrap(
-        api.POST("/api/projects/{project}/records/{record}/run", {
-          params: { path: { project, record: target } },
-          body: { code, cancel_key: cancelKey.next() },
-        }),
-      ),
-    onSuccess: setRan,
-  });
+  const runner = useRunSnippet(project, setRan);
+  const run = () => runner.mutate({ record, code, cancel_key: cancelKey.next() });
   useEffect(() => localStorage.setItem(STORED, code), [code]);
   // Each record shows its result at once, with the current snippet.
   useEffect(() => {
-    run.mutate(record);
+    run();
     // eslint-disable-next-line react-hooks/exhaustive-deps -- rerun on a new record only
   }, [record]);
 
@@ -55,7 +44,7 @@ export function RecordIde() {
   const onKey = (event: KeyboardEvent) => {
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
-      run.mutate(record);
+      run();
     }
   };
 
@@ -76,13 +65,13 @@ export function RecordIde() {
           <button
             type="button"
             className="primary"
-            disabled={run.isPending}
-            onClick={() => run.mutate(record)}
+            disabled={runner.isPending}
+            onClick={() => run()}
             title="Ctrl+Enter"
           >
-            {run.isPending ? "Running…" : "Run"}
+            {runner.isPending ? "Running…" : "Run"}
           </button>
-          {run.isPending && (
+          {runner.isPending && (
             <button type="button" onClick={cancelKey.cancel}>
               Cancel
             </button>
@@ -95,7 +84,7 @@ export function RecordIde() {
           </button>
           <span className="muted">Ctrl+Enter runs. Nothing is stored.</span>
         </div>
-        <InlineError error={run.error} />
+        <InlineError error={runner.error} />
       </section>
       {ran && (
         <section className="panel" aria-label="Output" data-testid="ide-output">
