@@ -1,21 +1,18 @@
 // Data browser: filter (the filter tree as a panel), search, order and page the records; save
 // and open slices; open a labeling session on the result. The URL holds the whole state
 // (routes.ts `Selection` plus `page`), so reload, back and shared links show the same view.
-import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { useMemo, useState, type ReactNode } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import {
-  api,
   ApiError,
   errorMessage,
-  unwrap,
   type Project,
-  type RecordPage,
   type RecordRow,
   type Slice,
   type Task,
 } from "../api/client";
-import { keys, useProject } from "../api/queries";
+import { useProject } from "../api/projects";
+import { useRecord, useRecordsPage } from "../api/records";
 import { Score } from "../components/Similar";
 import { Empty, ErrorState, Loading, QueryView } from "../components/States";
 import { formatNumber, recordName } from "../format";
@@ -31,7 +28,6 @@ import { FilterPanel, OrderControls, SearchBox } from "./BrowserFilters";
 import { NeuralPanel, OutlierResults, SimilarResults } from "./BrowserSimilar";
 import { SaveSliceButton, SlicesPanel } from "./BrowserSlices";
 import { buildWhere, parseWhere, SOURCE_NAMES, SOURCES, type Node } from "./browserFilter";
-import { recordOptions } from "./labelingSession";
 import "./Browser.css";
 
 const PAGE_SIZE = 50;
@@ -64,7 +60,7 @@ function BrowserView({ project }: { project: Project }) {
     () => parseWhere(selection.where, project.attributes, project.tasks),
     [selection.where, project.attributes, project.tasks],
   );
-  const records = useRecordsPage(project.name, selection, page);
+  const records = useRecordsPage(project.name, selectionQuery(selection), page, PAGE_SIZE);
 
   /** Every change of the view is a new history entry (back undoes it), on page 1 unless told. */
   const show = (next: Selection, nextPage = 1, replace = false) => {
@@ -227,38 +223,6 @@ function BrowserView({ project }: { project: Project }) {
 }
 
 // --- the result -----------------------------------------------------------------------------
-
-/** Keyset paging: the cursor that starts each page, learned from the page before it. A page
- * opened directly (reload, a link) has none and is read by offset instead. */
-const cursors = new Map<string, string>();
-
-function useRecordsPage(project: string, selection: Selection, page: number) {
-  const body = selectionQuery(selection);
-  const queryKey = [...keys.records(project), "browser", body, page] as const;
-  const at = (n: number) => JSON.stringify([project, body, n]);
-  return useQuery({
-    queryKey,
-    placeholderData: keepPreviousData,
-    // The result says which page it is: while the next one loads, the previous stays shown
-    // with its own numbers.
-    queryFn: async (): Promise<RecordPage & { page: number }> => {
-      const cursor = page > 1 ? cursors.get(at(page)) : undefined;
-      const result = await unwrap(
-        api.POST("/api/projects/{project}/records/query", {
-          params: { path: { project } },
-          body: {
-            ...body,
-            limit: PAGE_SIZE,
-            with_labels: true,
-            ...(cursor ? { cursor } : { offset: (page - 1) * PAGE_SIZE }),
-          },
-        }),
-      );
-      if (result.next_cursor) cursors.set(at(page + 1), result.next_cursor);
-      return { ...result, page };
-    },
-  });
-}
 
 function Results({
   project,
@@ -597,7 +561,7 @@ function SpanText({
   task: Task;
   span: Span;
 }) {
-  const detail = useQuery({ ...recordOptions(project, record.id), staleTime: 60_000 });
+  const detail = useRecord(project, record.id, { staleTime: 60_000 });
   const position = `[${span.start_token}–${span.end_token}]`;
   const attribute = task.attribute;
   const tokens = attribute ? detail.data?.tokens[attribute] : undefined;

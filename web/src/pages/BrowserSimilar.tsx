@@ -2,28 +2,16 @@
 // (`?similar=ID`), narrowed by the browser's filter and slice, best first, with their scores;
 // the side panel finds similar records to any record by its key, and shows the outliers of an
 // embedding (`?outliers=NAME`, most unusual first) or saves them as a static slice.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent, type ReactNode } from "react";
 import { Link } from "react-router-dom";
-import { api, ApiError, unwrap, type Project, type RecordRow } from "../api/client";
-import {
-  defaultEmbedding,
-  outliersOptions,
-  useEmbeddings,
-  useSimilar,
-} from "../api/embeddings";
-import { keys } from "../api/queries";
+import { ApiError, type Project, type RecordRow } from "../api/client";
+import { defaultEmbedding, useEmbeddings } from "../api/embeddings";
+import { useFindRecord, useRecord, useRecordsByIds } from "../api/records";
+import { useOutlierSlice, useOutliers, useSimilar } from "../api/search";
 import { SimilarControls } from "../components/Similar";
 import { Empty, ErrorState, InlineError, Loading } from "../components/States";
 import { formatNumber, recordName } from "../format";
 import { OUTLIER_LIMIT, projectPath, type Selection, type Similar } from "../routes";
-
-/** The record a user names: by its primary key value (one key attribute) or its id. */
-export function recordPath(project: Project, key: string): string {
-  const keyed = project.attributes.filter((a) => a.primary_key);
-  const only = keyed.length === 1 ? keyed[0] : undefined;
-  return only ? `${only.name}=${key}` : key;
-}
 
 export function SimilarResults({
   project,
@@ -42,15 +30,7 @@ export function SimilarResults({
   card: ScoredCard;
 }) {
   const found = useSimilar(project.name, selection, similar);
-  const query = useQuery({
-    queryKey: keys.record(project.name, similar.record),
-    queryFn: () =>
-      unwrap(
-        api.GET("/api/projects/{project}/records/{record}", {
-          params: { path: { project: project.name, record: String(similar.record) } },
-        }),
-      ),
-  });
+  const query = useRecord(project.name, similar.record);
   const text = query.data
     ? Object.values(query.data.data).find((value) => typeof value === "string")
     : undefined;
@@ -131,24 +111,7 @@ function ScoredCards({
   card: ScoredCard;
 }) {
   const ids = results.map((r) => r.id);
-  const rows = useQuery({
-    queryKey: [...keys.records(project), "ids", ids] as const,
-    enabled: ids.length > 0,
-    queryFn: () =>
-      unwrap(
-        api.POST("/api/projects/{project}/records/query", {
-          params: { path: { project } },
-          body: {
-            where: { ids },
-            limit: ids.length,
-            with_labels: true,
-            order_by: "id",
-            descending: false,
-            seed: 0,
-          },
-        }),
-      ),
-  });
+  const rows = useRecordsByIds(project, ids);
   if (rows.isError) return <ErrorState error={rows.error} retry={() => void rows.refetch()} />;
   if (!rows.data) return <Loading what="Loading the records" />;
   const byId = new Map(rows.data.records.map((row) => [row.id, row]));
@@ -176,8 +139,8 @@ export function OutlierResults({
   onOpenSlice: (slice: string) => void;
   card: ScoredCard;
 }) {
-  const found = useQuery(outliersOptions(project.name, embedding));
-  const save = useOutlierSlice(project.name, embedding, onOpenSlice);
+  const found = useOutliers(project.name, embedding);
+  const save = useOutlierSlice(project.name, embedding, (slice) => onOpenSlice(slice.name));
   return (
     <div className="similar-results" data-testid="outlier-results">
       <div className="similar-head panel">
@@ -223,24 +186,6 @@ export function OutlierResults({
   );
 }
 
-/** Create (or refresh) the static slice `outliers-EMBEDDING`, then open it. */
-function useOutlierSlice(project: string, embedding: string, onOpen: (slice: string) => void) {
-  const client = useQueryClient();
-  return useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.POST("/api/projects/{project}/embeddings/{name}/outliers/slice", {
-          params: { path: { project, name: embedding } },
-          body: { size: OUTLIER_LIMIT },
-        }),
-      ),
-    onSuccess: (slice) => {
-      void client.invalidateQueries({ queryKey: keys.slices(project) });
-      onOpen(slice.name);
-    },
-  });
-}
-
 /** A search that cannot run says why; without an embedding, where to add one. */
 function SimilarError({ project, error }: { project: string; error: unknown }) {
   const missing = error instanceof ApiError && (error.status === 404 || error.status === 422);
@@ -275,17 +220,9 @@ export function NeuralPanel({
   );
   const [key, setKey] = useState("");
   const [embedding, setEmbedding] = useState("");
-  const find = useMutation({
-    mutationFn: (value: string) =>
-      unwrap(
-        api.GET("/api/projects/{project}/records/{record}", {
-          params: { path: { project: project.name, record: recordPath(project, value) } },
-        }),
-      ),
-    onSuccess: (record) => onSimilar(record.id),
-  });
+  const find = useFindRecord(project, (record) => onSimilar(record.id));
   const chosen = embedding || defaultEmbedding(embeddings.data ?? [])?.name || "";
-  const outliers = useOutlierSlice(project.name, chosen, onOpenSlice);
+  const outliers = useOutlierSlice(project.name, chosen, (slice) => onOpenSlice(slice.name));
   const keyName = project.attributes.filter((a) => a.primary_key).map((a) => a.name);
   const submit = (event: FormEvent) => {
     event.preventDefault();

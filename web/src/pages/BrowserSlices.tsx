@@ -1,9 +1,8 @@
 // Data slices in the browser: save the current result (its filter, or its records now), and
 // list the saved slices to open, rename or delete.
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState, type FormEvent } from "react";
-import { api, errorMessage, unwrap, type Slice } from "../api/client";
-import { keys, useSlices } from "../api/queries";
+import { errorMessage, type Slice } from "../api/client";
+import { useDeleteSlice, useRenameSlice, useSaveSlice, useSlices } from "../api/slices";
 import { Confirm, Modal } from "../components/Confirm";
 import { Empty, InlineError, QueryView } from "../components/States";
 import { formatNumber } from "../format";
@@ -49,25 +48,11 @@ function SaveSliceDialog({
 }) {
   const [name, setName] = useState("");
   const [kind, setKind] = useState<"dynamic" | "static">("dynamic");
-  const client = useQueryClient();
-  const save = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.POST("/api/projects/{project}/slices", {
-          params: { path: { project } },
-          // A static slice with `where` stores the ids the filter matches now (server side,
-          // however many there are).
-          body: { name: name.trim(), kind, where: selectionQuery(selection).where },
-        }),
-      ),
-    onSuccess: () => {
-      void client.invalidateQueries({ queryKey: keys.slices(project) });
-      onClose();
-    },
-  });
+  const save = useSaveSlice(project, onClose);
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (name.trim()) save.mutate();
+    if (!name.trim()) return;
+    save.mutate({ name: name.trim(), kind, where: selectionQuery(selection).where });
   };
   return (
     <Modal title="Save as slice" onClose={onClose}>
@@ -133,19 +118,9 @@ export function SlicesPanel({
   const slices = useSlices(project);
   const [renaming, setRenaming] = useState<Slice | null>(null);
   const [deleting, setDeleting] = useState<Slice | null>(null);
-  const client = useQueryClient();
-  const remove = useMutation({
-    mutationFn: (name: string) =>
-      unwrap(
-        api.DELETE("/api/projects/{project}/slices/{name}", {
-          params: { path: { project, name } },
-        }),
-      ),
-    onSuccess: (_data, name) => {
-      setDeleting(null);
-      void client.invalidateQueries({ queryKey: keys.slices(project) });
-      onDeleted(name);
-    },
+  const remove = useDeleteSlice(project, (_data, name) => {
+    setDeleting(null);
+    onDeleted(name);
   });
   return (
     <section className="panel slices-panel" aria-label="Slices">
@@ -242,26 +217,13 @@ function RenameSliceDialog({
   onRenamed: (to: string) => void;
 }) {
   const [name, setName] = useState(slice.name);
-  const client = useQueryClient();
-  const rename = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.PATCH("/api/projects/{project}/slices/{name}", {
-          params: { path: { project, name: slice.name } },
-          body: { name: name.trim() },
-        }),
-      ),
-    onSuccess: (renamed) => {
-      void client.invalidateQueries({ queryKey: keys.slices(project) });
-      onRenamed(renamed.name);
-    },
-  });
+  const rename = useRenameSlice(project, slice.name, (renamed) => onRenamed(renamed.name));
   return (
     <Modal title="Rename the slice" onClose={onClose}>
       <form
         onSubmit={(event) => {
           event.preventDefault();
-          if (name.trim()) rename.mutate();
+          if (name.trim()) rename.mutate(name.trim());
         }}
       >
         <label>

@@ -2,7 +2,6 @@
 // order; see routes.ts), walked with the arrows; `i` in the URL is the position. Labels are
 // given by click or hotkey (classification, multi-label) or by selecting text (extraction);
 // the record's labels from every source are shown beside.
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import {
   useCallback,
   useEffect,
@@ -13,17 +12,11 @@ import {
   type FormEvent,
 } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
-import {
-  api,
-  unwrap,
-  type Annotation,
-  type Attribute,
-  type Project,
-  type RecordDetail,
-  type Task,
-  type TaskLabels,
-} from "../api/client";
-import { keys, useProject } from "../api/queries";
+import { useAnnotate, type AnnotationChange } from "../api/annotations";
+import type { Annotation, Attribute, Project, RecordDetail, Task } from "../api/client";
+import { useProject } from "../api/projects";
+import { useRecord } from "../api/records";
+import { useSessionRecord } from "../api/session";
 import { useAnnotator } from "../annotator";
 import { SpanText, type TextSpan, type TokenRange } from "../components/SpanText";
 import { Empty, ErrorState, InlineError, Loading, QueryView } from "../components/States";
@@ -31,14 +24,7 @@ import { formatNumber, recordName } from "../format";
 import { projectPath, readSelection, selectionParams, type Selection } from "../routes";
 import { LabelsBeside, TaskPanel, isMine } from "./LabelingPanels";
 import { LabelingSimilar } from "./LabelingSimilar";
-import {
-  SESSION,
-  useDone,
-  recordOptions,
-  useLabelingSettings,
-  useSessionRecord,
-  type LabelingSettings,
-} from "./labelingSession";
+import { useDone, useLabelingSettings, type LabelingSettings } from "./labelingSession";
 import "./Labeling.css";
 
 export function Labeling() {
@@ -117,14 +103,9 @@ interface Pending {
   range: TokenRange;
 }
 
-interface Change {
-  kind: "add" | "remove";
-  record: number;
+interface Change extends AnnotationChange {
+  /** the session's position it was made at */
   index: number;
-  task: string;
-  label?: string | null;
-  gold: boolean;
-  span?: TokenRange | null;
   /** move on after it is stored */
   next?: boolean;
 }
@@ -144,8 +125,7 @@ function Session({ project, session }: { project: Project; session: string }) {
   const { page, id, detail, total } = useSessionRecord(name, selection, index);
   const record = detail.data?.id === id ? detail.data : undefined;
   // The record a "similar" session started from, as users know it (its key), not its id.
-  const similarRecord = useQuery({
-    ...recordOptions(name, selection.similar?.record ?? 0),
+  const similarRecord = useRecord(name, selection.similar?.record ?? 0, {
     enabled: selection.similar !== undefined,
     staleTime: 60_000,
   });
@@ -177,49 +157,13 @@ function Session({ project, session }: { project: Project; session: string }) {
     if (to >= 0 && (total === undefined || to <= total)) go(to);
   };
 
-  const client = useQueryClient();
   const here = useRef(index);
   useLayoutEffect(() => {
     here.current = index;
   });
-  const change = useMutation({
-    mutationFn: (c: Change): Promise<TaskLabels> => {
-      const path = { project: name, record: String(c.record) };
-      const span = c.span ? { start_token: c.span.start, end_token: c.span.end } : {};
-      if (c.kind === "add") {
-        return unwrap(
-          api.POST("/api/projects/{project}/records/{record}/annotations", {
-            params: { path },
-            body: { task: c.task, label: c.label ?? "", annotator, gold: c.gold, ...span },
-          }),
-        );
-      }
-      return unwrap(
-        api.POST("/api/projects/{project}/records/{record}/annotations/remove", {
-          params: { path },
-          body: { task: c.task, annotator, label: c.label ?? null, gold: c.gold, ...span },
-        }),
-      );
-    },
-    onSuccess: (labels, c) => {
-      client.setQueryData<RecordDetail>(keys.record(name, c.record), (old) =>
-        old ? { ...old, labels: { ...old.labels, [c.task]: labels } } : old,
-      );
-      // Other pages' views of this project refresh; the session's list stays as it is.
-      void client.invalidateQueries({
-        predicate: (query) => {
-          const [kind, owner, which] = query.queryKey;
-          if (owner !== name || kind === SESSION) return false;
-          return !(kind === "record" && which === String(c.record));
-        },
-      });
-      if (c.kind === "add") markDone(c.record);
-      if (c.next && here.current === c.index) go(c.index + 1);
-    },
-    onError: () => {
-      // An unknown label is most likely renamed or deleted elsewhere: reload the tasks.
-      void client.invalidateQueries({ queryKey: keys.project(name) });
-    },
+  const change = useAnnotate<Change>(name, annotator, (c) => {
+    if (c.kind === "add") markDone(c.record);
+    if (c.next && here.current === c.index) go(c.index + 1);
   });
   const lastError = change.error && change.variables?.record === id ? change.error : null;
 

@@ -4,7 +4,7 @@
 import { useState } from "react";
 import { Link } from "react-router-dom";
 import type { Project } from "../api/client";
-import { useSimilar } from "../api/embeddings";
+import { useSimilar } from "../api/search";
 import { ClosingHead } from "../components/Panel";
 import { Score, SimilarControls } from "../components/Similar";
 import { ErrorState, Loading } from "../components/States";
