@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.errors import ValidationError
+from assay.runtime.job_runner import Progress
 from assay.services import annotating, projects, queries, slices, tasks, tokens
 from assay.services.refinery_columns import column_name, is_confidence
 from assay.storage.models import (
@@ -43,8 +44,6 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What makes a spreadsheet read a text cell as a formula (OWASP, "CSV injection")."""
 FORMATS = (*RECORD_FORMATS, "project")
 CHUNK = 2000
-
-Progress = Callable[[float, str], None]
 
 
 def _no_progress(_done: float, _message: str) -> None:

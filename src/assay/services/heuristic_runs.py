@@ -38,7 +38,7 @@ import json
 import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +49,8 @@ from sqlalchemy.orm import Session
 
 from assay.errors import AssayError
 from assay.runtime import partitions
+from assay.runtime.executor import MapFunction
+from assay.runtime.job_runner import Progress
 from assay.runtime.sandbox import Limits, OutputSpec, Record, RecordResult, SandboxError
 from assay.services import heuristics, lookup_lists, model_heuristics, projects
 from assay.services import tasks as task_service
@@ -61,8 +63,6 @@ PARTITION = 10_000  # records per executor item
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 BUCKET_BITS = 10  # a cache bucket: 1,024 consecutive record ids
 CACHE_FORMAT = 1  # part of every run key: a change of how results are made drops all caches
-
-Progress = Callable[[float, str], None]
 
 
 class HeuristicRunFailed(AssayError):
@@ -258,13 +258,10 @@ def records(session: Session, project: Project, run: Run) -> Iterable[Record]:
     return heuristics.sandbox_records(session, project, ids) if ids else []
 
 
-Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
-
-
 def execute(
     run: Run,
     records: Iterable[Record],
-    mapper: Mapper,
+    mapper: MapFunction,
     limits: Limits,
     progress: Progress,
 ) -> None:
@@ -287,7 +284,7 @@ def _scaled(progress: Progress, low: float, high: float) -> Progress:
 def _execute_code(
     run: Run,
     records: Iterable[Record],
-    mapper: Mapper,
+    mapper: MapFunction,
     limits: Limits,
     progress: Progress,
 ) -> None:
@@ -332,7 +329,7 @@ def _execute_code(
         progress(done / total if total else 1.0, f"{label}: {done:,} / {total:,} records")
 
 
-def _execute_models(run: Run, mapper: Mapper, limits: Limits, progress: Progress) -> None:
+def _execute_models(run: Run, mapper: MapFunction, limits: Limits, progress: Progress) -> None:
     """Each active learner (in the sandbox, through ``mapper``) and zero-shot heuristic (here)
     over every record of the run; records its embedding does not hold get no vote."""
     record_ids = np.fromiter(
@@ -360,7 +357,7 @@ def _model_votes(
     plan: _Plan,
     model: model_heuristics.Prepared,
     record_ids: np.ndarray,
-    mapper: Mapper,
+    mapper: MapFunction,
     limits: Limits,
 ) -> list[model_heuristics.Vote]:
     embedded = int(np.isin(record_ids, model.vectors.ids).sum())
