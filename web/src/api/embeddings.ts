@@ -94,7 +94,3 @@ export function useEmbeddingJob(project: string, id: number) {
   }, [ended, client, project]);
   return job;
 }
-
-// Transitional, until the pages call the resource modules (the next commits).
-export { outliersOptions, useSimilar } from "./search";
-export const embeddingsKey = embeddingKeys.all;

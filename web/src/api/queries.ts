@@ -23,14 +23,3 @@ export function useRefreshingMutation<V = void, D = unknown>(
     },
   });
 }
-
-// Transitional, until the pages call the resource modules (the next commits).
-export { useProject, useProjects } from "./projects";
-export { useSlices } from "./slices";
-export const keys = {
-  projects: ["projects"] as const,
-  project: (name: string) => ["project", name] as const,
-  records: (name: string) => ["records", name] as const,
-  record: (name: string, id: string | number) => ["record", name, String(id)] as const,
-  slices: (name: string) => ["slices", name] as const,
-};
