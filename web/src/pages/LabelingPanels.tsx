@@ -3,6 +3,7 @@
 import { useState, type CSSProperties } from "react";
 import type { Annotation, Label, RecordDetail, Task, TaskLabels } from "../api/client";
 import { safeColor, type Token, type TokenRange } from "../components/SpanText";
+import { isMine } from "./labelingSession";
 
 /** Above this many labels a task gets a filter box. */
 const FILTER_FROM = 12;
@@ -12,12 +13,6 @@ export function spanText(text: unknown, tokens: Token[] | undefined, start: numb
     return `tokens ${start}–${end}`;
   }
   return text.slice(tokens[start]!.start, tokens[end - 1]!.end);
-}
-
-/** The manual annotations the buttons edit: the annotator's own, or the gold ones. */
-export function isMine(annotation: Annotation, annotator: string, gold: boolean): boolean {
-  if (annotation.source !== "manual") return false;
-  return gold ? annotation.gold : !annotation.gold && annotation.annotator === annotator;
 }
 
 function where(annotation: Annotation): string {
