@@ -37,13 +37,11 @@ from assay.runtime.sandbox import (
     OutputSpec,
     Record,
     Sandbox,
-    check_classification,
-    check_extraction,
-    check_multi_label,
     knowledge_module,
     module_name,
     protect,
 )
+from assay.runtime.sandbox_checks import check_classification, check_extraction, check_multi_label
 from assay.services.tokens import token_texts, tokenize
 
 pytestmark = pytest.mark.skipif(

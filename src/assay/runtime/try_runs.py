@@ -2,11 +2,11 @@
 snippet) that their user can cancel while they run.
 
 A try-run runs in its request's thread inside :func:`scope`, under a key its client chose.
-Every sandbox run started there is recorded before it starts (``sandbox.spawn_watcher``);
-:func:`cancel`, from another request, kills those runs through the sandbox and refuses any
-later one, and the try-run ends with :class:`TryRunCancelled` rather than the killed
-worker's error. A cancel that arrives before its try-run starts is kept for it (the most
-recent ``KEPT`` keys).
+Every sandbox run started there is recorded before it starts
+(``sandbox_process.spawn_watcher``); :func:`cancel`, from another request, kills those runs
+through the sandbox's zygote and refuses any later one, and the try-run ends with
+:class:`TryRunCancelled` rather than the killed worker's error. A cancel that arrives before
+its try-run starts is kept for it (the most recent ``KEPT`` keys).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from assay.errors import SandboxError, TryRunCancelled
-from assay.runtime.sandbox import Sandbox, spawn_watcher
+from assay.runtime.sandbox_process import Zygote, spawn_watcher
 
 KEPT = 256
 RETRY_S = 0.25
@@ -29,7 +29,7 @@ GIVE_UP_S = 30.0
 @dataclass
 class _Scope:
     cancelled: bool = False
-    runs: list[tuple[Sandbox, str]] = field(default_factory=list)
+    runs: list[tuple[Zygote, str]] = field(default_factory=list)
 
 
 _scopes: OrderedDict[str, _Scope] = OrderedDict()
@@ -56,11 +56,11 @@ def scope(key: str | None) -> Iterator[_Scope]:
     with _lock:
         entry = _entry(key)
 
-    def watch(box: Sandbox, run_id: str) -> None:
+    def watch(zygote: Zygote, run_id: str) -> None:
         with _lock:
             if entry.cancelled:  # before this run started: it does not
                 raise _cancelled()
-            entry.runs.append((box, run_id))
+            entry.runs.append((zygote, run_id))
 
     token = spawn_watcher.set(watch)
     try:
@@ -97,8 +97,8 @@ def _stop(entry: _Scope) -> None:
 def _kill(entry: _Scope) -> bool:
     with _lock:
         runs = list(entry.runs)
-    for box, run_id in runs:
-        box.kill(run_id)
+    for zygote, run_id in runs:
+        zygote.kill(run_id)
     return bool(runs)
 
 
