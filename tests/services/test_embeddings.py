@@ -170,9 +170,8 @@ def test_a_job_cancelled_before_it_ran(wb: Workbench, project: str) -> None:
     with wb.db.session() as s:
         found = projects.get(s, project)
         created = embeddings.create(s, found, "headline")
-        job = jobs.create(s, embeddings.JOB_KIND, found.id)
-        embeddings.queue(s, created, job.id)
-        jobs.cancel(s, job.id)  # still queued: cancelled at once, the work never runs
+        job_id = embeddings.queue(s, found, created.name)
+        jobs.cancel(s, job_id)  # still queued: cancelled at once, the work never runs
     doc = wb.get_embedding(project, "headline-tfidf-svd")
     assert doc["state"] == "failed" and "ended (cancelled)" in doc["error"]
     assert wb.run_embedding(project, "headline-tfidf-svd", wait=True)["status"] == "done"

@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from assay import documents
 from assay.algorithms.reference import ManualVote, resolve_reference
-from assay.errors import ValidationError
-from assay.services import heuristics, lookup_lists, names, records, tokens
+from assay.errors import AssayError, ImportFileError, ValidationError
+from assay.services import heuristics, lookup_lists, names, projects, records, tokens
 from assay.services import tasks as task_service
+from assay.storage import bulk
 from assay.storage.models import (
     Annotation,
     Attribute,
@@ -26,11 +29,27 @@ from assay.storage.models import (
     Label,
     LabelingTask,
     ManualState,
+    Project,
     Record,
 )
 
 MANUAL = "manual"
-SOURCES = ("manual", "heuristic", "weak_supervision", "model")
+# The columns of an annotation row, in the order :func:`insert_many` takes them.
+COLUMNS = (
+    "record_id",
+    "task_id",
+    "label_id",
+    "source",
+    "source_id",
+    "annotator",
+    "span_start",
+    "span_end",
+    "confidence",
+    "is_gold",
+    "is_reference",
+    "created_at",
+)
+SOURCES = documents.values(documents.AnnotationSource)
 CHUNK = 500
 
 
@@ -331,7 +350,7 @@ def _values(
     return values, confidences
 
 
-def record_labels(session: Session, record: Record) -> dict[str, Any]:
+def record_labels(session: Session, record: Record) -> dict[str, documents.TaskLabels]:
     """Every label of one record, per task and source, with the reference manual label."""
     project_tasks = session.scalars(
         select(LabelingTask)
@@ -341,7 +360,7 @@ def record_labels(session: Session, record: Record) -> dict[str, Any]:
     return {task.name: task_labels(session, record, task) for task in project_tasks}
 
 
-def task_labels(session: Session, record: Record, task: LabelingTask) -> dict[str, Any]:
+def task_labels(session: Session, record: Record, task: LabelingTask) -> documents.TaskLabels:
     """One task's labels of a record: ``{"reference": {state, value}, "annotations": [...]}``."""
     names = label_names(session, task)
     rows = session.scalars(
@@ -363,14 +382,14 @@ def task_labels(session: Session, record: Record, task: LabelingTask) -> dict[st
     }
     return {
         "reference": {
-            "state": state or "none",
+            "state": cast(documents.ReferenceState, state or "none"),
             "value": reference_values(session, task, [record.id]).get(record.id),
         },
         "annotations": [
             {
                 "id": r.id,
                 "label": names[r.label_id],
-                "source": r.source,
+                "source": cast(documents.AnnotationSource, r.source),
                 "source_id": r.source_id,
                 "source_name": heuristic_names.get(r.source_id)
                 if r.source == heuristics.SOURCE
@@ -385,3 +404,107 @@ def task_labels(session: Session, record: Record, task: LabelingTask) -> dict[st
             for r in rows
         ],
     }
+
+
+def insert_many(session: Session, rows: Iterable[Sequence[Any]]) -> None:
+    """The one bulk writer of annotation rows (a heuristic's votes, weak supervision, an
+    import's label columns, an archive's annotations): tuples in :data:`COLUMNS` order, with
+    ``created_at`` as :func:`assay.storage.bulk.bound_datetime` gives it. The caller
+    refreshes what follows from them (manual references, statistics)."""
+    bulk.insert_rows(session, "annotation", COLUMNS, rows)
+
+
+# --- the record as the labeling view shows it, and labels from a file ---------------------------
+
+
+def locate(
+    session: Session, project: Project, record: str | int, task: str
+) -> tuple[Record, LabelingTask]:
+    """A record (id or key) and a task of the project, by name."""
+    return records.resolve(session, project, record), task_service.get(session, project, task)
+
+
+def detail(session: Session, project: Project, row: Record) -> documents.RecordDetail:
+    """A record with its tokens (per text attribute) and every label."""
+    token_docs: dict[str, list[documents.Token]] = {}
+    for attribute in projects.attributes(session, project):
+        text = row.data.get(attribute.name)
+        if attribute.data_type != "text" or not isinstance(text, str):
+            continue
+        blob = records.token_offsets(session, row.id, attribute.id)
+        if blob is not None:
+            token_docs[attribute.name] = [
+                {"text": text[a:b], "start": a, "end": b} for a, b in tokens.offsets(blob).tolist()
+            ]
+    return {
+        "id": row.id,
+        "key": row.key,
+        "position": records.positions(session, project, [row.id])[row.id],
+        "data": row.data,
+        "tokens": token_docs,
+        "labels": record_labels(session, row),
+    }
+
+
+def apply_file(
+    session: Session, project: Project, columns: dict[str, list[Any]], source: str
+) -> int:
+    """Add the manual labels of a file (its ``columns``), all or nothing; returns how many.
+
+    Columns: ``key`` (the primary-key value, or ``col=value,...``) or ``id``, ``task``,
+    ``label``, optional ``start_token``/``end_token``, ``annotator`` and ``gold``. A bad
+    row is refused naming ``source`` and the row's number.
+    """
+    key_attributes = projects.primary_key(session, project)
+    rows = [
+        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
+    ]
+    applied = 0
+    for number, row in enumerate(rows, start=1):
+        try:
+            record = records.resolve(session, project, _record_ref(row, key_attributes))
+            task = task_service.get(session, project, str(row.get("task") or ""))
+            span = None
+            if _given(row.get("start_token")) or _given(row.get("end_token")):
+                span = Span(int(row["start_token"]), int(row["end_token"]))
+            add(
+                session,
+                record,
+                task,
+                str(row.get("label") or ""),
+                str(row.get("annotator") or ""),
+                gold=_truthy(row.get("gold")),
+                span=span,
+            )
+            applied += 1
+        except (AssayError, ValueError, TypeError, KeyError) as exc:
+            message = exc.message if isinstance(exc, AssayError) else str(exc)
+            raise ImportFileError(
+                f"{Path(source).name}: row {number}: {message}", file=source, row=number
+            ) from exc
+    projects.touch(session, project)
+    return applied
+
+
+def _given(value: Any) -> bool:
+    return value not in (None, "")
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in ("1", "true", "yes", "gold")
+
+
+def _record_ref(row: dict[str, Any], key_attributes: list[Attribute]) -> str | int:
+    if _given(row.get("id")):
+        return int(row["id"])
+    key = row.get("key")
+    if not _given(key):
+        raise ValidationError("the row names no record (a key or id column)")
+    text = str(key)
+    if "=" in text:
+        return text
+    if len(key_attributes) != 1:
+        raise ValidationError("a composite primary key is written col=value,col=value")
+    return f"{key_attributes[0].name}={text}"

@@ -7,8 +7,8 @@ not listed: they are named by their path."""
 from __future__ import annotations
 
 import importlib.metadata
-from typing import Any
 
+from assay import documents
 from assay.errors import AssayError
 from assay.services import embeddings
 
@@ -31,9 +31,9 @@ def installed_packages() -> list[str]:
     return sorted(found)
 
 
-def available() -> list[dict[str, Any]]:
+def available() -> list[documents.EmbedderPublic]:
     """``{"embedder", "title", "semantic"}`` per embedder on offer, the built-in one first."""
-    offered: list[dict[str, Any]] = [
+    offered: list[documents.EmbedderPublic] = [
         {"embedder": BUILT_IN, "title": "TF-IDF + SVD (built in)", "semantic": False}
     ]
     for name in installed_packages():

@@ -34,15 +34,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assay import documents
 from assay.algorithms import embedders
-from assay.errors import AssayError, Conflict, NotFound, ValidationError
-from assay.services import jobs, names, projects, tokens
+from assay.errors import AssayError, Conflict, ValidationError
+from assay.runtime.executor import MapFunction
+from assay.runtime.job_runner import Progress
+from assay.services import jobs, named, names, projects, tokens
 from assay.storage.models import Embedding, Job, Project, Record, RecordText, utcnow
 
 JOB_KIND = "embedding"
@@ -54,9 +57,6 @@ BATCH = {"tfidf-svd": 5000, "st": 256, "model2vec": 2000}
 REFIT_SHARE = 0.5  # TF-IDF refits when more than this share of the texts is new to it
 PAGE = 5000
 DIGEST = 16  # bytes of a text's content digest
-
-MapFunction = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
-ProgressFunction = Callable[[float, str], None]
 
 
 # --- embedder specs ------------------------------------------------------------------------
@@ -234,22 +234,11 @@ def create(
 
 
 def get(session: Session, project: Project, name: str) -> Embedding:
-    found = session.scalar(
-        select(Embedding).where(Embedding.project_id == project.id, Embedding.name == name)
-    )
-    if found is None:
-        known = ", ".join(e.name for e in list_all(session, project)) or "none"
-        raise NotFound(
-            f"project {project.name!r} has no embedding {name!r} (embeddings: {known})",
-            embedding=name,
-        )
-    return _settled(session, found)
+    return _settled(session, named.get(session, Embedding, project, name, "embedding"))
 
 
 def list_all(session: Session, project: Project) -> list[Embedding]:
-    found = session.scalars(
-        select(Embedding).where(Embedding.project_id == project.id).order_by(Embedding.id)
-    )
+    found = named.list_all(session, Embedding, project, by="id")
     return [_settled(session, e) for e in found]
 
 
@@ -277,17 +266,17 @@ def remove_files(data_dir: Path, embedding_id: int) -> None:
     shutil.rmtree(folder(data_dir, embedding_id), ignore_errors=True)
 
 
-def describe(embedding: Embedding) -> dict[str, Any]:
+def describe(embedding: Embedding) -> documents.EmbeddingPublic:
     return {
         "id": embedding.id,
         "name": embedding.name,
         "attribute": embedding.attribute.name,
         "embedder": embedding.embedder,
         "semantic": is_semantic(embedding.embedder),
-        "level": embedding.level,
+        "level": cast(documents.EmbeddingLevel, embedding.level),
         "reducer": embedding.reducer,
         "dimensions": embedding.dimensions,
-        "state": embedding.state,
+        "state": cast(documents.EmbeddingState, embedding.state),
         "error": embedding.error,
         "last_run": embedding.last_run,
         "job_id": embedding.job_id,
@@ -432,11 +421,28 @@ class RunInput:
 # ``queued``, ``running`` and ``failed`` only before its first finished run.
 
 
-def queue(session: Session, embedding: Embedding, job_id: int) -> None:
-    """A job will run the embedding."""
+def queue(session: Session, project: Project, name: str) -> int:
+    """Create the job that will compute the embedding; returns its id. An embedding that a
+    job computes now is refused (Conflict)."""
+    embedding = get(session, project, name)
+    if embedding.job_id is not None:
+        running = jobs.get(session, embedding.job_id)
+        if running.status in ("queued", "running"):
+            raise Conflict(
+                f"embedding {name!r} is being computed by job {running.id}",
+                embedding=name,
+                job=running.id,
+            )
+    job_id = jobs.create(session, JOB_KIND, project.id, f"embed {name}").id
     embedding.job_id, embedding.updated_at = job_id, utcnow()
     if embedding.state != "ready":
         embedding.state, embedding.error = "queued", None
+    return job_id
+
+
+def ids(session: Session, project: Project) -> list[int]:
+    """The ids of the project's embeddings (whose vectors live in the data dir)."""
+    return [e.id for e in named.list_all(session, Embedding, project, by="id")]
 
 
 def start_run(session: Session, project: Project, name: str, job_id: int) -> RunInput:
@@ -485,7 +491,9 @@ def start_run(session: Session, project: Project, name: str, job_id: int) -> Run
     )
 
 
-def finish_run(session: Session, embedding_id: int, run: dict[str, Any]) -> dict[str, Any] | None:
+def finish_run(
+    session: Session, embedding_id: int, run: dict[str, Any]
+) -> documents.EmbeddingPublic | None:
     """Record a finished run; the embedding as :func:`describe` gives it (None: it was
     deleted meanwhile)."""
     embedding = session.get(Embedding, embedding_id)
@@ -552,7 +560,7 @@ def execute(
     data_dir: Path,
     run: RunInput,
     map_function: MapFunction,
-    progress: ProgressFunction,
+    progress: Progress,
 ) -> dict[str, Any]:
     """Embed what the live version lacks, write a new version and make it live. Returns
     the run's summary (records, embedded, reused, seconds, version, dimensions)."""
@@ -709,7 +717,7 @@ def _embed_batches(
     batches: list[list[int]],
     digests: list[bytes],
     map_function: MapFunction,
-    progress: ProgressFunction,
+    progress: Progress,
 ) -> tuple[Fresh, int]:
     """Embed the batches that ``partial/`` lacks, keeping each there as it comes; returns
     every batch's vectors and how many texts came from an interrupted run's batches."""

@@ -8,11 +8,12 @@ stop) is the runtime's job runner, ``runtime/job_runner.py``, whose ``run``,
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assay import documents
 from assay.errors import NotFound, ValidationError
 from assay.runtime import job_runner
 from assay.runtime.job_runner import RUNNER
@@ -38,14 +39,14 @@ def get(session: Session, job_id: int) -> Job:
     return job
 
 
-def describe(job: Job) -> dict[str, Any]:
+def describe(job: Job) -> documents.JobPublic:
     state = job_runner.live(job.id)
     running = job.status == "running" and state is not None
     return {
         "id": job.id,
         "kind": job.kind,
         "project_id": job.project_id,
-        "status": job.status,
+        "status": cast(documents.JobStatus, job.status),
         "progress": state.progress if running and state else job.progress,
         "message": state.message if running and state else job.message,
         "error": job.error,

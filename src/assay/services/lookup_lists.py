@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from assay.errors import Conflict, ImportFileError, NotFound, ValidationError
+from assay import documents
+from assay.errors import Conflict, ImportFileError, ValidationError
 from assay.runtime.sandbox import module_name
-from assay.services import names, tokens
+from assay.services import named, names, tokens
 from assay.storage.models import (
     Annotation,
     Attribute,
@@ -64,16 +65,11 @@ def create(session: Session, project: Project, name: str, description: str = "")
 
 
 def find(session: Session, project: Project, name: str) -> LookupList | None:
-    return session.scalar(
-        select(LookupList).where(LookupList.project_id == project.id, LookupList.name == name)
-    )
+    return named.find(session, LookupList, project, name)
 
 
 def get(session: Session, project: Project, name: str) -> LookupList:
-    found = find(session, project, name)
-    if found is None:
-        raise NotFound(f"project {project.name!r} has no lookup list {name!r}", list=name)
-    return found
+    return named.get(session, LookupList, project, name, "lookup list")
 
 
 def get_or_create(session: Session, project: Project, name: str) -> LookupList:
@@ -82,11 +78,7 @@ def get_or_create(session: Session, project: Project, name: str) -> LookupList:
 
 
 def list_all(session: Session, project: Project) -> list[LookupList]:
-    return list(
-        session.scalars(
-            select(LookupList).where(LookupList.project_id == project.id).order_by(LookupList.name)
-        )
-    )
+    return named.list_all(session, LookupList, project)
 
 
 def delete_list(session: Session, project: Project, name: str) -> None:
@@ -106,6 +98,36 @@ def counts(session: Session, lists: list[LookupList]) -> dict[int, tuple[int, in
     ).all()
     found = {list_id: (int(n), int(black or 0)) for list_id, n, black in rows}
     return {lst.id: found.get(lst.id, (0, 0)) for lst in lists}
+
+
+def describe(session: Session, lst: LookupList) -> documents.LookupListPublic:
+    sizes = counts(session, [lst]).get(lst.id, (0, 0))
+    return _document(lst, sizes)
+
+
+def describe_all(session: Session, lists: list[LookupList]) -> list[documents.LookupListPublic]:
+    sizes = counts(session, lists)
+    return [_document(lst, sizes.get(lst.id, (0, 0))) for lst in lists]
+
+
+def detail(session: Session, lst: LookupList) -> documents.LookupListDetail:
+    """A list with its terms (``entries``: each term and whether it is blacklisted)."""
+    found = terms(session, lst)
+    doc = _document(lst, (len(found), sum(t.blacklisted for t in found)))
+    return {**doc, "entries": [{"term": t.term, "blacklisted": t.blacklisted} for t in found]}
+
+
+def _document(lst: LookupList, sizes: tuple[int, int]) -> documents.LookupListPublic:
+    return {
+        "id": lst.id,
+        "name": lst.name,
+        "module": module_name(lst.name),
+        "description": lst.description,
+        "version": lst.version,
+        "terms": sizes[0],
+        "blacklisted": sizes[1],
+        "updated_at": lst.updated_at.isoformat(),
+    }
 
 
 def terms(session: Session, lst: LookupList) -> list[LookupTerm]:

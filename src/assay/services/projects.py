@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from typing import cast
 
 from sqlalchemy import ColumnElement, and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from assay import documents
+from assay.documents import DataType
 from assay.errors import Conflict, NotFound
 from assay.services import names, tokens
 from assay.storage.models import Attribute, Job, LabelingTask, Project, Record, utcnow
 
-DATA_TYPES = ("text", "category", "integer", "float", "boolean")
+DATA_TYPES = documents.values(DataType)
 STRING_TYPES = ("text", "category")
-
-
-@dataclass(frozen=True)
-class ProjectSummary:
-    id: int
-    name: str
-    description: str
-    language: str
-    records: int
-    tasks: int
-    created_at: datetime
-    updated_at: datetime
 
 
 def create(session: Session, name: str, description: str = "", language: str = "en") -> Project:
@@ -86,22 +75,44 @@ def touch(session: Session, project: Project) -> None:
     set_committed_value(project, "updated_at", now)
 
 
-def summarize(session: Session, project: Project) -> ProjectSummary:
+def summarize(session: Session, project: Project) -> documents.ProjectSummary:
     records = session.scalar(select(func.count()).where(visible_records(session, project))) or 0
     tasks = session.scalar(select(func.count()).where(LabelingTask.project_id == project.id)) or 0
-    return ProjectSummary(
-        id=project.id,
-        name=project.name,
-        description=project.description,
-        language=project.language,
-        records=records,
-        tasks=tasks,
-        created_at=project.created_at,
-        updated_at=project.updated_at,
-    )
+    return {
+        "id": project.id,
+        "name": project.name,
+        "description": project.description,
+        "language": project.language,
+        "records": records,
+        "tasks": tasks,
+        "created_at": project.created_at.isoformat(),
+        "updated_at": project.updated_at.isoformat(),
+    }
 
 
-def list_all(session: Session) -> list[ProjectSummary]:
+def describe(
+    session: Session, project: Project, task_docs: list[documents.TaskPublic]
+) -> documents.ProjectPublic:
+    """The project's document: its summary, attributes and (given) tasks."""
+    summary = summarize(session, project)
+    return {
+        **summary,
+        "tasks": task_docs,
+        "attributes": [describe_attribute(a) for a in attributes(session, project)],
+    }
+
+
+def describe_attribute(a: Attribute) -> documents.AttributePublic:
+    return {
+        "name": a.name,
+        "data_type": cast(DataType, a.data_type),
+        "primary_key": a.is_primary_key,
+        "position": a.position,
+        "calculated": a.code is not None,
+    }
+
+
+def list_all(session: Session) -> list[documents.ProjectSummary]:
     projects = session.scalars(
         select(Project).where(Project.import_job_id.is_(None)).order_by(Project.name)
     ).all()

@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from assay import documents
 from assay.errors import ValidationError
 from assay.services import annotating, names, projects, records, tasks
 from assay.storage.models import (
@@ -453,7 +454,7 @@ SLICE_ORDER = "slice:"  # order_by "slice:NAME": a static slice's own order
 
 @dataclass(frozen=True)
 class Page:
-    records: list[dict[str, Any]]
+    records: list[documents.RecordPublic]
     total: int
     next_cursor: str | None
 
@@ -565,20 +566,15 @@ def _count(session: Session, condition: ColumnElement[bool]) -> int:
     return int(session.scalar(select(func.count()).select_from(Record).where(condition)) or 0)
 
 
-def run(
-    session: Session,
-    project: Project,
-    where: Any = None,
-    *,
-    order_by: str = "id",
-    descending: bool = False,
-    seed: int = 0,
-    limit: int = 50,
-    cursor: str | None = None,
-    offset: int | None = None,
-    with_labels: bool = False,
-) -> Page:
+def run(session: Session, project: Project, params: documents.RecordQuery) -> Page:
     """One page of records matching ``where``, with the exact total count."""
+    where, order_by, descending, seed = (
+        params.where,
+        params.order_by,
+        params.descending,
+        params.seed,
+    )
+    limit, cursor, offset = params.limit, params.cursor, params.offset
     if not 1 <= limit <= MAX_LIMIT:
         raise ValidationError(f"limit must be between 1 and {MAX_LIMIT}", limit=limit)
     query, key, condition = build(session, project, where, order_by, descending, seed)
@@ -616,16 +612,16 @@ def run(
         )
     }
     position = records.positions(session, project, ids)
-    page = [
+    page: list[documents.RecordPublic] = [
         {"id": i, "key": stored[i].key, "data": stored[i].data, "position": position[i]}
         for i in ids
     ]
-    if with_labels and page:
+    if params.with_labels and page:
         attach_labels(session, project, page)
     return Page(page, total, next_cursor)
 
 
-def attach_labels(session: Session, project: Project, page: list[dict[str, Any]]) -> None:
+def attach_labels(session: Session, project: Project, page: list[documents.RecordPublic]) -> None:
     """Add each record's labels per task: the manual reference and every other source."""
     ids = [r["id"] for r in page]
     summaries: dict[int, dict[str, Any]] = {i: {} for i in ids}

@@ -17,12 +17,13 @@ import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from assay import documents
 from assay.algorithms import vector_index
 from assay.errors import ValidationError
 from assay.services import embeddings, projects, queries, records, slices
@@ -54,6 +55,38 @@ _graphs_lock = threading.Lock()
 def default_threshold(embedder: str) -> float:
     """The similarity a result must reach unless a search says otherwise."""
     return DEFAULT_THRESHOLDS[embeddings.parse_embedder(embedder)[0]]
+
+
+def search(
+    session: Session,
+    project: Project,
+    embedding: str | None,
+    data_dir: Path,
+    *,
+    record: int | str | None = None,
+    text: str | None = None,
+    where: Any = None,
+    limit: int = 10,
+    threshold: float | None = None,
+    exact_below: int = EXACT_BELOW,
+) -> documents.SimilarResult:
+    """:func:`similar` in the named embedding (default: :func:`choose`), at the embedder's
+    default threshold unless given: the search's document."""
+    chosen = choose(session, project, embedding)
+    used = default_threshold(chosen.embedder) if threshold is None else threshold
+    hits = similar(
+        session,
+        project,
+        chosen,
+        data_dir,
+        record=record,
+        text=text,
+        where=where,
+        limit=limit,
+        threshold=used,
+        exact_below=exact_below,
+    )
+    return {"embedding": chosen.name, "threshold": used, "records": hits}
 
 
 def choose(session: Session, project: Project, name: str | None) -> Embedding:
@@ -140,7 +173,7 @@ def similar(
     threshold: float | None = None,
     encoder: Any = None,
     exact_below: int = EXACT_BELOW,
-) -> list[dict[str, Any]]:
+) -> list[documents.ScoredRecord]:
     """The records most similar to a record (id or ``col=value`` key) or to a free text,
     among those ``where`` matches, scoring at least ``threshold`` (default: the
     embedder's), best first: ``{"id", "key", "score", "data"}``. The record itself is left
@@ -206,11 +239,22 @@ def similar(
     )
 
 
-def _named(session: Session, project: Project, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The records found, each with its position in the project (what names it where the
-    project has no primary key)."""
+def _named(
+    session: Session, project: Project, found: list[dict[str, Any]]
+) -> list[documents.ScoredRecord]:
+    """The records found (id, score, key, data), each with its position in the project
+    (what names it where the project has no primary key)."""
     position = records.positions(session, project, [doc["id"] for doc in found])
-    return [{**doc, "position": position[doc["id"]]} for doc in found]
+    return [
+        {
+            "id": doc["id"],
+            "key": doc["key"],
+            "position": position[doc["id"]],
+            "score": doc["score"],
+            "data": doc["data"],
+        }
+        for doc in found
+    ]
 
 
 def _records(session: Session, project: Project, ids: list[int]) -> dict[int, dict[str, Any]]:
@@ -352,7 +396,7 @@ def outliers(
     *,
     limit: int = 50,
     exact_below: int = EXACT_BELOW,
-) -> dict[str, Any]:
+) -> documents.OutlierResult:
     """The ``limit`` records with the highest outlier scores, highest first."""
     if not 1 <= limit <= queries.MAX_LIMIT:
         raise ValidationError(f"limit must be between 1 and {queries.MAX_LIMIT}", limit=limit)
@@ -361,7 +405,7 @@ def outliers(
     stored = _records(session, project, [i for i, _ in ranked])
     return {
         "embedding": embedding.name,
-        "method": found.method,
+        "method": cast(documents.OutlierMethod, found.method),
         "records": _named(
             session, project, [{"id": i, "score": round(s, 6), **stored[i]} for i, s in ranked]
         ),

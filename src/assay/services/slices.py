@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
+from assay import documents
 from assay.errors import Conflict, NotFound, ValidationError
-from assay.services import names, queries
+from assay.services import named, names, queries
 from assay.storage.models import DataSlice, Project, Record, SliceRecord, can_be_id
 
 KINDS = ("dynamic", "static")
@@ -75,31 +76,22 @@ def store_records(session: Session, found: DataSlice, ids: list[int]) -> None:
 
 def find(session: Session, project: Project, name: str) -> DataSlice | None:
     """The project's slice of that name, or None."""
-    return session.scalar(
-        select(DataSlice).where(DataSlice.project_id == project.id, DataSlice.name == name)
-    )
+    return named.find(session, DataSlice, project, name)
 
 
 def get(session: Session, project: Project, name: str) -> DataSlice:
-    found = find(session, project, name)
-    if found is None:
-        raise NotFound(f"project {project.name!r} has no slice {name!r}", slice=name)
-    return found
+    return named.get(session, DataSlice, project, name, "slice")
 
 
 def list_slices(session: Session, project: Project) -> list[DataSlice]:
-    return list(
-        session.scalars(
-            select(DataSlice).where(DataSlice.project_id == project.id).order_by(DataSlice.name)
-        )
-    )
+    return named.list_all(session, DataSlice, project)
 
 
-def describe(session: Session, project: Project, found: DataSlice) -> dict[str, Any]:
+def describe(session: Session, project: Project, found: DataSlice) -> documents.SlicePublic:
     return {
         "id": found.id,
         "name": found.name,
-        "kind": found.kind,
+        "kind": cast(documents.SliceKind, found.kind),
         "filter": found.filter,
         "records": queries.count(session, project, {"slice": found.name}),
         "created_at": found.created_at.isoformat(),

@@ -25,12 +25,13 @@ import math
 from collections import defaultdict
 from collections.abc import Hashable
 from itertools import combinations
-from typing import Any, TypeVarTuple
+from typing import Any, TypeVarTuple, cast
 
 import numpy as np
 from sqlalchemy import ColumnElement, Select, and_, case, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
+from assay import documents
 from assay.algorithms.agreement import (
     MISSING,
     cohen_kappa,
@@ -48,7 +49,7 @@ Row = TypeVarTuple("Row")
 
 def task_statistics(
     session: Session, project: Project, task_name: str, slice_name: str | None = None
-) -> dict[str, Any]:
+) -> documents.TaskStatistics:
     """The overview of one task: progress, distributions, confidences, confusion, agreement."""
     task = tasks.get(session, project, task_name)
     where = {"slice": slice_name} if slice_name else None
@@ -59,7 +60,7 @@ def task_statistics(
     manual = _label_counts(session, task, scope, annotating.MANUAL)
     weak = _label_counts(session, task, scope, WEAK_SUPERVISION)
     annotators = _annotators(session, task, scope)
-    return {
+    document = {
         "project": project.name,
         "task": task.name,
         "task_type": task.task_type,
@@ -92,6 +93,7 @@ def task_statistics(
             "where": {"task": task.name, "state": "conflict"},
         },
     }
+    return cast(documents.TaskStatistics, document)
 
 
 def _in_scope(query: Select[*Row], scope: ColumnElement[bool]) -> Select[*Row]:

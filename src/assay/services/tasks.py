@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from assay import documents
+from assay.documents import TaskType
 from assay.errors import Conflict, NotFound, ValidationError
-from assay.services import names, projects
+from assay.services import named, names, projects
 from assay.storage.models import Attribute, Label, LabelingTask, Project
 
-TASK_TYPES = ("classification", "multi-label", "extraction")
+TASK_TYPES = documents.values(TaskType)
 PALETTE = (
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
     "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
@@ -74,26 +78,15 @@ def rename(session: Session, project: Project, name: str, new_name: str) -> Labe
 
 
 def list_tasks(session: Session, project: Project) -> list[LabelingTask]:
-    return list(
-        session.scalars(
-            select(LabelingTask)
-            .where(LabelingTask.project_id == project.id)
-            .order_by(LabelingTask.id)
-        )
-    )
+    return named.list_all(session, LabelingTask, project, by="id")
+
+
+def by_id(session: Session, task_id: int) -> LabelingTask | None:
+    return session.get(LabelingTask, task_id)
 
 
 def get(session: Session, project: Project, name: str) -> LabelingTask:
-    task = session.scalar(
-        select(LabelingTask).where(LabelingTask.project_id == project.id, LabelingTask.name == name)
-    )
-    if task is None:
-        known = ", ".join(t.name for t in list_tasks(session, project)) or "none"
-        raise NotFound(
-            f"project {project.name!r} has no labeling task {name!r} (tasks: {known})",
-            task=name,
-        )
-    return task
+    return named.get(session, LabelingTask, project, name, "labeling task")
 
 
 def attribute_name(session: Session, task: LabelingTask) -> str | None:
@@ -101,6 +94,24 @@ def attribute_name(session: Session, task: LabelingTask) -> str | None:
         return None
     attribute = session.get(Attribute, task.attribute_id)
     return attribute.name if attribute else None
+
+
+def describe(session: Session, task: LabelingTask) -> documents.TaskPublic:
+    return {
+        "id": task.id,
+        "name": task.name,
+        "type": cast(TaskType, task.task_type),
+        "attribute": attribute_name(session, task),
+        "labels": [describe_label(lb) for lb in labels(session, task)],
+    }
+
+
+def describe_all(session: Session, project: Project) -> list[documents.TaskPublic]:
+    return [describe(session, t) for t in list_tasks(session, project)]
+
+
+def describe_label(label: Label) -> documents.LabelPublic:
+    return {"id": label.id, "name": label.name, "color": label.color, "hotkey": label.hotkey}
 
 
 def labels(session: Session, task: LabelingTask) -> list[Label]:

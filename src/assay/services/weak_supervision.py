@@ -22,6 +22,7 @@ transaction: :func:`last_run` finds it per task and says whether it is stale.
 from __future__ import annotations
 
 import time
+import typing
 from collections import defaultdict
 from itertools import chain
 from typing import Any
@@ -30,8 +31,10 @@ import numpy as np
 from sqlalchemy import BigInteger, Integer, cast, delete, func, select
 from sqlalchemy.orm import Session
 
+from assay import documents
 from assay.algorithms import label_models
 from assay.errors import ValidationError
+from assay.services import annotating
 from assay.services import heuristics as heuristic_service
 from assay.services import tasks as task_service
 from assay.services.names import unstorable
@@ -425,20 +428,6 @@ def _store(
         return 0
     created = bulk.bound_datetime(session, Annotation.__table__.c.created_at, now)
     no_span = [None] * n
-    columns = (
-        "record_id",
-        "task_id",
-        "label_id",
-        "source",
-        "source_id",
-        "annotator",
-        "span_start",
-        "span_end",
-        "confidence",
-        "is_gold",
-        "is_reference",
-        "created_at",
-    )
     label_of = np.array(label_ids, dtype=np.int64)
     rows = zip(
         result["record"].tolist(),
@@ -455,11 +444,11 @@ def _store(
         [created] * n,
         strict=True,
     )
-    bulk.insert_rows(session, "annotation", columns, rows)
+    annotating.insert_many(session, rows)
     return n
 
 
-def last_run(session: Session, task: LabelingTask) -> dict[str, Any] | None:
+def last_run(session: Session, task: LabelingTask) -> documents.WeakSupervisionInfo | None:
     """The task's last weak-supervision run (None before the first), with ``stale``: whether
     a heuristic it used ran, changed or went since, or (when it used all that had run)
     another heuristic of the task has run; ``stale_reasons`` says which."""
@@ -492,4 +481,7 @@ def last_run(session: Session, task: LabelingTask) -> dict[str, Any] | None:
         for h in sorted(current.values(), key=lambda h: h.name):
             if h.id not in used_ids and h.last_run is not None:
                 reasons.append(f"heuristic {h.name!r} has run and is not in it")
-    return {**info, "stale": bool(reasons), "stale_reasons": reasons}
+    # The run's job result, as stored: the document less what is judged now.
+    return typing.cast(
+        documents.WeakSupervisionInfo, {**info, "stale": bool(reasons), "stale_reasons": reasons}
+    )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from assay import documents
 from assay.api import schemas
 from assay.api.deps import RecordRef, WorkbenchDep
 
@@ -14,28 +15,28 @@ ATTRIBUTES = "/projects/{project}/attributes"
 
 
 @router.get(ATTRIBUTES, summary="Calculated attributes with their code, state and last run")
-def list_attributes(wb: WorkbenchDep, project: str) -> list[schemas.CalculatedPublic]:
-    return [schemas.CalculatedPublic(**doc) for doc in wb.list_calculated_attributes(project)]
+def list_attributes(wb: WorkbenchDep, project: str) -> list[documents.CalculatedPublic]:
+    return wb.list_calculated_attributes(project)
 
 
 @router.post(ATTRIBUTES, status_code=201, summary="Add a calculated attribute")
 def add_attribute(
     wb: WorkbenchDep, project: str, body: schemas.CalculatedCreate
-) -> schemas.CalculatedPublic:
+) -> documents.CalculatedPublic:
     added = wb.add_calculated_attribute(project, body.name, body.data_type, body.code)
-    return schemas.CalculatedPublic(**added)
+    return added
 
 
 @router.get(ATTRIBUTES + "/{name}", summary="A calculated attribute")
-def get_attribute(wb: WorkbenchDep, project: str, name: str) -> schemas.CalculatedPublic:
-    return schemas.CalculatedPublic(**wb.get_calculated_attribute(project, name))
+def get_attribute(wb: WorkbenchDep, project: str, name: str) -> documents.CalculatedPublic:
+    return wb.get_calculated_attribute(project, name)
 
 
 @router.patch(ATTRIBUTES + "/{name}", summary="Change a calculated attribute's code")
 def update_attribute(
     wb: WorkbenchDep, project: str, name: str, body: schemas.CalculatedUpdate
-) -> schemas.CalculatedPublic:
-    return schemas.CalculatedPublic(**wb.update_calculated_attribute(project, name, body.code))
+) -> documents.CalculatedPublic:
+    return wb.update_calculated_attribute(project, name, body.code)
 
 
 @router.delete(
@@ -52,7 +53,7 @@ def delete_attribute(wb: WorkbenchDep, project: str, name: str) -> None:
 )
 def try_attribute(
     wb: WorkbenchDep, project: str, name: str, body: schemas.CalculatedTry
-) -> schemas.CalculatedTryResult:
+) -> documents.CalculatedTryResult:
     tried = wb.try_calculated_attribute(
         project,
         name,
@@ -62,7 +63,7 @@ def try_attribute(
         code=body.code,
         cancel_key=body.cancel_key,
     )
-    return schemas.CalculatedTryResult(**tried)
+    return tried
 
 
 @router.post(
@@ -72,8 +73,8 @@ def try_attribute(
 )
 def run_attribute(
     wb: WorkbenchDep, project: str, name: str, wait: Annotated[bool, Query()] = False
-) -> schemas.JobPublic:
-    return schemas.JobPublic(**wb.run_calculated_attribute(project, name, wait=wait))
+) -> documents.JobPublic:
+    return wb.run_calculated_attribute(project, name, wait=wait)
 
 
 @router.post(
@@ -82,7 +83,5 @@ def run_attribute(
 )
 def run_snippet(
     wb: WorkbenchDep, project: str, record: RecordRef, body: schemas.SnippetRun
-) -> schemas.SnippetResult:
-    return schemas.SnippetResult(
-        **wb.run_snippet(project, record, body.code, cancel_key=body.cancel_key)
-    )
+) -> documents.SnippetResult:
+    return wb.run_snippet(project, record, body.code, cancel_key=body.cancel_key)

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from assay import documents
 from assay.api import schemas
 from assay.api.deps import WorkbenchDep
 
@@ -18,13 +19,13 @@ EMBEDDINGS = "/projects/{project}/embeddings"
     summary="The embedders on offer: built in, and sentence-transformers models installed as "
     "packages",
 )
-def list_embedders(wb: WorkbenchDep) -> list[schemas.EmbedderPublic]:
-    return [schemas.EmbedderPublic(**doc) for doc in wb.list_embedders()]
+def list_embedders(wb: WorkbenchDep) -> list[documents.EmbedderPublic]:
+    return wb.list_embedders()
 
 
 @router.get(EMBEDDINGS, summary="The project's embeddings with their state and last run")
-def list_embeddings(wb: WorkbenchDep, project: str) -> list[schemas.EmbeddingPublic]:
-    return [schemas.EmbeddingPublic(**doc) for doc in wb.list_embeddings(project)]
+def list_embeddings(wb: WorkbenchDep, project: str) -> list[documents.EmbeddingPublic]:
+    return wb.list_embeddings(project)
 
 
 @router.post(
@@ -38,14 +39,14 @@ def add_embedding(
     project: str,
     body: schemas.EmbeddingCreate,
     wait: Annotated[bool, Query()] = False,
-) -> schemas.JobPublic:
+) -> documents.JobPublic:
     job = wb.add_embedding(project, **body.model_dump(), wait=wait)
-    return schemas.JobPublic(**job)
+    return job
 
 
 @router.get(EMBEDDINGS + "/{name}", summary="An embedding")
-def get_embedding(wb: WorkbenchDep, project: str, name: str) -> schemas.EmbeddingPublic:
-    return schemas.EmbeddingPublic(**wb.get_embedding(project, name))
+def get_embedding(wb: WorkbenchDep, project: str, name: str) -> documents.EmbeddingPublic:
+    return wb.get_embedding(project, name)
 
 
 @router.delete(
@@ -62,5 +63,5 @@ def delete_embedding(wb: WorkbenchDep, project: str, name: str) -> None:
 )
 def run_embedding(
     wb: WorkbenchDep, project: str, name: str, wait: Annotated[bool, Query()] = False
-) -> schemas.JobPublic:
-    return schemas.JobPublic(**wb.run_embedding(project, name, wait=wait))
+) -> documents.JobPublic:
+    return wb.run_embedding(project, name, wait=wait)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from assay.api import schemas
+from assay import documents
 from assay.api.deps import Id, WorkbenchDep, error_body, internal_error
 from assay.errors import AssayError
 from assay.services.jobs import FINAL
@@ -18,18 +18,18 @@ router = APIRouter(tags=["jobs"])
 
 
 @router.get("/jobs", summary="Recent jobs")
-def list_jobs(wb: WorkbenchDep, project: str | None = None) -> list[schemas.JobPublic]:
-    return [schemas.JobPublic(**doc) for doc in wb.list_jobs(project)]
+def list_jobs(wb: WorkbenchDep, project: str | None = None) -> list[documents.JobPublic]:
+    return wb.list_jobs(project)
 
 
 @router.get("/jobs/{job_id}", summary="A job's status and progress")
-def get_job(wb: WorkbenchDep, job_id: Id) -> schemas.JobPublic:
-    return schemas.JobPublic(**wb.get_job(job_id))
+def get_job(wb: WorkbenchDep, job_id: Id) -> documents.JobPublic:
+    return wb.get_job(job_id)
 
 
 @router.post("/jobs/{job_id}/cancel", summary="Ask a job to stop")
-def cancel_job(wb: WorkbenchDep, job_id: Id) -> schemas.JobPublic:
-    return schemas.JobPublic(**wb.cancel_job(job_id))
+def cancel_job(wb: WorkbenchDep, job_id: Id) -> documents.JobPublic:
+    return wb.cancel_job(job_id)
 
 
 @router.get(

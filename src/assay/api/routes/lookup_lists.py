@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, UploadFile
 from fastapi.responses import PlainTextResponse
 
+from assay import documents
 from assay.api import schemas
 from assay.api.deps import WorkbenchDep, attachment
 from assay.api.routes.projects import UploadLimitRoute, save_upload
@@ -17,20 +18,20 @@ LISTS = "/projects/{project}/lookup-lists"
 
 
 @router.get(LISTS, summary="Lookup lists with their sizes")
-def list_lookup_lists(wb: WorkbenchDep, project: str) -> list[schemas.LookupListPublic]:
-    return [schemas.LookupListPublic(**doc) for doc in wb.list_lookup_lists(project)]
+def list_lookup_lists(wb: WorkbenchDep, project: str) -> list[documents.LookupListPublic]:
+    return wb.list_lookup_lists(project)
 
 
 @router.post(LISTS, status_code=201, summary="Create a lookup list")
 def create_lookup_list(
     wb: WorkbenchDep, project: str, body: schemas.LookupListCreate
-) -> schemas.LookupListPublic:
-    return schemas.LookupListPublic(**wb.create_lookup_list(project, body.name, body.description))
+) -> documents.LookupListPublic:
+    return wb.create_lookup_list(project, body.name, body.description)
 
 
 @router.get(LISTS + "/{name}", summary="A lookup list with its terms")
-def get_lookup_list(wb: WorkbenchDep, project: str, name: str) -> schemas.LookupListDetail:
-    return schemas.LookupListDetail(**wb.get_lookup_list(project, name))
+def get_lookup_list(wb: WorkbenchDep, project: str, name: str) -> documents.LookupListDetail:
+    return wb.get_lookup_list(project, name)
 
 
 @router.delete(LISTS + "/{name}", status_code=204, summary="Delete a lookup list")
@@ -44,10 +45,8 @@ def delete_lookup_list(wb: WorkbenchDep, project: str, name: str) -> None:
 )
 def add_terms(
     wb: WorkbenchDep, project: str, name: str, body: schemas.LookupTerms
-) -> schemas.LookupListPublic:
-    return schemas.LookupListPublic(
-        **wb.add_terms(project, name, body.terms, blacklisted=body.blacklisted)
-    )
+) -> documents.LookupListPublic:
+    return wb.add_terms(project, name, body.terms, blacklisted=body.blacklisted)
 
 
 @router.post(
@@ -56,10 +55,8 @@ def add_terms(
 )
 def remove_terms(
     wb: WorkbenchDep, project: str, name: str, body: schemas.LookupTerms
-) -> schemas.LookupListPublic:
-    return schemas.LookupListPublic(
-        **wb.remove_terms(project, name, body.terms, blacklist_only=body.blacklisted)
-    )
+) -> documents.LookupListPublic:
+    return wb.remove_terms(project, name, body.terms, blacklist_only=body.blacklisted)
 
 
 @router.post(
@@ -68,10 +65,10 @@ def remove_terms(
 )
 def import_terms(
     wb: WorkbenchDep, project: str, name: str, file: Annotated[UploadFile, File()]
-) -> schemas.LookupListPublic:
+) -> documents.LookupListPublic:
     target = save_upload(wb.settings.data_dir / "uploads", file)
     try:
-        return schemas.LookupListPublic(**wb.import_terms(project, name, target))
+        return wb.import_terms(project, name, target)
     finally:
         shutil.rmtree(target.parent, ignore_errors=True)
 

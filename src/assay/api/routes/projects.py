@@ -16,6 +16,7 @@ from starlette.background import BackgroundTask
 from starlette.exceptions import HTTPException
 from starlette.types import Message
 
+from assay import documents
 from assay.api import schemas
 from assay.api.deps import WorkbenchDep
 from assay.errors import TooLarge, ValidationError
@@ -66,18 +67,18 @@ router = APIRouter(tags=["projects"], route_class=UploadLimitRoute)
 
 
 @router.get("/projects", summary="List projects")
-def list_projects(wb: WorkbenchDep) -> list[schemas.ProjectSummary]:
-    return [schemas.ProjectSummary(**doc) for doc in wb.list_projects()]
+def list_projects(wb: WorkbenchDep) -> list[documents.ProjectSummary]:
+    return wb.list_projects()
 
 
 @router.post("/projects", status_code=201, summary="Create an empty project")
-def create_project(wb: WorkbenchDep, body: schemas.ProjectCreate) -> schemas.ProjectPublic:
-    return schemas.ProjectPublic(**wb.create_project(body.name, body.description, body.language))
+def create_project(wb: WorkbenchDep, body: schemas.ProjectCreate) -> documents.ProjectPublic:
+    return wb.create_project(body.name, body.description, body.language)
 
 
 @router.get("/projects/{project}", summary="A project with its schema and tasks")
-def get_project(wb: WorkbenchDep, project: str) -> schemas.ProjectPublic:
-    return schemas.ProjectPublic(**wb.get_project(project))
+def get_project(wb: WorkbenchDep, project: str) -> documents.ProjectPublic:
+    return wb.get_project(project)
 
 
 @router.delete("/projects/{project}", status_code=204, summary="Delete a project")
@@ -107,7 +108,7 @@ def import_file(
         Form(description="new: create the project; existing: add to it"),
     ] = "new",
     wait: Annotated[bool, Query()] = False,
-) -> schemas.JobPublic:
+) -> documents.JobPublic:
     parsed_types = _types(types)
     target = save_upload(wb.settings.data_dir / "uploads", file)
     job = wb.start_import(
@@ -122,7 +123,7 @@ def import_file(
         language=language,
         into=into,
     )
-    return schemas.JobPublic(**job)
+    return job
 
 
 @router.post(
@@ -137,12 +138,10 @@ def preview_file(
     format: Annotated[str | None, Form()] = None,
     project: Annotated[str | None, Form(description="a project to add the file to")] = None,
     annotator: Annotated[str, Form()] = "import",
-) -> schemas.FilePreview:
+) -> documents.FilePreview:
     target = save_upload(wb.settings.data_dir / "uploads", file)
     try:
-        return schemas.FilePreview(
-            **wb.preview_file(target, fmt=format, project=project, annotator=annotator)
-        )
+        return wb.preview_file(target, fmt=format, project=project, annotator=annotator)
     finally:
         shutil.rmtree(target.parent, ignore_errors=True)
 
@@ -181,8 +180,8 @@ def export(
 @router.post("/samples/{sample}", status_code=201, summary="Create a sample project")
 def create_sample(
     wb: WorkbenchDep, sample: str, variant: str = "initial", name: str | None = None
-) -> schemas.ProjectPublic:
-    return schemas.ProjectPublic(**wb.create_sample(sample, variant, name))
+) -> documents.ProjectPublic:
+    return wb.create_sample(sample, variant, name)
 
 
 _MAX_NAME_BYTES = 255  # a file name's limit on Linux and macOS file systems

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from assay import documents
 from assay.api import schemas
 from assay.api.deps import RecordRef, WorkbenchDep, span
 
@@ -11,16 +12,18 @@ router = APIRouter(tags=["records"])
 
 
 @router.post("/projects/{project}/records/query", summary="Filter, order and page records")
-def query_records(wb: WorkbenchDep, project: str, body: schemas.Query) -> schemas.RecordPage:
-    return schemas.RecordPage(**wb.query(project, **body.model_dump()))
+def query_records(
+    wb: WorkbenchDep, project: str, body: documents.RecordQuery
+) -> documents.RecordPage:
+    return wb.query(project, **body.model_dump())
 
 
 @router.get(
     "/projects/{project}/records/{record}",
     summary="A record (by id or col=value key) with tokens and labels",
 )
-def get_record(wb: WorkbenchDep, project: str, record: RecordRef) -> schemas.RecordDetail:
-    return schemas.RecordDetail(**wb.get_record(project, record))
+def get_record(wb: WorkbenchDep, project: str, record: RecordRef) -> documents.RecordDetail:
+    return wb.get_record(project, record)
 
 
 @router.post(
@@ -30,7 +33,7 @@ def get_record(wb: WorkbenchDep, project: str, record: RecordRef) -> schemas.Rec
 )
 def annotate(
     wb: WorkbenchDep, project: str, record: RecordRef, body: schemas.AnnotationCreate
-) -> schemas.TaskLabels:
+) -> documents.TaskLabels:
     labels = wb.annotate(
         project,
         record,
@@ -40,7 +43,7 @@ def annotate(
         gold=body.gold,
         span=span(body.start_token, body.end_token),
     )
-    return schemas.TaskLabels(**labels)
+    return labels
 
 
 @router.post(
@@ -50,7 +53,7 @@ def annotate(
 )
 def remove_annotation(
     wb: WorkbenchDep, project: str, record: RecordRef, body: schemas.AnnotationDelete
-) -> schemas.TaskLabels:
+) -> documents.TaskLabels:
     labels = wb.remove_annotation(
         project,
         record,
@@ -60,4 +63,4 @@ def remove_annotation(
         gold=body.gold,
         span=span(body.start_token, body.end_token),
     )
-    return schemas.TaskLabels(**labels)
+    return labels

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from assay import documents
 from assay.api import schemas
 from assay.api.deps import WorkbenchDep
 
@@ -18,8 +19,8 @@ router = APIRouter(tags=["search"])
     description="Among the records the filter matches (the full limit whenever that many "
     "reach the threshold), best first; the query record itself is left out.",
 )
-def similar(wb: WorkbenchDep, project: str, body: schemas.SimilarQuery) -> schemas.SimilarResult:
-    return schemas.SimilarResult(**wb.similar(project, **body.model_dump()))
+def similar(wb: WorkbenchDep, project: str, body: schemas.SimilarQuery) -> documents.SimilarResult:
+    return wb.similar(project, **body.model_dump())
 
 
 @router.get(
@@ -31,8 +32,8 @@ def outliers(
     project: str,
     name: str,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-) -> schemas.OutlierResult:
-    return schemas.OutlierResult(**wb.outliers(project, name, limit=limit))
+) -> documents.OutlierResult:
+    return wb.outliers(project, name, limit=limit)
 
 
 @router.post(
@@ -41,5 +42,5 @@ def outliers(
 )
 def outlier_slice(
     wb: WorkbenchDep, project: str, name: str, body: schemas.OutlierSliceCreate
-) -> schemas.SlicePublic:
-    return schemas.SlicePublic(**wb.create_outlier_slice(project, name, size=body.size))
+) -> documents.SlicePublic:
+    return wb.create_outlier_slice(project, name, size=body.size)

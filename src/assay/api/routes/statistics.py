@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from assay.api import schemas
+from assay import documents
 from assay.api.deps import WorkbenchDep
 
 router = APIRouter(tags=["statistics"])
@@ -23,5 +23,5 @@ def task_statistics(
     slice_name: Annotated[
         str | None, Query(alias="slice", description="a slice name: count its records only")
     ] = None,
-) -> schemas.TaskStatistics:
-    return schemas.TaskStatistics(**wb.statistics(project, task, slice_name))
+) -> documents.TaskStatistics:
+    return wb.statistics(project, task, slice_name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from assay import documents
 from assay.api import schemas
 from assay.api.deps import WorkbenchDep
 
@@ -11,15 +12,13 @@ router = APIRouter(tags=["tasks"])
 
 
 @router.get("/projects/{project}/tasks", summary="Labeling tasks with labels")
-def list_tasks(wb: WorkbenchDep, project: str) -> list[schemas.TaskPublic]:
-    return [schemas.TaskPublic(**doc) for doc in wb.list_tasks(project)]
+def list_tasks(wb: WorkbenchDep, project: str) -> list[documents.TaskPublic]:
+    return wb.list_tasks(project)
 
 
 @router.post("/projects/{project}/tasks", status_code=201, summary="Add a labeling task")
-def add_task(wb: WorkbenchDep, project: str, body: schemas.TaskCreate) -> schemas.TaskPublic:
-    return schemas.TaskPublic(
-        **wb.add_task(project, body.name, body.type, body.attribute, body.labels)
-    )
+def add_task(wb: WorkbenchDep, project: str, body: schemas.TaskCreate) -> documents.TaskPublic:
+    return wb.add_task(project, body.name, body.type, body.attribute, body.labels)
 
 
 @router.patch(
@@ -27,8 +26,8 @@ def add_task(wb: WorkbenchDep, project: str, body: schemas.TaskCreate) -> schema
 )
 def rename_task(
     wb: WorkbenchDep, project: str, task: str, body: schemas.TaskUpdate
-) -> schemas.TaskPublic:
-    return schemas.TaskPublic(**wb.rename_task(project, task, body.name))
+) -> documents.TaskPublic:
+    return wb.rename_task(project, task, body.name)
 
 
 @router.delete("/projects/{project}/tasks/{task}", status_code=204, summary="Delete a task")
@@ -39,8 +38,8 @@ def delete_task(wb: WorkbenchDep, project: str, task: str) -> None:
 @router.post("/projects/{project}/tasks/{task}/labels", status_code=201, summary="Add a label")
 def add_label(
     wb: WorkbenchDep, project: str, task: str, body: schemas.LabelCreate
-) -> schemas.LabelPublic:
-    return schemas.LabelPublic(**wb.add_label(project, task, body.name, body.color, body.hotkey))
+) -> documents.LabelPublic:
+    return wb.add_label(project, task, body.name, body.color, body.hotkey)
 
 
 @router.patch(
@@ -49,11 +48,9 @@ def add_label(
 )
 def update_label(
     wb: WorkbenchDep, project: str, task: str, label: str, body: schemas.LabelUpdate
-) -> schemas.LabelPublic:
-    return schemas.LabelPublic(
-        **wb.update_label(
-            project, task, label, new_name=body.name, color=body.color, hotkey=body.hotkey
-        )
+) -> documents.LabelPublic:
+    return wb.update_label(
+        project, task, label, new_name=body.name, color=body.color, hotkey=body.hotkey
     )
 
 

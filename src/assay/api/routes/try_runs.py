@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from assay.api import schemas
+from assay import documents
 from assay.api.deps import WorkbenchDep
 
 router = APIRouter(tags=["try-runs"])
@@ -18,5 +18,5 @@ router = APIRouter(tags=["try-runs"])
 )
 def cancel_try_run(
     wb: WorkbenchDep, cancel_key: Annotated[str, Path(max_length=100)]
-) -> schemas.TryRunCancel:
-    return schemas.TryRunCancel(**wb.cancel_try_run(cancel_key))
+) -> documents.TryRunCancel:
+    return wb.cancel_try_run(cancel_key)

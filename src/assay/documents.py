@@ -1,0 +1,644 @@
+"""The public shapes of assay, each defined once: the closed value sets (``Literal``s) and the
+documents that the services build, the Workbench returns and the API serves as they are.
+
+A document is a ``TypedDict``: plain JSON-able dicts for the Python API and the CLI, checked
+by mypy where a service builds one, and taken by FastAPI as a ``response_model`` (so the
+OpenAPI schema, and the web UI's generated client, carry every field and every enum).
+This module imports nothing of assay.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, NotRequired, get_args
+
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
+
+# --- closed value sets ---------------------------------------------------------------------------
+
+TaskType = Literal["classification", "multi-label", "extraction"]
+DataType = Literal["text", "category", "integer", "float", "boolean"]
+HeuristicKind = Literal["labeling_function", "active_learner", "zero_shot"]
+JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
+EmbeddingState = Literal["queued", "running", "failed", "ready"]
+EmbeddingLevel = Literal["attribute", "token"]
+AnnotationSource = Literal["manual", "heuristic", "weak_supervision", "model"]
+ReferenceState = Literal["gold", "agreed", "conflict", "none"]
+ManualState = Literal["none", "labeled", "conflict", "gold", "agreed"]
+"""What the data browser filters on: a record's manual state for a task (labeled = gold or
+agreed)."""
+FilterOperator = Literal[
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "contains",
+    "begins_with",
+    "ends_with",
+    "in",
+    "between",
+    "is_null",
+]
+SliceKind = Literal["dynamic", "static"]
+CalculatedState = Literal["new", "stale", "ready"]
+OutlierMethod = Literal["labeled", "density"]
+
+
+def values(closed: Any) -> tuple[str, ...]:
+    """The values of a closed set, in order: ``values(TaskType)``."""
+    return tuple(get_args(closed))
+
+
+RecordPosition = Annotated[
+    int | None,
+    Field(
+        description="the record's 1-based position in the project (id order), which names it "
+        "where the project has no primary key; null where it has one (the key names it)"
+    ),
+]
+Timestamp = Annotated[str, Field(description="ISO 8601, UTC")]
+
+# --- the record query ----------------------------------------------------------------------------
+
+
+class RecordQuery(BaseModel):
+    """Which records, in which order, which page: the one set of parameters (and defaults)
+    of a record query, for the API's body, the Python API and the CLI alike. The query
+    service checks the values (a limit out of range is refused with where and why)."""
+
+    where: dict[str, Any] | None = Field(default=None, description="filter tree (docs/queries.md)")
+    order_by: str = Field(
+        default="id",
+        description="id, random, an attribute name, or slice:NAME (a static slice's own "
+        "order, e.g. an outlier slice ranked)",
+    )
+    descending: bool = False
+    seed: int = Field(default=0, description="seed of order_by=random")
+    limit: int = Field(default=50, description="records per page, 1 to 1000")
+    cursor: str | None = Field(default=None, description="next_cursor of the previous page")
+    offset: int | None = Field(default=None, description="skip this many (instead of a cursor)")
+    with_labels: bool = Field(default=True, description="add each record's labels per task")
+
+
+# --- projects, tasks, labels ---------------------------------------------------------------------
+
+
+class LabelPublic(TypedDict):
+    id: int
+    name: str
+    color: str
+    hotkey: str | None
+
+
+class TaskPublic(TypedDict):
+    id: int
+    name: str
+    type: TaskType
+    attribute: Annotated[str | None, Field(description="target attribute; null = the whole record")]
+    labels: list[LabelPublic]
+
+
+class AttributePublic(TypedDict):
+    name: str
+    data_type: DataType
+    primary_key: bool
+    position: int
+    calculated: Annotated[bool, Field(description="computed by code (calculated)")]
+
+
+class ProjectSummary(TypedDict):
+    id: int
+    name: str
+    description: str
+    language: str
+    records: int
+    tasks: int
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class ProjectPublic(TypedDict):
+    id: int
+    name: str
+    description: str
+    language: str
+    records: int
+    tasks: list[TaskPublic]
+    attributes: list[AttributePublic]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+# --- records -------------------------------------------------------------------------------------
+
+
+class RecordPublic(TypedDict):
+    id: int
+    key: Annotated[
+        str | None, Field(description="the primary-key value as a JSON list; null without key")
+    ]
+    position: RecordPosition
+    data: dict[str, Any]
+    labels: NotRequired[
+        Annotated[
+            dict[str, dict[str, Any]],
+            Field(
+                description='with_labels: per task, {"manual": reference value or null} and, '
+                'per other source, "<source>" and "<source>_confidence"'
+            ),
+        ]
+    ]
+
+
+class RecordPage(TypedDict):
+    records: list[RecordPublic]
+    total: Annotated[int, Field(description="exact number of matching records")]
+    next_cursor: Annotated[str | None, Field(description="pass back as cursor for the next page")]
+
+
+class Token(TypedDict):
+    text: str
+    start: Annotated[int, Field(description="character offset")]
+    end: Annotated[int, Field(description="character offset, exclusive")]
+
+
+class AnnotationPublic(TypedDict):
+    id: int
+    label: str
+    source: AnnotationSource
+    source_id: str
+    source_name: Annotated[
+        str | None,
+        Field(
+            description="the name of the heuristic that voted it (source heuristic); null for "
+            "other sources"
+        ),
+    ]
+    annotator: str
+    start_token: int | None
+    end_token: int | None
+    confidence: float | None
+    gold: bool
+    created_at: Timestamp
+
+
+class Reference(TypedDict):
+    state: ReferenceState
+    value: Annotated[
+        Any,
+        Field(
+            description="a label name; a list of names (multi-label); a list of "
+            "{label, start_token, end_token} (extraction); null"
+        ),
+    ]
+
+
+class TaskLabels(TypedDict):
+    reference: Reference
+    annotations: list[AnnotationPublic]
+
+
+class RecordDetail(TypedDict):
+    id: int
+    key: str | None
+    position: RecordPosition
+    data: dict[str, Any]
+    tokens: Annotated[dict[str, list[Token]], Field(description="per text attribute")]
+    labels: Annotated[dict[str, TaskLabels], Field(description="per task")]
+
+
+class SlicePublic(TypedDict):
+    id: int
+    name: str
+    kind: SliceKind
+    filter: dict[str, Any] | None
+    records: int
+    created_at: Timestamp
+
+
+# --- search --------------------------------------------------------------------------------------
+
+
+class ScoredRecord(TypedDict):
+    id: int
+    key: str | None
+    position: RecordPosition
+    score: Annotated[float, Field(description="similarity (search) or outlier score, higher first")]
+    data: dict[str, Any]
+
+
+class SimilarResult(TypedDict):
+    embedding: str
+    threshold: Annotated[
+        float, Field(description="the threshold applied (the embedder's by default)")
+    ]
+    records: Annotated[
+        list[ScoredRecord], Field(description="best first; the query record left out")
+    ]
+
+
+class OutlierResult(TypedDict):
+    embedding: str
+    method: Annotated[
+        OutlierMethod,
+        Field(
+            description="labeled: distance to the manually labeled records (left out); "
+            "density: mean distance to the 10 nearest records (before any manual label)"
+        ),
+    ]
+    records: list[ScoredRecord]
+
+
+# --- jobs ----------------------------------------------------------------------------------------
+
+
+class JobPublic(TypedDict):
+    id: int
+    kind: str
+    project_id: int | None
+    status: JobStatus
+    progress: float
+    message: str | None
+    error: str | None
+    result: Any
+    created_at: Timestamp
+    started_at: str | None
+    finished_at: str | None
+
+
+# --- import previews -----------------------------------------------------------------------------
+
+
+class PreviewColumn(TypedDict):
+    name: str
+    data_type: Annotated[
+        DataType | None, Field(description="the inferred type; null where inference failed")
+    ]
+    problem: Annotated[str | None, Field(description="why no type could be inferred")]
+
+
+class PreviewLabelColumn(TypedDict):
+    name: str
+    task: str
+    attribute: str | None
+    source: Literal["manual", "weak_supervision"]
+    labels: Annotated[int, Field(description="rows with a value in this column")]
+
+
+class ImportAddition(TypedDict):
+    """What adding a file to an existing project changes, before it is imported."""
+
+    project: str
+    primary_key: Annotated[
+        list[str], Field(description="the project's key; empty: every row is new")
+    ]
+    records_new: Annotated[
+        int | None, Field(description="rows that become new records (null: problem)")
+    ]
+    records_updated: Annotated[
+        int | None,
+        Field(description="rows whose primary key an existing record has: they update it"),
+    ]
+    attributes_new: Annotated[list[str], Field(description="columns that become new attributes")]
+    tasks_new: Annotated[list[str], Field(description="label columns' tasks the project lacks")]
+    annotator: Annotated[
+        str, Field(description="the annotator that manual label columns are added as")
+    ]
+    weak_supervision_source: Annotated[
+        str,
+        Field(
+            description="the source that weak-supervision columns are added as, beside the "
+            "project's own weak supervision"
+        ),
+    ]
+    problem: Annotated[
+        str | None, Field(description="why the import would be refused (null: none)")
+    ]
+
+
+class FilePreview(TypedDict):
+    source: str
+    rows: Annotated[int, Field(description="rows in the file")]
+    columns: Annotated[list[PreviewColumn], Field(description="attribute columns, in file order")]
+    label_columns: Annotated[
+        list[PreviewLabelColumn],
+        Field(description="columns in the refinery label style: they become labeling tasks"),
+    ]
+    head: Annotated[list[dict[str, Any]], Field(description="the first rows, values as read")]
+    addition: Annotated[
+        ImportAddition | None,
+        Field(description="with a project: what adding the file to it changes"),
+    ]
+
+
+# --- statistics ----------------------------------------------------------------------------------
+
+
+class ManualProgress(TypedDict):
+    records: Annotated[int, Field(description="records in scope")]
+    labeled: Annotated[int, Field(description="records with a reference label (gold + agreed)")]
+    gold: int
+    agreed: int
+    conflict: Annotated[int, Field(description="annotators disagree and no gold label decides")]
+    none: Annotated[int, Field(description="no manual label")]
+
+
+class LabelCount(TypedDict):
+    label: str
+    manual: Annotated[int, Field(description="reference manual labels")]
+    weak_supervision: int
+
+
+class ConfidenceHistogram(TypedDict):
+    source: AnnotationSource
+    bins: Annotated[
+        list[int],
+        Field(description="labels per confidence bin: [0, 0.1), [0.1, 0.2), ... [0.9, 1]"),
+    ]
+    without_confidence: int
+
+
+class ConfusionMatrix(TypedDict):
+    labels: list[str]
+    counts: Annotated[
+        list[list[int]],
+        Field(description="records per (reference label: row, weak-supervision label: column)"),
+    ]
+    records: Annotated[int, Field(description="records with both a reference and a weak label")]
+
+
+class AnnotatorCount(TypedDict):
+    annotator: str
+    records: Annotated[int, Field(description="records this annotator labeled (gold labels aside)")]
+
+
+class PairAgreement(TypedDict):
+    annotator_a: str
+    annotator_b: str
+    items: Annotated[int, Field(description="records both labeled")]
+    percent_agreement: Annotated[
+        float, Field(description="share of those with equal values, 0 to 1")
+    ]
+    kappa: Annotated[float | None, Field(description="Cohen's kappa; null where undefined")]
+
+
+class Agreement(TypedDict):
+    items: Annotated[int, Field(description="records labeled by two or more annotators")]
+    annotators: list[str]
+    pairs: Annotated[
+        list[PairAgreement], Field(description="pairs with at least one record in common")
+    ]
+    alpha: Annotated[
+        float | None, Field(description="Krippendorff's alpha (nominal); null if undefined")
+    ]
+
+
+class Conflicts(TypedDict):
+    count: int
+    where: Annotated[dict[str, Any], Field(description="the filter tree that lists them")]
+
+
+class TaskStatistics(TypedDict):
+    project: str
+    task: str
+    task_type: TaskType
+    slice: str | None
+    records: Annotated[int, Field(description="records in scope (the project's, or the slice's)")]
+    progress: ManualProgress
+    distribution_unit: Annotated[
+        Literal["records", "spans"],
+        Field(description="what distribution counts: records, or spans (extraction)"),
+    ]
+    distribution: Annotated[list[LabelCount], Field(description="per label of the task, in order")]
+    weakly_supervised: Annotated[int, Field(description="records with a weak-supervision label")]
+    confidence: Annotated[list[ConfidenceHistogram], Field(description="per non-manual source")]
+    confusion: Annotated[ConfusionMatrix | None, Field(description="classification tasks only")]
+    annotators: list[AnnotatorCount]
+    agreement: Agreement
+    conflicts: Conflicts
+
+
+# --- lookup lists --------------------------------------------------------------------------------
+
+
+class LookupListPublic(TypedDict):
+    id: int
+    name: str
+    module: Annotated[
+        str, Field(description="its name in labeling functions: from knowledge import …")
+    ]
+    description: str
+    version: Annotated[int, Field(description="bumped by every change of the terms")]
+    terms: int
+    blacklisted: int
+    updated_at: Timestamp
+    changed: NotRequired[
+        Annotated[
+            dict[str, int],
+            Field(description="after a change: what it did (added, blacklisted, removed, ...)"),
+        ]
+    ]
+
+
+class LookupEntry(TypedDict):
+    term: str
+    blacklisted: bool
+
+
+class LookupListDetail(LookupListPublic):
+    entries: list[LookupEntry]
+
+
+# --- heuristics ----------------------------------------------------------------------------------
+
+
+class HeuristicPublic(TypedDict):
+    id: int
+    name: str
+    task: str
+    kind: HeuristicKind
+    description: str
+    code: str
+    code_version: int
+    last_run: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="code_version, records (all of the run), ran (records the code ran "
+            "on), cached (records served from the result cache), records_with_votes, votes, "
+            "seconds, finished_at"
+        ),
+    ]
+    stale: Annotated[bool, Field(description="the stored votes come from an older code version")]
+    statistics: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="coverage, records, hits, overlaps, conflicts, true_positives, "
+            "false_positives, false_negatives, precision, interval (95% Wilson), labels"
+        ),
+    ]
+    embedding: Annotated[
+        str | None, Field(description="active learner, zero-shot: the embedding it reads")
+    ]
+    config: Annotated[
+        dict[str, Any] | None,
+        Field(description="active learner: classifier, folds; zero-shot: its settings"),
+    ]
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class TryResult(TypedDict):
+    record_id: int
+    position: RecordPosition
+    data: dict[str, Any]
+    value: Any
+    output: str
+
+
+class TryFailure(TypedDict):
+    record_id: int | None
+    error: str
+    traceback: str
+    output: str
+
+
+class HeuristicTryResult(TypedDict):
+    results: list[TryResult]
+    failures: list[TryFailure]
+    error: Annotated[str | None, Field(description="why the run failed (null when it worked)")]
+    votes: Annotated[
+        int, Field(description="how many of the results are votes (the others abstain)")
+    ]
+
+
+class WeakSupervisionHeuristic(TypedDict):
+    id: int
+    name: Annotated[str, Field(description="its name at the time of the run")]
+    code_version: Annotated[int, Field(description="the code version its votes came from")]
+    ran_at: Annotated[str | None, Field(description="when the run that made those votes finished")]
+
+
+class WeakSupervisionInfo(TypedDict):
+    task: str
+    task_type: TaskType
+    model: str
+    params: dict[str, Any]
+    selection: Annotated[
+        Literal["all", "named"],
+        Field(description="all (every heuristic that had run) | named"),
+    ]
+    heuristics: list[str]
+    used: list[WeakSupervisionHeuristic]
+    records_with_votes: int
+    labeled: Annotated[int, Field(description="records that got a weakly supervised label")]
+    labels: Annotated[int, Field(description="labels stored (spans for extraction)")]
+    ties: int
+    finished_at: Timestamp
+    seconds: Annotated[dict[str, float], Field(description="read_votes, fit, predict, store")]
+    stale: Annotated[bool, Field(description="a heuristic ran, changed or went since")]
+    stale_reasons: list[str]
+
+
+# --- calculated attributes and the record IDE ----------------------------------------------------
+
+
+class CalculatedPublic(TypedDict):
+    name: str
+    data_type: DataType
+    position: int
+    code: str
+    code_version: int
+    last_run: Annotated[
+        dict[str, Any] | None,
+        Field(description="code_version, records, with_value, last_record_id, finished_at"),
+    ]
+    state: Annotated[
+        CalculatedState,
+        Field(description="new (never run) | stale (code changed or records added since) | ready"),
+    ]
+
+
+class CalculatedTryRow(TypedDict):
+    record_id: int
+    position: RecordPosition
+    data: dict[str, Any]
+    value: Any
+    output: str
+    error: Annotated[
+        str | None, Field(description="why the value does not fit the type (null: it does)")
+    ]
+
+
+class CalculatedTryResult(TypedDict):
+    results: list[CalculatedTryRow]
+    failures: list[TryFailure]
+    error: Annotated[
+        str | None, Field(description="why the run failed or how many values do not fit")
+    ]
+
+
+class TryRunCancel(TypedDict):
+    cancel_key: str
+    running: Annotated[
+        bool,
+        Field(
+            description="whether the run was running (a cancel that comes first stops it as "
+            "it starts); the run itself answers with error 'cancelled: ...'"
+        ),
+    ]
+
+
+class SnippetResult(TypedDict):
+    record_id: int
+    key: str | None
+    position: RecordPosition
+    data: dict[str, Any]
+    value: Annotated[
+        str | None, Field(description="repr of what ide(record) returned (null: none)")
+    ]
+    output: Annotated[str, Field(description="what the snippet printed")]
+    error: str | None
+    traceback: str | None
+    previous_id: Annotated[int | None, Field(description="the record before (by id); null: none")]
+    next_id: int | None
+
+
+# --- embeddings ----------------------------------------------------------------------------------
+
+
+class EmbedderPublic(TypedDict):
+    embedder: Annotated[str, Field(description="the spec to add an embedding with, e.g. tfidf-svd")]
+    title: str
+    semantic: Annotated[
+        bool, Field(description="whether it places texts by meaning (not tfidf-svd)")
+    ]
+
+
+class EmbeddingPublic(TypedDict):
+    id: int
+    name: str
+    attribute: str
+    embedder: str
+    semantic: Annotated[
+        bool, Field(description="whether it places texts by meaning (not tfidf-svd)")
+    ]
+    level: EmbeddingLevel
+    reducer: str | None
+    dimensions: Annotated[int | None, Field(description="null until the first run finished")]
+    state: Annotated[
+        EmbeddingState,
+        Field(
+            description="queued | running | failed (before any finished run) | ready (vectors "
+            "usable, also while a rerun runs and after one failed)"
+        ),
+    ]
+    error: Annotated[str | None, Field(description="why the last run failed (null: it did not)")]
+    last_run: Annotated[
+        dict[str, Any] | None,
+        Field(description="records, embedded, reused, resumed, seconds, version, refit"),
+    ]
+    job_id: Annotated[int | None, Field(description="the job that runs (or last ran) it")]
+    created_at: Timestamp
+    updated_at: Timestamp
