@@ -41,6 +41,8 @@ FilterOperator = Literal[
     "between",
     "is_null",
 ]
+LabelColumnSource = Literal["manual", "weak_supervision"]
+"""The sources an import's label columns add labels as."""
 SliceKind = Literal["dynamic", "static"]
 CalculatedState = Literal["new", "stale", "ready"]
 OutlierMethod = Literal["labeled", "density"]
@@ -283,7 +285,7 @@ class PreviewLabelColumn(TypedDict):
     name: str
     task: str
     attribute: str | None
-    source: Literal["manual", "weak_supervision"]
+    source: LabelColumnSource
     labels: Annotated[int, Field(description="rows with a value in this column")]
 
 

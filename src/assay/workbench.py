@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import shutil
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,6 +16,7 @@ from assay.config import Settings
 from assay.errors import AssayError, Conflict, ValidationError
 from assay.runtime import try_runs
 from assay.runtime.debounce import Debouncer
+from assay.runtime.job_runner import Progress
 from assay.runtime.sandbox import (
     Limits,
     Sandbox,
@@ -28,6 +28,7 @@ from assay.services import (
     annotating,
     archives,
     calculated,
+    database,
     embedders,
     embedding_runs,
     embeddings,
@@ -51,9 +52,6 @@ from assay.services import (
     user_code,
     weak_supervision,
 )
-from assay.storage.db import Database
-
-Listener = Callable[[float, str], None]
 
 
 class Workbench:
@@ -62,10 +60,7 @@ class Workbench:
     def __init__(self, settings: Settings | None = None, *, migrate: bool = True) -> None:
         self.settings = settings or Settings()
         make_data_dir(self.settings.data_dir)  # private from the start, whatever the umask
-        self.db = Database(self.settings.resolved_database_url())
-        if migrate:
-            self.db.migrate()
-            importing.recover(self.db)
+        self.db = database.open_database(self.settings.resolved_database_url(), migrate=migrate)
         self._executor: Any = None
         self._sandbox: Sandbox | None = None
         self._opening = threading.Lock()  # one executor and one sandbox, however many threads
@@ -180,7 +175,7 @@ class Workbench:
         annotator: str = "import",
         language: str = "en",
         into: importing.Into = "any",
-        listener: Listener | None = None,
+        listener: Progress | None = None,
     ) -> dict[str, Any]:
         """Import a file now (recorded as a job); returns what was created and updated.
 
@@ -199,7 +194,7 @@ class Workbench:
         fmt: str | None = None,
         project: str | None = None,
         annotator: str = "import",
-    ) -> dict[str, Any]:
+    ) -> documents.FilePreview:
         """The first rows of a file and the type inferred for each column, before an import;
         with ``project``, also what adding it to that project would change."""
         table = files.read_table(Path(path), fmt, self._file_limits)
@@ -281,7 +276,7 @@ class Workbench:
         project: str,
         message: str,
         work: jobs.JobFunction,
-        listener: Listener | None,
+        listener: Progress | None,
     ) -> dict[str, Any]:
         """Run a job of ``kind`` in this thread; returns its result (raises its error)."""
         job_id = self._new_job(kind, project, message)
@@ -381,7 +376,7 @@ class Workbench:
         *,
         slice_name: str | None = None,
         raw: bool = False,
-        listener: Listener | None = None,
+        listener: Progress | None = None,
     ) -> dict[str, Any]:
         """Write an export; a CSV escapes formula-like text cells unless ``raw``."""
 

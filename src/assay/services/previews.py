@@ -4,27 +4,29 @@ an existing project, which records it adds and which it updates."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
+from assay import documents
 from assay.errors import AssayError, ImportFileError
 from assay.services import files, importing, projects, tasks
 from assay.storage.models import Project
 
 
 def preview(
-    table: files.Table, rows: int = 10, addition: dict[str, Any] | None = None
-) -> dict[str, Any]:
+    table: files.Table, rows: int = 10, addition: documents.ImportAddition | None = None
+) -> documents.FilePreview:
     """Columns with their inferred type (``None`` and a ``problem`` where inference fails:
     the user then picks a type) and the first ``rows`` rows, values as read; ``addition``:
     what adding the file to a project changes (:func:`addition`)."""
     attribute_columns, label_columns = importing.split_columns(table)
-    columns: list[dict[str, Any]] = []
+    columns: list[documents.PreviewColumn] = []
     for name in attribute_columns:
-        column: dict[str, Any] = {"name": name, "data_type": None, "problem": None}
+        column: documents.PreviewColumn = {"name": name, "data_type": None, "problem": None}
         try:
-            column["data_type"] = importing.infer_type(table, name, table.columns[name])
+            inferred = importing.infer_type(table, name, table.columns[name])
+            column["data_type"] = cast(documents.DataType, inferred)
         except ImportFileError as exc:
             column["problem"] = exc.message
         columns.append(column)
@@ -38,7 +40,7 @@ def preview(
                 "name": c.column,
                 "task": c.task,
                 "attribute": c.attribute,
-                "source": c.source,
+                "source": cast(documents.LabelColumnSource, c.source),
                 "labels": sum(v is not None and v != "" and v != [] for v in c.values),
             }
             for c in label_columns
@@ -53,7 +55,7 @@ def preview(
 
 def addition(
     session: Session, project: Project, table: files.Table, annotator: str, max_cell_bytes: int
-) -> dict[str, Any]:
+) -> documents.ImportAddition:
     """What adding ``table`` to ``project`` would change, checked like the import (reads,
     never writes): records added and updated (by primary key), attributes and tasks it
     creates, and whose labels it adds (``annotator``; weak supervision as the source
@@ -61,7 +63,7 @@ def addition(
     attribute_columns, label_columns = importing.split_columns(table)
     known = {a.name for a in projects.attributes(session, project)}
     known_tasks = {t.name for t in tasks.list_tasks(session, project)}
-    doc: dict[str, Any] = {
+    doc: documents.ImportAddition = {
         "project": project.name,
         "primary_key": [a.name for a in projects.attributes(session, project) if a.is_primary_key],
         "records_new": None,

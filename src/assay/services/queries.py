@@ -50,22 +50,9 @@ from assay.storage.models import (
     can_be_id,
 )
 
-OPS = (
-    "eq",
-    "ne",
-    "lt",
-    "le",
-    "gt",
-    "ge",
-    "contains",
-    "begins_with",
-    "ends_with",
-    "in",
-    "between",
-    "is_null",
-)
+OPS = documents.values(documents.FilterOperator)
 TEXT_OPS = ("contains", "begins_with", "ends_with")
-STATES = ("none", "labeled", "conflict", "gold", "agreed")
+STATES = documents.values(documents.ManualState)
 MAX_LIMIT = 1000
 MAX_FILTER_DEPTH = 32
 """How deep a filter tree may nest (and, or, not): far beyond any filter a person writes, and

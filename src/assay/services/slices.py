@@ -12,7 +12,7 @@ from assay.errors import Conflict, NotFound, ValidationError
 from assay.services import named, names, queries
 from assay.storage.models import DataSlice, Project, Record, SliceRecord, can_be_id
 
-KINDS = ("dynamic", "static")
+KINDS = documents.values(documents.SliceKind)
 
 
 def create(
