@@ -607,34 +607,23 @@ class Workbench:
         self, project: str, name: str, terms: list[str], *, blacklisted: bool = False
     ) -> documents.LookupListPublic:
         """Add terms to a list (created when missing); ``blacklisted`` adds or marks them as
-        blacklisted. Returns the list with ``added`` and ``blacklisted_now`` counts."""
+        blacklisted. Returns the list with the ``changed`` counts."""
         with self.db.session() as s:
-            lst = lookup_lists.get_or_create(s, projects.get(s, project), name)
-            changed = lookup_lists.add_terms(s, lst, terms, blacklisted=blacklisted)
-            return {**lookup_lists.describe(s, lst), "changed": changed}
+            found = projects.get(s, project)
+            return lookup_lists.add(s, found, name, terms, blacklisted=blacklisted)
 
     def remove_terms(
         self, project: str, name: str, terms: list[str], *, blacklist_only: bool = False
     ) -> documents.LookupListPublic:
         """Remove terms from a list; ``blacklist_only`` takes them off the blacklist instead."""
         with self.db.session() as s:
-            lst = lookup_lists.get(s, projects.get(s, project), name)
-            if blacklist_only:
-                changed = {"unblacklisted": lookup_lists.unblacklist(s, lst, terms)}
-            else:
-                changed = {"removed": lookup_lists.remove_terms(s, lst, terms)}
-            return {**lookup_lists.describe(s, lst), "changed": changed}
+            found = projects.get(s, project)
+            return lookup_lists.remove(s, found, name, terms, blacklist_only=blacklist_only)
 
     def import_terms(self, project: str, name: str, path: str | Path) -> documents.LookupListPublic:
         """Add the terms of a text file (one a line) or CSV (``term``, ``blacklisted``)."""
-        plain, black = lookup_lists.read_terms(Path(path))
         with self.db.session() as s:
-            lst = lookup_lists.get_or_create(s, projects.get(s, project), name)
-            changed = lookup_lists.add_terms(s, lst, plain)
-            marked = lookup_lists.add_terms(s, lst, black, blacklisted=True)
-            changed["added"] += marked["added"]
-            changed["blacklisted"] = marked["blacklisted"]
-            return {**lookup_lists.describe(s, lst), "changed": changed}
+            return lookup_lists.add_file(s, projects.get(s, project), name, Path(path))
 
     def export_terms(self, project: str, name: str, fmt: str = "txt", *, raw: bool = False) -> str:
         """A lookup list's terms; a CSV escapes formula-like terms unless ``raw``."""

@@ -311,6 +311,41 @@ def _span_remains(session: Session, project_id: int, label_name: str, term: str)
     return False
 
 
+def add(
+    session: Session, project: Project, name: str, terms: list[str], *, blacklisted: bool = False
+) -> documents.LookupListPublic:
+    """Add terms to a list (created when missing); ``blacklisted`` adds or marks them as
+    blacklisted. The list's document, with what ``changed``."""
+    lst = get_or_create(session, project, name)
+    changed = add_terms(session, lst, terms, blacklisted=blacklisted)
+    return {**describe(session, lst), "changed": changed}
+
+
+def remove(
+    session: Session, project: Project, name: str, terms: list[str], *, blacklist_only: bool
+) -> documents.LookupListPublic:
+    """Remove terms from a list; ``blacklist_only`` takes them off the blacklist instead."""
+    lst = get(session, project, name)
+    if blacklist_only:
+        changed = {"unblacklisted": unblacklist(session, lst, terms)}
+    else:
+        changed = {"removed": remove_terms(session, lst, terms)}
+    return {**describe(session, lst), "changed": changed}
+
+
+def add_file(
+    session: Session, project: Project, name: str, path: Path
+) -> documents.LookupListPublic:
+    """Add the terms of a file (:func:`read_terms`) to a list, created when missing."""
+    plain, black = read_terms(path)
+    lst = get_or_create(session, project, name)
+    changed = add_terms(session, lst, plain)
+    marked = add_terms(session, lst, black, blacklisted=True)
+    changed["added"] += marked["added"]
+    changed["blacklisted"] = marked["blacklisted"]
+    return {**describe(session, lst), "changed": changed}
+
+
 def read_terms(path: Path) -> tuple[list[str], list[str]]:
     """Terms and blacklisted terms of a file: text (one term per line) or CSV (a ``term``
     column, else the first; an optional ``blacklisted`` column of true/false)."""
