@@ -14,7 +14,7 @@ split (2,714 records, drawn like train; --quick: 500).
 description) is most similar, as ``algorithms.zero_shot`` scores it with the label texts
 embedded by the same model; accuracy of that argmax, and precision and coverage of the votes
 at the default min_confidence 0.5 (temperature 0.05).
-(b) Active learner: the code of the default template (``model_heuristics.template``:
+(b) Active learner: the code of the default template (``embedding_heuristics.template``:
 logistic regression, C=10, balanced classes) run as generated in the sandbox
 (``Sandbox.learn``, cross-fitted, 5 folds) on 100 and 500 manual labels drawn at random from
 the train split, per seed (with MiniLM also once on the whole train split: the ceiling of
@@ -42,7 +42,7 @@ from bench_search import CACHE, DATA, minilm_vectors, shared_texts
 from assay.algorithms import embedders, zero_shot
 from assay.algorithms.active_learning import assign_folds
 from assay.runtime.sandbox import LearnerInput, Limits, Sandbox
-from assay.services.model_heuristics import template
+from assay.services.embedding_heuristics import template
 
 LABELS = ["World", "Sports", "Business", "Sci/Tech"]
 DESCRIPTIONS = {

@@ -11,6 +11,9 @@ any exception or type mismatch stores nothing and reports the records and why. A
 the previous run's values in one transaction and remembers the code version it came from.
 Records added after the run (by an upload) have no value (null) until the next run; the
 attribute's ``state`` is then ``stale``, as it is after the code changed.
+
+:func:`try_code` tries the code on a few records (``services/user_code.py``); :func:`run` is
+a run's one entry point, as a job's body.
 """
 
 from __future__ import annotations
@@ -18,25 +21,29 @@ from __future__ import annotations
 import functools
 import itertools
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from assay import documents
 from assay.errors import Conflict, ValidationError
 from assay.runtime import partitions, sandbox
+from assay.runtime.executor import MapFunction
+from assay.runtime.job_runner import Progress
 from assay.services import (
     heuristic_runs,
-    heuristics,
     importing,
     lookup_lists,
     names,
     projects,
     records,
     tokens,
+    user_code,
 )
+from assay.storage.db import Database
 from assay.storage.models import Attribute, LabelingTask, Project, Record, RecordText, utcnow
 
 PAGE = 1000  # records written at a time
@@ -120,7 +127,22 @@ def delete_attribute(session: Session, project: Project, name: str) -> None:
     projects.touch(session, project)
 
 
-def state(session: Session, project: Project, attribute: Attribute) -> str:
+def describe(
+    session: Session, project: Project, attribute: Attribute
+) -> documents.CalculatedPublic:
+    """The calculated attribute's document: its type, code, last run and state."""
+    return documents.CalculatedPublic(
+        name=attribute.name,
+        data_type=cast(documents.DataType, attribute.data_type),
+        position=attribute.position,
+        code=attribute.code or "",
+        code_version=attribute.code_version,
+        last_run=attribute.last_run,
+        state=state(session, project, attribute),
+    )
+
+
+def state(session: Session, project: Project, attribute: Attribute) -> documents.CalculatedState:
     """``new``: never run; ``stale``: the code changed since the run, an import updated
     records (they keep their old values) or added some (they have none) after it; ``ready``:
     every record has the current code's value."""
@@ -207,31 +229,66 @@ def mismatch_error(name: str, data_type: str, mismatches: list[Mismatch]) -> Val
 # --- running ----------------------------------------------------------------------------------
 
 
-def run_code(
+def try_code(
     session: Session,
     project: Project,
-    code: str,
-    records_in: Iterable[sandbox.Record],
+    name: str,
     box: sandbox.Sandbox,
     limits: sandbox.Limits,
-) -> list[sandbox.RecordResult]:
-    """The code's raw values on these records (lookup lists import as for heuristics)."""
-    return box.run(
-        code,
-        records_in,
-        language=project.language,
-        knowledge=lookup_lists.knowledge(session, project)["modules"],
-        limits=limits,
+    max_bytes: int,
+    choice: user_code.Choice,
+    code: str | None = None,
+) -> documents.CalculatedTryResult:
+    """Try the attribute's code (or ``code``, unsaved) on a few records (``choice``): each
+    record's value, printed output and type mismatch (``error``); nothing is
+    stored. A run that fails says why in ``error`` (exceptions: ``failures``)."""
+    attribute = get(session, project, name)
+    code = (attribute.code or "") if code is None else code
+    tried = user_code.try_on(
+        session,
+        project,
+        lambda chosen: box.run(
+            code,
+            chosen,
+            language=project.language,
+            knowledge=lookup_lists.knowledge(session, project)["modules"],
+            limits=limits,
+        ),
+        choice,
     )
+    if tried.error is not None:
+        return documents.CalculatedTryResult(
+            results=[], failures=tried.failures(), error=tried.error.message
+        )
+    rows = []
+    for row in tried.rows():
+        value, error = row["value"], None
+        try:
+            value = check_value(value, attribute.data_type, max_bytes)
+        except ValueError as exc:  # the value as returned, and why it does not fit
+            error = str(exc)
+        rows.append(
+            documents.CalculatedTryRow(
+                record_id=row["record_id"],
+                position=row["position"],
+                data=row["data"],
+                value=value,
+                output=row["output"],
+                error=error,
+            )
+        )
+    mismatched = sum(row["error"] is not None for row in rows)
+    message = f"{mismatched} value(s) not of type {attribute.data_type}" if mismatched else None
+    return documents.CalculatedTryResult(results=rows, failures=[], error=message)
 
 
 def compute(
     session: Session,
     project: Project,
     code: str,
-    mapper: Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]],
+    mapper: MapFunction,
     limits: sandbox.Limits,
-    progress: Callable[[float, str], None],
+    progress: Progress,
 ) -> list[sandbox.RecordResult]:
     """The code's raw values on every record, a partition at a time through ``mapper`` (the
     executor's ``map``, as heuristic runs go); the first partition that fails ends the run."""
@@ -245,7 +302,7 @@ def compute(
         limits=limits,
         workers=heuristic_runs.WORKERS,
     )
-    chunks = iter(heuristics.sandbox_records(session, project))
+    chunks = iter(user_code.sandbox_records(session, project))
 
     def items() -> Iterator[partitions.Partition]:
         while chunk := list(itertools.islice(chunks, heuristic_runs.PARTITION)):
@@ -264,6 +321,42 @@ def limits_for(n_records: int) -> sandbox.Limits:
     """A run's limits: the defaults, with time that grows with the records (1 ms each)."""
     seconds = 60 + n_records // 1000
     return sandbox.Limits(timeout_s=float(seconds), cpu_s=seconds)
+
+
+def run(
+    db: Database,
+    project_name: str,
+    name: str,
+    *,
+    mapper: MapFunction,
+    max_bytes: int,
+    progress: Progress,
+    limits: sandbox.Limits | None = None,
+) -> dict[str, Any]:
+    """Compute the attribute on every record, as a job's body: the code's values a
+    partition at a time through ``mapper`` (the executor's ``map``), checked against the
+    type, then stored in one transaction; all or nothing: an exception or a type mismatch
+    on any record stores nothing and names the records."""
+    with db.session() as session:
+        project = projects.get(session, project_name)
+        attribute = get(session, project, name)
+        results = compute(
+            session,
+            project,
+            attribute.code or "",
+            mapper,
+            limits or limits_for(heuristic_runs.PARTITION),
+            progress,
+        )
+        version, data_type = attribute.code_version, attribute.data_type
+    values, mismatches = checked(results, data_type, max_bytes)
+    if mismatches:
+        raise mismatch_error(name, data_type, mismatches)
+    progress(0.9, "storing values")
+    with db.session() as session:
+        stored = store(session, projects.get(session, project_name), name, version, values)
+    progress(1.0, "done")
+    return {"attribute": name, **stored}
 
 
 def count(session: Session, project: Project) -> int:
@@ -342,7 +435,7 @@ def _insert_texts(
         if attribute.data_type == "text"
         else iter([None] * len(texts))
     )
-    importing._insert_texts(
+    importing.insert_texts(
         session,
         (
             (record_id, attribute.id, value.casefold(), blob)

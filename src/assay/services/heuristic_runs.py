@@ -21,11 +21,14 @@ then each heuristic that succeeded has the votes of the records it ran replaced 
 transaction. A heuristic that failed keeps its previous votes and cache; the job fails with
 its error after the others were stored.
 
-**Active learners and zero-shot heuristics** (``services/model_heuristics.py``) read an
-embedding instead of records: each one runs as a whole (an active learner in one sandbox
-run, through the executor's ``map`` too), after the partitions. Their key covers the
-embedding's version, their code or settings and, for an active learner, the labels it
-trains on; with the same key and unchanged records, a run keeps their votes.
+**Active learners and zero-shot heuristics** (``services/embedding_heuristics.py``) read an
+embedding instead of records: their kind plans each one as a whole (``Kind.plan``: an active
+learner in one sandbox run, through the executor's ``map`` too), run after the partitions.
+Their key covers the embedding's version, their code or settings and, for an active
+learner, the labels it trains on; with the same key and unchanged records, a run keeps
+their votes.
+
+:func:`run` is a run's one entry point, as a job's body.
 """
 
 from __future__ import annotations
@@ -52,8 +55,10 @@ from assay.runtime import partitions
 from assay.runtime.executor import MapFunction
 from assay.runtime.job_runner import Progress
 from assay.runtime.sandbox import Limits, OutputSpec, Record, RecordResult, SandboxError
-from assay.services import heuristics, lookup_lists, model_heuristics, projects
+from assay.services import heuristics, lookup_lists, projects, user_code
 from assay.services import tasks as task_service
+from assay.services.heuristic_kinds import WholeRun
+from assay.storage.db import Database
 from assay.storage.models import Annotation, Heuristic, LabelingTask, Project, core_table, utcnow
 from assay.storage.models import Record as RecordRow
 
@@ -89,9 +94,10 @@ class _Plan:
     ran: int = 0
     error: AssayError | None = None
     kind: str = "labeling_function"
-    # Active learners and zero-shot heuristics: what their run reads, and what their
-    # last_run adds.
-    model: model_heuristics.Prepared | None = None
+    # Run over the records' partitions (a labeling function), or as a whole (``whole``:
+    # an active learner, a zero-shot heuristic), adding ``facts`` to its last_run.
+    over_records: bool = True
+    whole: WholeRun | None = None
     facts: dict[str, Any] = field(default_factory=dict)
 
 
@@ -176,12 +182,12 @@ class Run:
     @property
     def code_plans(self) -> list[_Plan]:
         """The plans that run code on records, a partition at a time."""
-        return [plan for plan in self.plans if plan.kind not in model_heuristics.KINDS]
+        return [plan for plan in self.plans if plan.over_records]
 
     @property
-    def model_plans(self) -> list[_Plan]:
-        """Active learners and zero-shot heuristics with something to run."""
-        return [p for p in self.plans if p.model is not None and p.todo and p.error is None]
+    def whole_plans(self) -> list[_Plan]:
+        """The plans run as a whole (active learners, zero-shot) with something to run."""
+        return [p for p in self.plans if p.whole is not None and p.todo and p.error is None]
 
     @property
     def todo(self) -> list[int]:
@@ -190,9 +196,7 @@ class Run:
         return sorted(bucket for bucket in wanted if bucket in self.members)
 
 
-def prepare(
-    session: Session, project: Project, names: list[str], data_dir: Path | None = None
-) -> Run:
+def prepare(session: Session, project: Project, names: list[str], data_dir: Path) -> Run:
     """Plan a run of these heuristics: each one's key, and the buckets it must run. Active
     learners and zero-shot heuristics read their embedding from ``data_dir``; one that cannot
     run gets its error here (the others still run)."""
@@ -210,8 +214,9 @@ def prepare(
             specs[heuristic.task_id] = heuristics.output_spec(session, task)
         output = specs[heuristic.task_id]
         code_versions[heuristic.id] = heuristic.code_version
-        if heuristic.kind in model_heuristics.KINDS:
-            plans.append(_model_plan(session, heuristic, output, digests, data_dir))
+        whole = _whole_plan(session, heuristic, output, digests, data_dir)
+        if whole is not None:
+            plans.append(whole)
             continue
         key = run_key(heuristic, output, project.language, text, known["versions"])
         cache = heuristic.cache or {}
@@ -224,25 +229,26 @@ def prepare(
     return Run(plans, digests, members, project.language, known["modules"], code_versions)
 
 
-def _model_plan(
+def _whole_plan(
     session: Session,
     heuristic: Heuristic,
     output: OutputSpec,
     digests: dict[str, str],
-    data_dir: Path | None,
-) -> _Plan:
-    """An active learner's or zero-shot heuristic's plan: everything or nothing to run (its
-    votes all change with its model), nothing when its key and the records are unchanged."""
+    data_dir: Path,
+) -> _Plan | None:
+    """The plan of a heuristic that its kind runs as a whole (None: it runs over the
+    records): everything or nothing to run (its votes all change with its model), nothing
+    when its key and the records are unchanged."""
     plan = _Plan(heuristic.id, heuristic.name, heuristic.task_id, heuristic.code, output, "")
-    plan.kind = heuristic.kind
+    plan.kind, plan.over_records = heuristic.kind, False
     try:
-        if data_dir is None:
-            raise model_heuristics.ModelHeuristicError("a run of it needs the data dir")
-        plan.model = model_heuristics.prepare(session, heuristic, data_dir)
+        plan.whole = heuristics.kind_of(heuristic.kind).plan(session, heuristic, data_dir)
     except AssayError as exc:
         plan.error = exc
         return plan
-    plan.key = plan.model.key
+    if plan.whole is None:
+        return None
+    plan.key = plan.whole.key
     cache = heuristic.cache or {}
     if cache.get("key") != plan.key or cache.get("buckets") != digests:
         plan.todo = {int(bucket) for bucket in digests}
@@ -253,9 +259,9 @@ def records(session: Session, project: Project, run: Run) -> Iterable[Record]:
     """The records some heuristic of the run must run, as the sandbox takes them."""
     todo = run.todo
     if len(todo) == len(run.members):
-        return heuristics.sandbox_records(session, project)
+        return user_code.sandbox_records(session, project)
     ids = [record_id for bucket in todo for record_id in run.members[bucket]]
-    return heuristics.sandbox_records(session, project, ids) if ids else []
+    return user_code.sandbox_records(session, project, ids) if ids else []
 
 
 def execute(
@@ -269,12 +275,12 @@ def execute(
     executor's ``map``), then the active learners and zero-shot heuristics; keeps each
     heuristic's new votes, or its error."""
     code_work = sum(len(run.members.get(b, ())) for p in run.code_plans for b in p.todo)
-    model_work = len(run.model_plans) * sum(len(ids) for ids in run.members.values())
-    share = code_work / (code_work + model_work) if model_work else 1.0
+    whole_work = len(run.whole_plans) * sum(len(ids) for ids in run.members.values())
+    share = code_work / (code_work + whole_work) if whole_work else 1.0
     if run.code_plans:
         _execute_code(run, records, mapper, limits, _scaled(progress, 0.0, share))
-    if model_work:
-        _execute_models(run, mapper, limits, _scaled(progress, share, 1.0))
+    if whole_work:
+        _execute_wholes(run, mapper, limits, _scaled(progress, share, 1.0))
 
 
 def _scaled(progress: Progress, low: float, high: float) -> Progress:
@@ -329,19 +335,20 @@ def _execute_code(
         progress(done / total if total else 1.0, f"{label}: {done:,} / {total:,} records")
 
 
-def _execute_models(run: Run, mapper: MapFunction, limits: Limits, progress: Progress) -> None:
-    """Each active learner (in the sandbox, through ``mapper``) and zero-shot heuristic (here)
-    over every record of the run; records its embedding does not hold get no vote."""
+def _execute_wholes(run: Run, mapper: MapFunction, limits: Limits, progress: Progress) -> None:
+    """Each heuristic run as a whole (an active learner in the sandbox through ``mapper``, a
+    zero-shot heuristic here) over every record of the run; records its embedding does not
+    hold get no vote."""
     record_ids = np.fromiter(
         itertools.chain.from_iterable(run.members[b] for b in sorted(run.members)), np.int64
     )
-    plans = run.model_plans
+    plans = run.whole_plans
     for number, plan in enumerate(plans):
-        assert plan.model is not None
-        kind = plan.model.kind.replace("_", " ")
+        assert plan.whole is not None
+        kind = plan.kind.replace("_", " ")
         progress(number / len(plans), f"{plan.name}: {kind} over {len(record_ids):,} records")
         try:
-            votes = _model_votes(plan, plan.model, record_ids, mapper, limits)
+            votes, plan.facts = plan.whole.votes(plan.code, record_ids, mapper, limits)
         except AssayError as exc:
             plan.error = exc
             continue
@@ -351,34 +358,6 @@ def _execute_models(run: Run, mapper: MapFunction, limits: Limits, progress: Pro
         ]
         plan.ran = len(record_ids)
     progress(1.0, f"{len(plans)} model heuristics done")
-
-
-def _model_votes(
-    plan: _Plan,
-    model: model_heuristics.Prepared,
-    record_ids: np.ndarray,
-    mapper: MapFunction,
-    limits: Limits,
-) -> list[model_heuristics.Vote]:
-    embedded = int(np.isin(record_ids, model.vectors.ids).sum())
-    plan.facts = {"embedding": model.embedding, "embedding_version": model.vectors.version}
-    plan.facts["not_embedded"] = len(record_ids) - embedded
-    if model.kind == model_heuristics.ZERO_SHOT:
-        ids, scores = model_heuristics.zero_shot_scores(model, record_ids)
-        return model_heuristics.zero_shot_votes(model, ids, scores)
-    examples, layout = model_heuristics.learner_input(model, record_ids)
-    function = functools.partial(
-        partitions.run_learner,
-        code=plan.code,
-        classes=sorted(model_heuristics.allowed_classes(model)),
-        limits=model_heuristics.learner_limits(limits, examples),
-    )
-    (found,) = list(mapper(function, [examples]))
-    if isinstance(found, AssayError):
-        raise found
-    plan.facts["trained_on"] = len(model.reference)
-    plan.facts["folds"] = int(examples.folds.max()) + 1
-    return model_heuristics.learner_votes(model, found, layout, record_ids)
 
 
 def _rows(plan: _Plan, results: list[RecordResult]) -> Iterator[dict[str, Any]]:
@@ -502,3 +481,30 @@ def check(run: Run) -> None:
         f"kept): {message}",
         errors={plan.name: plan.error.to_dict() for plan in failed if plan.error},
     )
+
+
+def run(
+    db: Database,
+    project_name: str,
+    names: list[str],
+    *,
+    data_dir: Path,
+    mapper: MapFunction,
+    limits: Limits,
+    progress: Progress,
+) -> dict[str, Any]:
+    """Run these heuristics on every record, as a job's body: plan and read the records,
+    run them a partition at a time through ``mapper`` (the executor's ``map``), store each
+    one that succeeded in one short transaction (the swap), refresh the statistics of their
+    tasks, then raise the failures (``HeuristicRunFailed``, or the one heuristic's error)."""
+    with db.session() as session:
+        project = projects.get(session, project_name)
+        planned = prepare(session, project, names, data_dir)
+        execute(planned, records(session, project, planned), mapper, limits, progress)
+    with db.session() as session:  # the swap: one short transaction
+        stored = store(session, projects.get(session, project_name), planned)
+    with db.session() as session:
+        refresh(session, planned)
+    check(planned)
+    progress(1.0, "done")
+    return {"heuristics": stored}

