@@ -543,12 +543,13 @@ def heuristics_add(
         str | None, typer.Option("--embedding", help="Embedding (active learner, zero-shot).")
     ] = None,
     classifier: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--classifier",
-            help="Active learner template: logistic-regression | random-forest | k-neighbors",
+            help="Active learner template: logistic-regression (default) | random-forest | "
+            "k-neighbors",
         ),
-    ] = "logistic-regression",
+    ] = None,
     min_confidence: Annotated[
         float | None,
         typer.Option("--min-confidence", help="Abstain below this probability (0..1)."),
@@ -571,45 +572,24 @@ def heuristics_add(
         except (OSError, UnicodeDecodeError) as exc:
             raise AssayError(f"cannot read {file}: {exc}") from exc
     wb = _workbench()
-    kind = kind.replace("_", "-")
-    if kind == "labeling-function" or replace:
+    if replace:
         if name is None or code is None:
-            raise AssayError("a labeling function needs --name and --file")
-        if replace:
-            _print(wb.update_heuristic(project, name, code=code))
-        else:
-            _print(wb.add_heuristic(project, task, name, code))
+            raise AssayError("--replace needs --name and --file")
+        _print(wb.update_heuristic(project, name, code=code))
         return
-    if embedding is None:
-        raise AssayError(f"a {kind} heuristic reads an embedding: name it with --embedding")
-    if kind == "active-learner":
-        _print(
-            wb.add_active_learner(
-                project,
-                task,
-                embedding=embedding,
-                name=name,
-                classifier=classifier,
-                min_confidence=0.8 if min_confidence is None else min_confidence,
-                code=code,
-            )
-        )
-    elif kind == "zero-shot":
-        described = dict(_pair(item, "--describe") for item in descriptions or [])
-        _print(
-            wb.add_zero_shot(
-                project,
-                task,
-                embedding=embedding,
-                name=name,
-                descriptions=described,
-                min_confidence=min_confidence,
-            )
-        )
-    else:
-        raise AssayError(
-            f"unknown kind {kind!r}: use labeling-function, active-learner or zero-shot"
-        )
+    described = dict(_pair(item, "--describe") for item in descriptions or []) or None
+    added = wb.add_heuristic(
+        project,
+        task,
+        name,
+        code,
+        kind=kind,
+        embedding=embedding,
+        classifier=classifier,
+        min_confidence=min_confidence,
+        descriptions=described,
+    )
+    _print(added)
 
 
 def _pair(item: str, option: str) -> tuple[str, str]:

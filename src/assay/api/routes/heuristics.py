@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from assay import documents
 from assay.api import schemas
 from assay.api.deps import WorkbenchDep
 from assay.errors import ValidationError
+from assay.workbench import Workbench
 
 router = APIRouter(tags=["heuristics"])
 HEURISTICS = "/projects/{project}/heuristics"
+# Workbench.add_heuristic's own arguments: a config of one of these names is refused.
+_ADD_ARGUMENTS = frozenset(inspect.signature(Workbench.add_heuristic).parameters)
 
 
 @router.get(HEURISTICS, summary="Heuristics with their last run and statistics")
-def list_heuristics(wb: WorkbenchDep, project: str) -> list[schemas.HeuristicPublic]:
-    return [schemas.HeuristicPublic(**doc) for doc in wb.list_heuristics(project)]
+def list_heuristics(wb: WorkbenchDep, project: str) -> list[documents.HeuristicPublic]:
+    return wb.list_heuristics(project)
 
 
 @router.post(
@@ -26,49 +31,32 @@ def list_heuristics(wb: WorkbenchDep, project: str) -> list[schemas.HeuristicPub
 )
 def add_heuristic(
     wb: WorkbenchDep, project: str, body: schemas.HeuristicCreate
-) -> schemas.HeuristicPublic:
-    kind = body.kind.replace("-", "_")
+) -> documents.HeuristicPublic:
     config = dict(body.config or {})
-    if kind == "labeling_function":
-        if body.name is None or body.code is None or config or body.embedding:
-            raise ValidationError("a labeling function takes a name and code (no embedding)")
-        return schemas.HeuristicPublic(
-            **wb.add_heuristic(project, body.task, body.name, body.code, body.description)
-        )
-    if body.embedding is None:
-        raise ValidationError(f"a {kind} heuristic reads an embedding: name it in 'embedding'")
-    allowed = {"active_learner": {"classifier", "min_confidence"}}.get(
-        kind, {"min_confidence", "descriptions"}
+    taken = sorted(config.keys() & {"embedding", *_ADD_ARGUMENTS})
+    if taken:  # the body's own fields, not settings of a kind
+        raise ValidationError(f"unknown config of a {body.kind}: {', '.join(taken)}")
+    return wb.add_heuristic(
+        project,
+        body.task,
+        body.name,
+        body.code,
+        body.description,
+        kind=body.kind,
+        embedding=body.embedding,
+        **config,
     )
-    if set(config) - allowed:
-        unknown = ", ".join(sorted(set(config) - allowed))
-        raise ValidationError(f"unknown config of a {kind}: {unknown}")
-    if kind == "active_learner":
-        added = wb.add_active_learner(
-            project, body.task, embedding=body.embedding, name=body.name, code=body.code, **config
-        )
-    elif kind == "zero_shot":
-        if body.code:
-            raise ValidationError("a zero-shot heuristic has no code: give label descriptions")
-        added = wb.add_zero_shot(
-            project, body.task, embedding=body.embedding, name=body.name, **config
-        )
-    else:
-        raise ValidationError(
-            f"unknown kind {body.kind!r}: use labeling_function, active_learner or zero_shot"
-        )
-    return schemas.HeuristicPublic(**added)
 
 
 @router.get(HEURISTICS + "/{name}", summary="A heuristic")
-def get_heuristic(wb: WorkbenchDep, project: str, name: str) -> schemas.HeuristicPublic:
-    return schemas.HeuristicPublic(**wb.get_heuristic(project, name))
+def get_heuristic(wb: WorkbenchDep, project: str, name: str) -> documents.HeuristicPublic:
+    return wb.get_heuristic(project, name)
 
 
 @router.patch(HEURISTICS + "/{name}", summary="Rename a heuristic or change its code")
 def update_heuristic(
     wb: WorkbenchDep, project: str, name: str, body: schemas.HeuristicUpdate
-) -> schemas.HeuristicPublic:
+) -> documents.HeuristicPublic:
     changed = wb.update_heuristic(
         project,
         name,
@@ -77,7 +65,7 @@ def update_heuristic(
         description=body.description,
         config=body.config,
     )
-    return schemas.HeuristicPublic(**changed)
+    return changed
 
 
 @router.delete(HEURISTICS + "/{name}", status_code=204, summary="Delete a heuristic and its votes")
@@ -91,7 +79,7 @@ def delete_heuristic(wb: WorkbenchDep, project: str, name: str) -> None:
 )
 def try_heuristic(
     wb: WorkbenchDep, project: str, name: str, body: schemas.HeuristicTry
-) -> schemas.HeuristicTryResult:
+) -> documents.HeuristicTryResult:
     tried = wb.try_heuristic(
         project,
         name,
@@ -100,7 +88,7 @@ def try_heuristic(
         seed=body.seed,
         cancel_key=body.cancel_key,
     )
-    return schemas.HeuristicTryResult(**tried)
+    return tried
 
 
 @router.post(
@@ -113,8 +101,8 @@ def run_heuristics(
     project: str,
     body: schemas.HeuristicRun,
     wait: Annotated[bool, Query()] = False,
-) -> schemas.JobPublic:
-    return schemas.JobPublic(**wb.run_heuristics(project, body.names, wait=wait))
+) -> documents.JobPublic:
+    return wb.run_heuristics(project, body.names, wait=wait)
 
 
 @router.post(
@@ -128,11 +116,11 @@ def weak_supervise(
     task: str,
     body: schemas.WeakSupervisionRun,
     wait: Annotated[bool, Query()] = False,
-) -> schemas.JobPublic:
+) -> documents.JobPublic:
     job = wb.weak_supervise(
         project, task, model=body.model, heuristics=body.heuristics, params=body.params, wait=wait
     )
-    return schemas.JobPublic(**job)
+    return job
 
 
 @router.get(
@@ -141,6 +129,6 @@ def weak_supervise(
 )
 def weak_supervision_info(
     wb: WorkbenchDep, project: str, task: str
-) -> schemas.WeakSupervisionInfo | None:
+) -> documents.WeakSupervisionInfo | None:
     info = wb.weak_supervision_info(project, task)
-    return None if info is None else schemas.WeakSupervisionInfo(**info)
+    return info
