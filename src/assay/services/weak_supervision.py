@@ -244,6 +244,18 @@ def _check_confidences(model: str, result: dict[str, Any]) -> None:
         )
 
 
+def _reference_rows(
+    session: Session, task: LabelingTask, record_ids: IntArray
+) -> tuple[IntArray, IntArray]:
+    """The reference manual labels of the records that have votes: their rows in
+    ``record_ids`` (ascending) and their labels (class indices)."""
+    reference = _reference(session, task)
+    at = np.searchsorted(record_ids, reference["record"])
+    inside = at < len(record_ids)
+    inside[inside] = record_ids[at[inside]] == reference["record"][inside]
+    return at[inside], reference["label"][inside]
+
+
 def _classify(
     session: Session,
     task: LabelingTask,
@@ -259,11 +271,8 @@ def _classify(
     gold = np.full(len(record_ids), -1, dtype=np.int64)
     estimator = label_models.make_model(model, cardinality=k, **(params or {}))
     if isinstance(estimator, label_models.WeightedVote):
-        reference = _reference(session, task)
-        at = np.searchsorted(record_ids, reference["record"])
-        inside = at < len(record_ids)
-        inside[inside] = record_ids[at[inside]] == reference["record"][inside]
-        gold[at[inside]] = reference["label"][inside]
+        rows_of, labels_of = _reference_rows(session, task, record_ids)
+        gold[rows_of] = labels_of
         _need_reference(task, bool((gold >= 0).any()) or "precisions" in (params or {}))
     started = time.perf_counter()
     estimator.fit(matrix, gold)
@@ -308,13 +317,11 @@ def _multi_label(
     gold = None
     base = label_models.make_model(model, cardinality=2, **(params or {}))
     if isinstance(base, label_models.WeightedVote):
-        reference = _reference(session, task)
-        known = np.isin(record_ids, reference["record"])
+        rows_of, labels_of = _reference_rows(session, task, record_ids)
+        known = np.zeros(n, dtype=bool)
+        known[rows_of] = True
         gold = np.where(known[:, None], 0, -1).astype(np.int64) * np.ones((1, k), np.int64)
-        at = np.searchsorted(record_ids, reference["record"])
-        inside = at < n
-        inside[inside] = record_ids[at[inside]] == reference["record"][inside]
-        gold[at[inside], reference["label"][inside]] = 1
+        gold[rows_of, labels_of] = 1
         _need_reference(task, bool(known.any()) or "precisions" in (params or {}))
     estimator = label_models.MultiLabel(estimator=base)
     started = time.perf_counter()
