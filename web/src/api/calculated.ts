@@ -56,7 +56,7 @@ export function runCalculated(project: string, name: string) {
 }
 
 /** A change of calculated attributes (made of the calls above): the list and the project's
- * schema are read again before `then`. */
+ * schema are read again before `then`, which may open the attribute under its name. */
 export function useCalculatedMutation<V, D>(
   project: string,
   change: (variables: V) => Promise<D>,
@@ -66,6 +66,7 @@ export function useCalculatedMutation<V, D>(
     change,
     [calculatedKeys.all(project), projectKeys.one(project)],
     then,
+    { refreshFirst: true },
   );
 }
 
@@ -80,5 +81,6 @@ export function useDeleteCalculated(project: string, name: string, then?: Then<u
       ),
     [calculatedKeys.all(project), projectKeys.one(project), recordKeys.all(project)],
     then,
+    { refreshFirst: true },
   );
 }

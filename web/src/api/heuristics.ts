@@ -46,13 +46,15 @@ export function tryHeuristic(project: string, name: string, body: Schemas["Heuri
 }
 
 /** A change of the project's heuristics (made of the calls above): the list is read again
- * before `then`. */
+ * before `then`, which may open the heuristic under its new name. */
 export function useHeuristicsMutation<V, D>(
   project: string,
   change: (variables: V) => Promise<D>,
   then?: Then<D, V>,
 ) {
-  return useRefreshingMutation(change, [heuristicKeys.all(project)], then);
+  return useRefreshingMutation(change, [heuristicKeys.all(project)], then, {
+    refreshFirst: true,
+  });
 }
 
 export function useCreateHeuristic(

@@ -44,6 +44,7 @@ export function useCreateLookupList(project: string, then?: Then<LookupList, str
       ),
     [lookupKeys.all(project)],
     then,
+    { refreshFirst: true },
   );
 }
 
@@ -70,6 +71,8 @@ export function useChangeTerms(project: string, name: string) {
             }),
       ),
     [lookupKeys.all(project)],
+    undefined,
+    { refreshFirst: true },
   );
 }
 
@@ -85,6 +88,8 @@ export function useImportTerms(project: string, name: string) {
       );
     },
     [lookupKeys.all(project)],
+    undefined,
+    { refreshFirst: true },
   );
 }
 
@@ -98,6 +103,7 @@ export function useDeleteLookupList(project: string, name: string, then?: Then<u
       ),
     [lookupKeys.all(project)],
     then,
+    { refreshFirst: true },
   );
 }
 
