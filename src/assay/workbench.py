@@ -1053,7 +1053,7 @@ class Workbench:
         "data"}]}``. ``embedding``: default the first ready attribute-level one;
         ``threshold``: default the embedder's."""
         with self.db.session() as s:
-            return search.search(
+            return search.similar(
                 s,
                 projects.get(s, project),
                 embedding,

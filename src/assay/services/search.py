@@ -57,38 +57,6 @@ def default_threshold(embedder: str) -> float:
     return DEFAULT_THRESHOLDS[embeddings.parse_embedder(embedder)[0]]
 
 
-def search(
-    session: Session,
-    project: Project,
-    embedding: str | None,
-    data_dir: Path,
-    *,
-    record: int | str | None = None,
-    text: str | None = None,
-    where: Any = None,
-    limit: int = 10,
-    threshold: float | None = None,
-    exact_below: int = EXACT_BELOW,
-) -> documents.SimilarResult:
-    """:func:`similar` in the named embedding (default: :func:`choose`), at the embedder's
-    default threshold unless given: the search's document."""
-    chosen = choose(session, project, embedding)
-    used = default_threshold(chosen.embedder) if threshold is None else threshold
-    hits = similar(
-        session,
-        project,
-        chosen,
-        data_dir,
-        record=record,
-        text=text,
-        where=where,
-        limit=limit,
-        threshold=used,
-        exact_below=exact_below,
-    )
-    return {"embedding": chosen.name, "threshold": used, "records": hits}
-
-
 def choose(session: Session, project: Project, name: str | None) -> Embedding:
     """The named embedding, or the project's first ready attribute-level one."""
     if name:
@@ -163,7 +131,7 @@ def rows_of(vectors: embeddings.Vectors, record_ids: np.ndarray) -> np.ndarray:
 def similar(
     session: Session,
     project: Project,
-    embedding: Embedding,
+    name: str | None,
     data_dir: Path,
     *,
     record: int | str | None = None,
@@ -173,11 +141,12 @@ def similar(
     threshold: float | None = None,
     encoder: Any = None,
     exact_below: int = EXACT_BELOW,
-) -> list[documents.ScoredRecord]:
-    """The records most similar to a record (id or ``col=value`` key) or to a free text,
-    among those ``where`` matches, scoring at least ``threshold`` (default: the
-    embedder's), best first: ``{"id", "key", "score", "data"}``. The record itself is left
-    out."""
+) -> documents.SimilarResult:
+    """The records most similar to a record (id or ``col=value`` key) or to a free text in
+    the embedding ``name`` (default: :func:`choose`'s), among those ``where`` matches,
+    scoring at least ``threshold`` (default: the embedder's), best first. The record
+    itself is left out."""
+    embedding = choose(session, project, name)
     if (record is None) == (text is None):
         raise ValidationError("similar records: give either a record or a text")
     if not 1 <= limit <= queries.MAX_LIMIT:
@@ -204,7 +173,7 @@ def similar(
         encode = encoder or embeddings.encoder(data_dir, embedding)
         query = np.asarray(encode([str(text)]), dtype=np.float32)[0]
     if not np.any(query):  # an empty text, or none of its words known to TF-IDF
-        return []
+        return {"embedding": embedding.name, "threshold": threshold, "records": []}
     allowed: np.ndarray | None = None
     if where:
         ids = np.asarray(queries.record_ids(session, project, where), dtype=np.int64)
@@ -232,11 +201,12 @@ def similar(
         if len(results) >= limit or k >= candidates or below:
             break
         k = min(k * 4, candidates)
-    return _named(
-        session,
-        project,
-        [{"id": i, "score": round(score, 6), **stored[i]} for i, score in results[:limit]],
-    )
+    best = [{"id": i, "score": round(score, 6), **stored[i]} for i, score in results[:limit]]
+    return {
+        "embedding": embedding.name,
+        "threshold": threshold,
+        "records": _named(session, project, best),
+    }
 
 
 def _named(
