@@ -3,9 +3,13 @@ databases."""
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
-from assay import Conflict, NotFound, Workbench
+from assay import Conflict, NotFound, ValidationError, Workbench
+from assay.documents import HeuristicKind
+from assay.services import heuristics
 
 STARTS_WITH_DIGIT = """
 def starts_with_digit(record):
@@ -193,3 +197,38 @@ def test_renaming_a_label_rewrites_the_heuristics_that_name_it(wb: Workbench, pr
     assert wb.get_heuristic(project, "other")["code_version"] == 1
     wb.run_heuristics(project, ["lf"], wait=True)
     assert wb.query(project, {"task": "clickbait", "source": "heuristic"})["total"] > 0
+
+
+def test_kinds_are_a_registry() -> None:
+    """Each kind is registered under the name stored in ``heuristic.kind`` (the API's
+    closed set), declares its settings once, and is found by either spelling."""
+    assert set(heuristics.KINDS) == set(get_args(HeuristicKind))
+    for name, kind in heuristics.KINDS.items():
+        assert kind.name == name and kind.noun
+        assert heuristics.kind_of(name.replace("_", "-")) is kind
+    assert heuristics.KINDS["labeling_function"].settings == {}
+    assert heuristics.KINDS["active_learner"].settings["min_confidence"] == 0.8
+
+
+def test_add_heuristic_by_kind(wb: Workbench, project: str) -> None:
+    """One add_heuristic for every kind: positional use of a labeling function stays, a
+    kind's settings are checked by the kind, an unknown kind or setting is refused."""
+    added = wb.add_heuristic(
+        project, "clickbait", name="digit", code=STARTS_WITH_DIGIT, kind="labeling-function"
+    )
+    assert (added["kind"], added["embedding"], added["config"]) == (
+        "labeling_function",
+        None,
+        None,
+    )
+    with pytest.raises(ValidationError, match="unknown kind 'oracle'"):
+        wb.add_heuristic(project, "clickbait", "x", "def f(r): pass", kind="oracle")
+    with pytest.raises(ValidationError, match="unknown config of a labeling function: embedding"):
+        wb.add_heuristic(project, "clickbait", "x", "def f(r): pass", embedding="e")
+    with pytest.raises(ValidationError, match="takes a name and code"):
+        wb.add_heuristic(project, "clickbait", "x")
+    with pytest.raises(ValidationError, match="reads an embedding"):
+        wb.add_heuristic(project, "clickbait", kind="active_learner")
+    with pytest.raises(ValidationError, match="unknown config of an active learner: temperature"):
+        wb.add_heuristic(project, "clickbait", kind="active_learner", embedding="e", temperature=1)
+    assert [h["name"] for h in wb.list_heuristics(project)] == ["digit"]
