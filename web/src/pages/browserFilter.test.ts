@@ -12,9 +12,9 @@ import {
   type LabelRow,
 } from "./browserFilter";
 
-const attribute = (name: string, data_type: string, position = 0): Attribute => ({
+const attribute = (name: string, type: Attribute["data_type"], position = 0): Attribute => ({
   name,
-  data_type,
+  data_type: type,
   position,
   primary_key: false,
   calculated: false,

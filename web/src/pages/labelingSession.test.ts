@@ -23,7 +23,7 @@ const label = (name: string, hotkey: string | null = null, color = "#111111") =>
 });
 const task = (
   name: string,
-  type: string,
+  type: Task["type"],
   attribute: string | null = null,
   labels = [label("yes", "y"), label("no", "N")],
 ): Task => ({ id: name.length, name, type, attribute, labels });
