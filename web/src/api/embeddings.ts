@@ -13,7 +13,7 @@ export const embeddingKeys = {
   embedders: ["embedders"] as const,
 };
 
-const BUSY = new Set(["queued", "running"]);
+const BUSY = new Set<Embedding["state"]>(["queued", "running"]);
 
 export function isBusy(embedding: Embedding): boolean {
   return BUSY.has(embedding.state);

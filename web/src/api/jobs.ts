@@ -8,7 +8,7 @@ export const jobKeys = {
   one: (id: number) => ["job", id] as const,
 };
 
-const FINAL = new Set(["done", "failed", "cancelled"]);
+const FINAL = new Set<Job["status"]>(["done", "failed", "cancelled"]);
 
 export function isFinished(job: Job): boolean {
   return FINAL.has(job.status);

@@ -7,13 +7,13 @@ import { Link, useNavigate } from "react-router-dom";
 import type { Schemas } from "../api/client";
 import { useImportFile, usePreviewFile } from "../api/imports";
 import { useProjects } from "../api/projects";
+import { DATA_TYPES } from "../api/values";
 import { formatNumber } from "../format";
 import { projectPath } from "../routes";
 import { Modal } from "./Confirm";
 import { useJobs } from "./Jobs";
 import { InlineError, Loading } from "./States";
 
-const TYPES = ["text", "category", "integer", "float", "boolean"] as const;
 const ARCHIVE = ".assay.json";
 
 function projectNameOf(file: File): string {
@@ -144,7 +144,7 @@ export function UploadDialog({
                         }
                       >
                         {!types[column.name] && <option value="">choose…</option>}
-                        {TYPES.map((type) => (
+                        {DATA_TYPES.map((type) => (
                           <option key={type} value={type}>
                             {type}
                           </option>

@@ -13,6 +13,7 @@ import {
 } from "../api/client";
 import { useProject } from "../api/projects";
 import { useRecord, useRecordsPage } from "../api/records";
+import { ANNOTATION_SOURCES } from "../api/values";
 import { Score } from "../components/Similar";
 import { Empty, ErrorState, Loading, QueryView } from "../components/States";
 import { formatNumber, recordName } from "../format";
@@ -27,7 +28,7 @@ import {
 import { FilterPanel, OrderControls, SearchBox } from "./BrowserFilters";
 import { NeuralPanel, OutlierResults, SimilarResults } from "./BrowserSimilar";
 import { SaveSliceButton, SlicesPanel } from "./BrowserSlices";
-import { buildWhere, parseWhere, SOURCE_NAMES, SOURCES, type Node } from "./browserFilter";
+import { buildWhere, parseWhere, SOURCE_NAMES, type Node } from "./browserFilter";
 import "./Browser.css";
 
 const PAGE_SIZE = 50;
@@ -483,7 +484,7 @@ function TaskLabelsView({
   task: Task;
 }) {
   const entry = record.labels?.[task.name] ?? {};
-  const sources = SOURCES.filter((source) => source === "manual" || source in entry);
+  const sources = ANNOTATION_SOURCES.filter((source) => source === "manual" || source in entry);
   return (
     <div className="record-task" data-task={task.name}>
       <dt>{task.name}</dt>

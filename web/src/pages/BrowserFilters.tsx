@@ -3,6 +3,7 @@
 import { useState, type FormEvent } from "react";
 import type { Attribute, Project, Task } from "../api/client";
 import { useSlices } from "../api/slices";
+import { ANNOTATION_SOURCES } from "../api/values";
 import { SLICE_ORDER, sliceOrder, type Selection } from "../routes";
 import {
   attributeRow,
@@ -12,7 +13,6 @@ import {
   opsFor,
   parseWhere,
   SOURCE_NAMES,
-  SOURCES,
   statesFor,
   type AttributeOp,
   type AttributeRow,
@@ -423,7 +423,7 @@ function LabelCondition({
           onChange({ source, state: statesFor(source).includes(row.state) ? row.state : "" });
         }}
       >
-        {SOURCES.map((source) => (
+        {ANNOTATION_SOURCES.map((source) => (
           <option key={source} value={source}>
             {SOURCE_NAMES[source]}
           </option>

@@ -15,6 +15,7 @@ import {
 } from "../api/calculated";
 import type { Project } from "../api/client";
 import { useCancelKey } from "../api/tryRuns";
+import { DATA_TYPES } from "../api/values";
 import { Code, TryResults } from "../components/Code";
 import { Confirm } from "../components/Confirm";
 import { useJobs } from "../components/Jobs";
@@ -22,7 +23,6 @@ import { ClosingHead } from "../components/Panel";
 import { InlineError, QueryTable } from "../components/States";
 import "./Calculated.css";
 
-const TYPES = ["integer", "float", "boolean", "text", "category"] as const;
 
 function template(project: Project): string {
   const text = project.attributes.find((a) => a.data_type === "text")?.name ?? "text";
@@ -185,7 +185,7 @@ function CalculatedForm({
             onChange={(event) => setDataType(event.target.value)}
             disabled={!!attribute}
           >
-            {TYPES.map((t) => (
+            {DATA_TYPES.map((t) => (
               <option key={t}>{t}</option>
             ))}
           </select>

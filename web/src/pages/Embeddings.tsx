@@ -15,11 +15,17 @@ import {
   type Embedding,
 } from "../api/embeddings";
 import { isFinished } from "../api/jobs";
+import { EMBEDDING_LEVELS } from "../api/values";
 import { Confirm } from "../components/Confirm";
 import { NewForm, Options } from "../components/Fields";
 import { useJobs } from "../components/Jobs";
 import { Empty, InlineError, QueryTable } from "../components/States";
 import { formatNumber, formatTime } from "../format";
+
+const LEVEL_TITLES: Record<Embedding["level"], string> = {
+  attribute: "attribute (one vector per record)",
+  token: "token (for extraction)",
+};
 
 /** Besides the embedders on offer (GET /embedders), models in a folder, named by its path. */
 const FOLDERS = [
@@ -183,8 +189,11 @@ function NewEmbedding({ project }: { project: Project }) {
       <label>
         Level
         <select value={level} onChange={(event) => setLevel(event.target.value)}>
-          <option value="attribute">attribute (one vector per record)</option>
-          <option value="token">token (for extraction)</option>
+          {EMBEDDING_LEVELS.map((value) => (
+            <option key={value} value={value}>
+              {LEVEL_TITLES[value]}
+            </option>
+          ))}
         </select>
       </label>
       <label>

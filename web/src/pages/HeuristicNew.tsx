@@ -6,7 +6,8 @@ import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import type { Project, Task } from "../api/client";
 import { useEmbeddings, type Embedding } from "../api/embeddings";
-import { useCreateHeuristic } from "../api/heuristics";
+import { useCreateHeuristic, type Heuristic } from "../api/heuristics";
+import { HEURISTIC_KINDS } from "../api/values";
 import { Options } from "../components/Fields";
 import { LabelDescriptions, MinConfidence } from "../components/HeuristicFields";
 import { ClosingHead } from "../components/Panel";
@@ -20,7 +21,11 @@ const CLASSIFIERS = [
   ["k-neighbors", "k nearest neighbours"],
 ] as const;
 
-export type LearnedKind = "active_learner" | "zero_shot";
+/** The kinds of heuristic that learn from an embedding (all but labeling functions). */
+export type LearnedKind = Exclude<Heuristic["kind"], "labeling_function">;
+export const LEARNED_KINDS = HEURISTIC_KINDS.filter(
+  (kind): kind is LearnedKind => kind !== "labeling_function",
+);
 
 export const KIND_TITLES: Record<LearnedKind, string> = {
   active_learner: "Active learner",

@@ -17,7 +17,12 @@ import { NoTasks, TaskSelect } from "../components/Tasks";
 import { formatNumber, formatTime } from "../format";
 import { projectPath } from "../routes";
 import { HeuristicEditor } from "./HeuristicEditor";
-import { KIND_TITLES, NewLearnedHeuristic, type LearnedKind } from "./HeuristicNew";
+import {
+  KIND_TITLES,
+  LEARNED_KINDS,
+  NewLearnedHeuristic,
+  type LearnedKind,
+} from "./HeuristicNew";
 import { WeakSupervision } from "./WeakSupervision";
 import "./Heuristics.css";
 
@@ -85,8 +90,7 @@ function HeuristicsView({ project }: { project: Project }) {
   const task = project.tasks.find((t) => t.name === params.get("task")) ?? first;
   const editing = params.get("edit");
   const creating = params.get("new") === "1";
-  const learned = params.get("new");
-  const learning = learned === "active_learner" || learned === "zero_shot" ? learned : null;
+  const learning = LEARNED_KINDS.find((kind) => kind === params.get("new")) ?? null;
   // The last "Run on 10" of the editor, kept here: saving a new heuristic (or a rename) opens
   // the editor anew under its name, and its results should stay in view.
   const [tried, setTried] = useState<Tried | null>(null);
@@ -109,7 +113,7 @@ function HeuristicsView({ project }: { project: Project }) {
           />
         </label>
         <div className="actions">
-          {(["active_learner", "zero_shot"] as const).map((kind) => (
+          {LEARNED_KINDS.map((kind) => (
             <button key={kind} type="button" onClick={() => open({ new: kind })}>
               {KIND_TITLES[kind]}
             </button>

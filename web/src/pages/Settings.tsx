@@ -13,6 +13,7 @@ import {
   useRenameTask,
   useUpdateLabel,
 } from "../api/tasks";
+import { TASK_TYPES } from "../api/values";
 import { Confirm } from "../components/Confirm";
 import { NewForm, OneFieldForm, Options } from "../components/Fields";
 import { Empty, InlineError, QueryView } from "../components/States";
@@ -22,7 +23,6 @@ import { CalculatedAttributes } from "./Calculated";
 import { Embeddings } from "./Embeddings";
 import "./Settings.css";
 
-const TASK_TYPES = ["classification", "multi-label", "extraction"] as const;
 const EXPORT_FORMATS = [
   ["json", "JSON (refinery columns)"],
   ["jsonl", "JSON lines"],

@@ -3,6 +3,7 @@
 // same panel. Parts of a tree the rows cannot express (nested or/not, ids, slices) are kept as
 // they are, as "other conditions".
 import type { Attribute, Task } from "../api/client";
+import { ANNOTATION_SOURCES } from "../api/values";
 
 export type AttributeOp =
   | "eq"
@@ -45,8 +46,7 @@ export function opsFor(dataType: string): AttributeOp[] {
   return ["eq", "ne", ...ORDER_OPS, "in", "is_null"];
 }
 
-export const SOURCES = ["manual", "heuristic", "weak_supervision", "model"] as const;
-export type Source = (typeof SOURCES)[number];
+export type Source = (typeof ANNOTATION_SOURCES)[number];
 export const SOURCE_NAMES: Record<Source, string> = {
   manual: "manual",
   heuristic: "heuristic",
@@ -265,7 +265,7 @@ function parseCondition(node: Node, attributes: Attribute[], tasks: Task[]): Row
   if (typeof inner.task === "string") {
     if (!tasks.some((t) => t.name === inner.task)) return null;
     const source = (inner.source ?? "manual") as Source;
-    if (!SOURCES.includes(source)) return null;
+    if (!ANNOTATION_SOURCES.includes(source)) return null;
     const state = (inner.state ?? "") as LabelState;
     if (!statesFor(source).includes(state)) return null;
     const labels = Array.isArray(inner.labels)
