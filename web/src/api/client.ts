@@ -17,7 +17,6 @@ export type Annotation = Schemas["AnnotationPublic"];
 export type Slice = Schemas["SlicePublic"];
 export type Job = Schemas["JobPublic"];
 export type FilePreview = Schemas["FilePreview"];
-export type QueryBody = Schemas["RecordQuery"];
 
 /** Sent with every API call: the server's door refuses a change (POST, PUT, PATCH, DELETE)
  * that carries neither the page's own Origin nor this header (docs/configuration.md). */
