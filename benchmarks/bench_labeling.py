@@ -21,7 +21,11 @@ from _common import headlines, parser, percentiles, size, write_csv
 from sqlalchemy.exc import OperationalError
 
 from assay import Settings, Workbench
-from assay.services import importing
+
+try:  # older code (on PYTHONPATH) has no swap to time, or one not in these modules
+    from assay.services.importing import staged, staging
+except ImportError:
+    staged = staging = None  # type: ignore[assignment]
 
 
 def write_upsert(path: Path, n: int) -> Path:
@@ -39,9 +43,9 @@ def swap_seconds(wb: Workbench, source: Path, project: str) -> float:
     commit (the staging project's removal starts right after the commit)."""
     started: list[float] = []
     ended: list[float] = []
-    swap, discard = importing._Stage.swap, importing._discard
+    swap, discard = staging.Stage.swap, staged._discard
 
-    def timed_swap(stage: importing._Stage, *args: Any) -> None:
+    def timed_swap(stage: staging.Stage, *args: Any) -> None:
         started.append(time.perf_counter())
         swap(stage, *args)
 
@@ -49,13 +53,13 @@ def swap_seconds(wb: Workbench, source: Path, project: str) -> float:
         ended.append(time.perf_counter())
         discard(*args, **kwargs)
 
-    importing._Stage.swap = timed_swap  # type: ignore[method-assign,assignment]
-    importing._discard = timed_discard
+    staging.Stage.swap = timed_swap  # type: ignore[method-assign,assignment]
+    staged._discard = timed_discard
     try:
         wb.import_file(source, project)
     finally:
-        importing._Stage.swap = swap  # type: ignore[method-assign]
-        importing._discard = discard
+        staging.Stage.swap = swap  # type: ignore[method-assign]
+        staged._discard = discard
     return ended[0] - started[0] if started else float("nan")
 
 
@@ -95,7 +99,7 @@ def main() -> None:
             wb.import_file(source, "bulk", primary_key=["rid"])
             wb.import_file(source, "again", primary_key=["rid"])
             source = write_upsert(folder / "upsert.csv", n)
-            if hasattr(importing, "_Stage"):  # not in code before staged upserts
+            if staging is not None:
                 swap = swap_seconds(wb, source, "again")
         idle = label_loop(wb, 3.0, None)
         env = {**os.environ, "ASSAY_DATA_DIR": str(settings.data_dir)}

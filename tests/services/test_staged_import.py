@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from assay import JobCancelled, Workbench
 from assay.errors import ImportFileError
 from assay.services import importing, jobs, projects
+from assay.services.importing import pacing, staged
 from assay.storage.models import (
     Annotation,
     Attribute,
@@ -149,11 +150,11 @@ def test_chunks_leave_the_sqlite_lock_free_only_while_others_write(
 ) -> None:
     wb = sqlite_wb
     pauses: list[float] = []
-    monkeypatch.setattr(importing.time, "sleep", pauses.append)
+    monkeypatch.setattr(pacing.time, "sleep", pauses.append)
     monkeypatch.setattr(wb.settings, "import_chunk_size", 50)
     wb.import_file(_csv(tmp_path / "a.csv", 0, 230), "alone", primary_key=["rid"])
     assert pauses == []  # an import that writes alone never waits
-    with importing._pacing(wb.db) as pacer:
+    with pacing.open_pacer(wb.db) as pacer:
         for number in range(2):  # the import's own commits, within a chunk, do not count
             pacer.before_chunk()
             wb.create_project(f"own-{number}")
@@ -162,7 +163,7 @@ def test_chunks_leave_the_sqlite_lock_free_only_while_others_write(
         wb.create_project("another")  # another connection commits between two chunks
         pacer.before_chunk()
         pacer.after_chunk()
-        assert pauses == [importing._Pacer.GAP]
+        assert pauses == [pacing.Pacer.GAP]
 
 
 # --- staged imports that update records and carry labels ---------------------------------------
@@ -341,7 +342,7 @@ def test_a_failed_staged_upsert_leaves_the_project_as_it_was(
     if failure == "bad label":
         rows[170]["__clickbait__MANUAL"] = ["yes", "no"]  # a list in a classification task
     if failure == "crash":  # the process dies after its third chunk: nothing cleans up
-        monkeypatch.setattr(importing, "_discard", lambda *_args, **_kwargs: None)
+        monkeypatch.setattr(staged, "_discard", lambda *_args, **_kwargs: None)
     chunks = 0
     mid_run: list[Any] = []  # the job's result column while it ran
 
@@ -405,7 +406,7 @@ def test_recover_removes_a_staging_project_left_behind(
 ) -> None:
     wb = small_chunks
     _base(wb, tmp_path, "p")
-    monkeypatch.setattr(importing, "_discard", lambda *_args, **_kwargs: None)  # no clean-up
+    monkeypatch.setattr(staged, "_discard", lambda *_args, **_kwargs: None)  # no clean-up
     wb.import_file(_jsonl(tmp_path / "u.jsonl", _upsert_rows()), "p")
     monkeypatch.undo()
     after = _dump(wb, "p")

@@ -68,7 +68,7 @@ def touch(session: Session, project: Project) -> None:
 
     An UPDATE by id rather than an attribute change: it works on a project object loaded by
     another session (staged imports) and it takes SQLite's write lock at once, which
-    ``importing._allocate_ids`` relies on.
+    ``importing.writing._allocate_ids`` relies on.
     """
     now = utcnow()
     session.execute(update(Project).where(Project.id == project.id).values(updated_at=now))
