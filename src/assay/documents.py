@@ -23,6 +23,7 @@ JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 EmbeddingState = Literal["queued", "running", "failed", "ready"]
 EmbeddingLevel = Literal["attribute", "token"]
 AnnotationSource = Literal["manual", "heuristic", "weak_supervision", "model"]
+MANUAL: AnnotationSource = "manual"  # the source of labels that annotators give
 ReferenceState = Literal["gold", "agreed", "conflict", "none"]
 ManualState = Literal["none", "labeled", "conflict", "gold", "agreed"]
 """What the data browser filters on: a record's manual state for a task (labeled = gold or

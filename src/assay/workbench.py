@@ -52,6 +52,7 @@ from assay.services import (
     user_code,
     weak_supervision,
 )
+from assay.services.importing import file_import
 
 
 class Workbench:
@@ -294,25 +295,17 @@ class Workbench:
         into: importing.Into,
     ) -> jobs.JobFunction:
         def work(progress: jobs.JobProgress) -> dict[str, Any]:
-            progress(0.0, f"reading {path.name}")
-            if _is_archive(path, fmt):
-                document = archives.read_archive(path)
-                with self.db.session() as s:
-                    restored = archives.restore(s, document, project, self.settings.max_cell_bytes)
-                    name = restored.name
-                return {"project": name, "created": len(document["records"])}
-            table = files.read_table(path, fmt, self._file_limits)
-            options = self._import_options(primary_key, types, annotator, language, into)
-            result = importing.import_staged(
+            return file_import.import_file(
                 self.db,
+                path,
                 project,
-                table,
-                options,
+                self._import_options(primary_key, types, annotator, language, into),
+                fmt=fmt,
+                limits=self._file_limits,
                 job_id=progress.job_id,
                 chunk_size=self.settings.import_chunk_size,
                 progress=progress,
             )
-            return result.summary()
 
         return work
 
@@ -352,14 +345,8 @@ class Workbench:
         self, path: str | Path, project: str, fmt: str | None, into: importing.Into
     ) -> None:
         """Refuse an import whose target contradicts ``into``, before any job starts."""
-        if into == "existing" and _is_archive(Path(path), fmt):
-            raise ValidationError(
-                f"{Path(path).name} is a project archive: it is restored as a new project, "
-                "not added to an existing one",
-                project=project,
-            )
         with self.db.session() as s:
-            importing.check_into(s, project, into)
+            file_import.check_file_into(s, Path(path), project, fmt, into)
 
     def _new_job(self, kind: str, project: str | None, message: str) -> int:
         with self.db.session() as s:
@@ -464,7 +451,7 @@ class Workbench:
         """Delete a label and every vote for it; the task's statistics follow."""
         with self.db.session() as s:
             found = tasks.get(s, projects.get(s, project), task)
-            tasks.delete_label(s, found, label)
+            annotating.delete_label(s, found, label)
         self.after_labels_changed(project, [found.id])
 
     # --- annotations -----------------------------------------------------------------------
@@ -1156,7 +1143,3 @@ def _project_doc(s: Any, project: Any) -> documents.ProjectPublic:
 
 def _span(span: tuple[int, int] | None) -> annotating.Span | None:
     return annotating.Span(*span) if span else None
-
-
-def _is_archive(path: Path, fmt: str | None) -> bool:
-    return fmt == "project" or (fmt is None and path.name.endswith(".assay.json"))

@@ -33,7 +33,7 @@ from assay.storage.models import (
     Record,
 )
 
-MANUAL = "manual"
+MANUAL = documents.MANUAL
 # The columns of an annotation row, in the order :func:`insert_many` takes them.
 COLUMNS = (
     "record_id",
@@ -404,6 +404,14 @@ def task_labels(session: Session, record: Record, task: LabelingTask) -> documen
             for r in rows
         ],
     }
+
+
+def delete_label(session: Session, task: LabelingTask, name: str) -> None:
+    """Delete a label and every annotation of it; the references of the records it
+    labeled follow."""
+    affected = records_with_label(session, task_service.label(session, task, name))
+    task_service.delete_label(session, task, name)
+    refresh_reference(session, task, affected)
 
 
 def insert_many(session: Session, rows: Iterable[Sequence[Any]]) -> None:

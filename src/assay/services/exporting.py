@@ -17,8 +17,6 @@ is written as null there.
 from __future__ import annotations
 
 import csv
-import json
-import math
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -28,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from assay.errors import ValidationError
 from assay.runtime.job_runner import Progress
-from assay.services import annotating, projects, queries, slices, tasks, tokens
+from assay.services import annotating, archives, projects, queries, slices, tasks, tokens
+from assay.services.cells import defuse, json_text
 from assay.services.refinery_columns import column_name, is_confidence
 from assay.storage.models import (
     Annotation,
@@ -40,7 +39,6 @@ from assay.storage.models import (
 )
 
 RECORD_FORMATS = ("json", "jsonl", "csv", "parquet")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 """What makes a spreadsheet read a text cell as a formula (OWASP, "CSV injection")."""
 FORMATS = (*RECORD_FORMATS, "project")
 CHUNK = 2000
@@ -141,32 +139,6 @@ def _cell(value: Any) -> Any:
     return json_text(value) if isinstance(value, (list, dict)) else value
 
 
-def defuse(value: Any) -> Any:
-    """A text a spreadsheet would run as a formula, with a leading ``'``; anything else as
-    it is (numbers are not text: -3 in a numeric column stays -3)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def json_text(value: Any) -> str:
-    """JSON text, always valid: a non-finite number (which JSON cannot hold) becomes null."""
-    try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False)
-    except ValueError:
-        return json.dumps(_finite(value), ensure_ascii=False, allow_nan=False)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
-
-
 def export_records(
     session: Session,
     project: Project,
@@ -182,8 +154,6 @@ def export_records(
     if fmt == "project":
         if slice_name:
             raise ValidationError("a project archive holds the whole project; drop --slice")
-        from assay.services import archives
-
         return archives.export_archive(session, project, out)
     if fmt not in RECORD_FORMATS:
         raise ValidationError(

@@ -24,6 +24,7 @@ from assay import documents
 from assay.errors import Conflict, ImportFileError, ValidationError
 from assay.runtime.sandbox import module_name
 from assay.services import named, names, tokens
+from assay.services.cells import defuse
 from assay.storage.models import (
     Annotation,
     Attribute,
@@ -273,8 +274,6 @@ def remove_from_span(session: Session, project_id: int, label_name: str, text: s
 def _span_remains(session: Session, project_id: int, label_name: str, term: str) -> bool:
     """Whether a manual span of a label of this name has this text (after stripping). Only
     the records whose folded text contains the term are read."""
-    from assay.services.annotating import MANUAL  # annotating imports this module
-
     rows = session.execute(
         select(
             Record.data,
@@ -295,7 +294,7 @@ def _span_remains(session: Session, project_id: int, label_name: str, term: str)
         .where(
             LabelingTask.project_id == project_id,
             Label.name == label_name,
-            Annotation.source == MANUAL,
+            Annotation.source == documents.MANUAL,
             Annotation.span_start.is_not(None),
             RecordText.folded.contains(term.casefold(), autoescape=True),
         )
@@ -385,8 +384,6 @@ def export_terms(session: Session, lst: LookupList, fmt: str, *, raw: bool = Fal
     """The terms as text (one a line, blacklisted left out) or CSV (term, blacklisted). A CSV
     escapes terms a spreadsheet would run as formulas unless ``raw`` (terms come from labeled
     spans, that is from the records' text)."""
-    from assay.services.exporting import defuse  # exporting imports this module's users
-
     if fmt not in EXPORT_FORMATS:
         raise ValidationError(f"unknown format {fmt!r}; use txt or csv", format=fmt)
     found = terms(session, lst)

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from assay import documents
 from assay.errors import ValidationError
-from assay.services import annotating, names, projects, records, tasks
+from assay.services import annotating, named, names, projects, records, tasks
 from assay.storage.models import (
     MAX_ID,
     Annotation,
@@ -411,9 +411,7 @@ def _search_condition(ctx: _Context, node: dict[str, Any], path: str) -> ColumnE
 
 
 def _named_slice(ctx: _Context, name: str) -> DataSlice:
-    from assay.services import slices  # slices imports this module
-
-    return slices.get(ctx.session, ctx.project, name)
+    return named.get(ctx.session, DataSlice, ctx.project, name, "slice")
 
 
 def _slice_condition(

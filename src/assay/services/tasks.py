@@ -190,12 +190,9 @@ def update_label(
 
 
 def delete_label(session: Session, task: LabelingTask, name: str) -> None:
-    from assay.services import annotating
-
-    found = label(session, task, name)
-    affected = annotating.records_with_label(session, found)
-    session.execute(delete(Label).where(Label.id == found.id))
-    annotating.refresh_reference(session, task, affected)
+    """Delete the label; its annotations go with it (the caller refreshes the references:
+    :func:`assay.services.annotating.delete_label`)."""
+    session.execute(delete(Label).where(Label.id == label(session, task, name).id))
 
 
 def delete_task(session: Session, project: Project, name: str) -> None:
