@@ -20,7 +20,7 @@ type Statistics = Schemas["TaskStatistics"];
 const MANUAL_COLOR = "#2f5d8a";
 const WEAK_COLOR = "#f28e2b";
 const STATE_COLORS = { gold: "#c9a227", agreed: "#59a14f", conflict: "#e15759", none: "#dde1e6" };
-const SOURCE_NAMES: Record<string, string> = {
+const SOURCE_NAMES: Partial<Record<Schemas["ConfidenceHistogram"]["source"], string>> = {
   heuristic: "heuristics",
   weak_supervision: "weak supervision",
   model: "models",

@@ -38,7 +38,7 @@ const TEXT_OPS: AttributeOp[] = ["contains", "begins_with", "ends_with"];
 const ORDER_OPS: AttributeOp[] = ["lt", "le", "gt", "ge", "between"];
 
 /** The ops the API accepts for an attribute type, the most useful first. */
-export function opsFor(dataType: string): AttributeOp[] {
+export function opsFor(dataType: Attribute["data_type"]): AttributeOp[] {
   if (dataType === "text" || dataType === "category") {
     return ["contains", "eq", "ne", "begins_with", "ends_with", "in", ...ORDER_OPS, "is_null"];
   }
