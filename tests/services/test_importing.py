@@ -15,6 +15,8 @@ import pytest
 
 from assay import NotFound, ValidationError, Workbench
 from assay.errors import ImportFileError
+from assay.services import files, jobs
+from assay.services.importing import ImportOptions, file_import
 
 TOPICS = ["sports", "politics", "tech"]
 
@@ -786,3 +788,20 @@ def test_errors_name_a_file_by_its_name_only(wb: Workbench, tmp_path: Path) -> N
             wb.import_file(path, "p")
         assert raised.value.detail["file"] == name
         assert str(tmp_path) not in str(raised.value.detail)
+
+
+def test_a_file_import_is_one_service_call(wb: Workbench, tmp_path: Path) -> None:
+    """The import job's body is a service entry point: a file in, the summary out (the
+    Workbench only starts it and reacts); an archive is known by its format or name."""
+    source = _write(tmp_path / "rows.csv", "csv", _rows(5))
+    with wb.db.session() as s:
+        job_id = jobs.create(s, "import", None, "import rows.csv").id
+    options = ImportOptions(primary_key=["id"])
+    summary = file_import.import_file(
+        wb.db, source, "direct", options, fmt=None, limits=files.Limits(), job_id=job_id
+    )
+    assert (summary["project"], summary["created"], summary["updated"]) == ("direct", 5, 0)
+    assert _types(wb, "direct")["score"] == "float"
+    assert file_import.is_archive(Path("p.assay.json"), None)
+    assert file_import.is_archive(Path("p.json"), "project")
+    assert not file_import.is_archive(Path("p.assay.json"), "json")
