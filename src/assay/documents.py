@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, NotRequired, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 # --- closed value sets ---------------------------------------------------------------------------
@@ -66,12 +66,27 @@ Timestamp = Annotated[str, Field(description="ISO 8601, UTC")]
 # --- the record query ----------------------------------------------------------------------------
 
 
+@with_config(ConfigDict(extra="allow"))
+class AttributeCondition(TypedDict):
+    """A filter tree's condition on an attribute's value (docs/queries.md); other nodes
+    (and, or, not, task, slice, ids, search) are objects of their own keys."""
+
+    attribute: str
+    op: NotRequired[Annotated[FilterOperator, Field(description="default eq")]]
+    value: NotRequired[Any]
+    case_sensitive: NotRequired[bool]
+    negate: NotRequired[bool]
+
+
+FilterTree = AttributeCondition | dict[str, Any]
+
+
 class RecordQuery(BaseModel):
     """Which records, in which order, which page: the one set of parameters (and defaults)
     of a record query, for the API's body, the Python API and the CLI alike. The query
     service checks the values (a limit out of range is refused with where and why)."""
 
-    where: dict[str, Any] | None = Field(default=None, description="filter tree (docs/queries.md)")
+    where: FilterTree | None = Field(default=None, description="filter tree (docs/queries.md)")
     order_by: str = Field(
         default="id",
         description="id, random, an attribute name, or slice:NAME (a static slice's own "

@@ -511,7 +511,7 @@ class Workbench:
         """One page of records: ``{"records", "total", "next_cursor"}``; ``params`` are those
         of :class:`assay.documents.RecordQuery` (order_by, descending, seed, limit, cursor,
         offset, with_labels), with its defaults."""
-        query = documents.RecordQuery(where=where, **params)
+        query = queries.parameters(where, **params)
         with self.db.session() as s:
             page = queries.run(s, projects.get(s, project), query)
             return {"records": page.records, "total": page.total, "next_cursor": page.next_cursor}

@@ -551,6 +551,16 @@ def _count(session: Session, condition: ColumnElement[bool]) -> int:
     return int(session.scalar(select(func.count()).select_from(Record).where(condition)) or 0)
 
 
+def parameters(where: Any = None, **given: Any) -> documents.RecordQuery:
+    """A record query's parameters as the Python API passes them, with the defaults of
+    :class:`assay.documents.RecordQuery`. An unknown name is refused; the values are not
+    coerced: :func:`run` checks them and says where and why."""
+    unknown = sorted(given.keys() - documents.RecordQuery.model_fields.keys())
+    if unknown:
+        raise TypeError(f"unknown record query parameter(s): {', '.join(unknown)}")
+    return documents.RecordQuery.model_construct(where=where, **given)
+
+
 def run(session: Session, project: Project, params: documents.RecordQuery) -> Page:
     """One page of records matching ``where``, with the exact total count."""
     where, order_by, descending, seed = (
