@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from assay.errors import AssayError
@@ -55,9 +55,10 @@ from assay.runtime import partitions
 from assay.runtime.executor import MapFunction
 from assay.runtime.job_runner import Progress
 from assay.runtime.sandbox import Limits, OutputSpec, Record, RecordResult, SandboxError
-from assay.services import heuristics, lookup_lists, projects, user_code
+from assay.services import annotating, heuristics, lookup_lists, projects, user_code
 from assay.services import tasks as task_service
 from assay.services.heuristic_kinds import WholeRun
+from assay.storage import bulk
 from assay.storage.db import Database
 from assay.storage.models import Annotation, Heuristic, LabelingTask, Project, core_table, utcnow
 from assay.storage.models import Record as RecordRow
@@ -372,6 +373,7 @@ def store(session: Session, project: Project, run: Run) -> dict[str, Any]:
     votes in place of those of the buckets it ran, and its cache and ``last_run``."""
     seconds = round(time.perf_counter() - run.started, 3)
     now = utcnow()
+    created = bulk.bound_datetime(session, core_table(Annotation).c.created_at, now)
     total = sum(len(ids) for ids in run.members.values())
     done: dict[str, Any] = {}
     for plan in run.plans:
@@ -386,25 +388,26 @@ def store(session: Session, project: Project, run: Run) -> dict[str, Any]:
         else:
             session.execute(delete(Annotation).where(*votes))
         labels = {label.name: label.id for label in task_service.labels(session, heuristic.task)}
-        rows = [
-            {
-                "record_id": row["record_id"],
-                "task_id": plan.task_id,
-                "label_id": labels[row["label"]],
-                "source": heuristics.SOURCE,
-                "source_id": str(plan.id),
-                "annotator": "",
-                "span_start": row["start"],
-                "span_end": row["end"],
-                "confidence": row.get("confidence"),
-                "is_gold": False,
-                "is_reference": False,
-                "created_at": now,
-            }
-            for row in plan.rows
-        ]
-        for batch in _batched(rows, 5000):
-            session.execute(insert(core_table(Annotation)), batch)
+        annotating.insert_many(
+            session,
+            (
+                (
+                    row["record_id"],
+                    plan.task_id,
+                    labels[row["label"]],
+                    heuristics.SOURCE,
+                    str(plan.id),
+                    "",
+                    row["start"],
+                    row["end"],
+                    row.get("confidence"),
+                    False,
+                    False,
+                    created,
+                )
+                for row in plan.rows
+            ),
+        )
         previous = heuristic.last_run or {}
         if plan.ran or plan.todo or "votes" not in previous:
             n_votes, with_votes = session.execute(
