@@ -366,16 +366,15 @@ class Workbench:
         listener: Progress | None = None,
     ) -> dict[str, Any]:
         """Write an export; a CSV escapes formula-like text cells unless ``raw``."""
-
-        def work(progress: jobs.JobProgress) -> dict[str, Any]:
-            with self.db.session() as s:
-                found = projects.get(s, project)
-                count = exporting.export_records(
-                    s, found, fmt, Path(out), slice_name=slice_name, raw=raw, progress=progress
-                )
-            return {"records": count, "path": str(out), "format": fmt}
-
-        return self._run_now("export", project, f"export {fmt}", work, listener)
+        return self._run_now(
+            "export",
+            project,
+            f"export {fmt}",
+            lambda progress: exporting.export_file(
+                self.db, project, fmt, Path(out), slice_name=slice_name, raw=raw, progress=progress
+            ),
+            listener,
+        )
 
     def archive(self, project: str) -> dict[str, Any]:
         with self.db.session() as s:
@@ -817,17 +816,21 @@ class Workbench:
     ) -> documents.JobPublic:
         """Combine the task's heuristics' votes with a label model, as a job; the labels
         become the source ``weak_supervision`` (replacing the previous run's)."""
-
-        def work(progress: jobs.JobProgress) -> dict[str, Any]:
-            progress(0.1, f"fitting {model}")
-            with self.db.session() as s:
-                found = tasks.get(s, projects.get(s, project), task)
-                return weak_supervision.run(
-                    s, found, model=model, names=heuristics, params=params, job_id=progress.job_id
-                )
-
-        message = f"weak supervision of {task}"
-        return self._start(weak_supervision.JOB_KIND, project, message, work, wait=wait)
+        return self._start(
+            weak_supervision.JOB_KIND,
+            project,
+            f"weak supervision of {task}",
+            lambda progress: weak_supervision.run_job(
+                self.db,
+                project,
+                task,
+                model=model,
+                names=heuristics,
+                params=params,
+                progress=progress,
+            ),
+            wait=wait,
+        )
 
     def weak_supervision_info(
         self, project: str, task: str

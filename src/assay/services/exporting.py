@@ -29,6 +29,7 @@ from assay.runtime.job_runner import Progress
 from assay.services import annotating, archives, projects, queries, slices, tasks, tokens
 from assay.services.cells import defuse, json_text
 from assay.services.refinery_columns import column_name, is_confidence
+from assay.storage.db import Database
 from assay.storage.models import (
     Annotation,
     Attribute,
@@ -137,6 +138,25 @@ def _add_span_texts(
 
 def _cell(value: Any) -> Any:
     return json_text(value) if isinstance(value, (list, dict)) else value
+
+
+def export_file(
+    db: Database,
+    project: str,
+    fmt: str,
+    out: Path,
+    *,
+    slice_name: str | None,
+    raw: bool,
+    progress: Progress,
+) -> dict[str, Any]:
+    """An export as a long job: :func:`export_records` in one read; what it wrote."""
+    with db.session() as s:
+        found = projects.get(s, project)
+        count = export_records(
+            s, found, fmt, out, slice_name=slice_name, raw=raw, progress=progress
+        )
+    return {"records": count, "path": str(out), "format": fmt}
 
 
 def export_records(

@@ -34,17 +34,37 @@ from sqlalchemy.orm import Session
 from assay import documents
 from assay.algorithms import label_models
 from assay.errors import ValidationError
-from assay.services import annotating
+from assay.runtime.job_runner import JobProgress
+from assay.services import annotating, projects
 from assay.services import heuristics as heuristic_service
 from assay.services import tasks as task_service
 from assay.services.names import unstorable
 from assay.storage import bulk
+from assay.storage.db import Database
 from assay.storage.models import Annotation, Heuristic, Job, LabelingTask, Record, utcnow
 
 SOURCE = "weak_supervision"
 JOB_KIND = "weak_supervision"
 READ_BLOCK = 100_000  # votes converted to an array at a time
 IntArray = np.ndarray
+
+
+def run_job(
+    db: Database,
+    project: str,
+    task: str,
+    *,
+    model: str,
+    names: list[str] | None,
+    params: dict[str, Any] | None,
+    progress: JobProgress,
+) -> dict[str, Any]:
+    """Weak supervision as a long job: :func:`run` in one transaction, which also writes
+    the run's info on the job."""
+    progress(0.1, f"fitting {model}")
+    with db.session() as s:
+        found = task_service.get(s, projects.get(s, project), task)
+        return run(s, found, model=model, names=names, params=params, job_id=progress.job_id)
 
 
 def run(
