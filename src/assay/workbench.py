@@ -5,7 +5,6 @@ notebooks alike. Every method opens its own unit of work and returns plain JSON-
 from __future__ import annotations
 
 import contextlib
-import shutil
 import threading
 from pathlib import Path
 from typing import Any, ClassVar
@@ -16,7 +15,8 @@ from assay.config import Settings
 from assay.errors import AssayError, Conflict, ValidationError
 from assay.runtime import try_runs
 from assay.runtime.debounce import Debouncer
-from assay.runtime.job_runner import Progress
+from assay.runtime.job_runner import JobFunction, JobProgress, Progress
+from assay.runtime.job_runner import run as run_job
 from assay.runtime.sandbox import (
     Limits,
     Sandbox,
@@ -118,12 +118,12 @@ class Workbench:
         "calculated_attribute": ("records",),  # an embedding may embed the attribute
     }
 
-    def _reacting(self, kind: str, project: str | None, work: jobs.JobFunction) -> jobs.JobFunction:
+    def _reacting(self, kind: str, project: str | None, work: JobFunction) -> JobFunction:
         changes = self._CHANGES.get(kind, ())
         if not changes or project is None:
             return work
 
-        def run(progress: jobs.JobProgress) -> dict[str, Any]:
+        def run(progress: JobProgress) -> dict[str, Any]:
             result = work(progress)
             changed = str(result.get("project") or project)  # a restore names its project
             if "labels" in changes:
@@ -182,10 +182,8 @@ class Workbench:
 
         ``into``: ``"new"`` refuses a project that exists, ``"existing"`` one that does not.
         """
-        self._check_into(path, project, fmt, into)
-        work = self._import_work(
-            Path(path), project, primary_key, types, fmt, annotator, language, into
-        )
+        options = self._import_options(primary_key, types, annotator, language, into)
+        work = self._file_import(Path(path), project, fmt, options)
         return self._run_now("import", project, f"import {Path(path).name}", work, listener)
 
     def preview_file(
@@ -213,47 +211,23 @@ class Workbench:
         *,
         wait: bool = False,
         remove_file: bool = False,
+        fmt: str | None = None,
         **options: Any,
     ) -> documents.JobPublic:
         """Import a file as a background job (``wait``: in this thread); returns the job.
-
-        ``remove_file`` deletes the file's folder when the job ends (an upload's own folder).
-        An ``into`` that the project contradicts (:meth:`import_file`) is refused before any
-        job starts.
-        """
-        into = options.get("into", "any")
-        try:
-            self._check_into(path, project, options.get("fmt"), into)
-        except AssayError:
-            if remove_file:
-                shutil.rmtree(Path(path).parent, ignore_errors=True)
-            raise
-        work = self._import_work(
-            Path(path),
-            project,
-            options.get("primary_key"),
-            options.get("types"),
-            options.get("fmt"),
-            options.get("annotator", "import"),
-            options.get("language", "en"),
-            into,
-        )
-
-        def run_and_clean(progress: jobs.JobProgress) -> dict[str, Any]:
-            try:
-                return work(progress)
-            finally:
-                if remove_file:
-                    shutil.rmtree(Path(path).parent, ignore_errors=True)
-
-        return self._start("import", project, f"import {Path(path).name}", run_and_clean, wait=wait)
+        ``options`` are :meth:`import_file`'s. ``remove_file`` deletes the file's folder
+        when the job ends (an upload's own folder). An ``into`` that the project
+        contradicts is refused before any job starts."""
+        target = Path(path)
+        work = self._file_import(target, project, fmt, self._import_options(**options), remove_file)
+        return self._start("import", project, f"import {target.name}", work, wait=wait)
 
     def _start(
         self,
         kind: str,
         project: str | None,
         message: str,
-        work: jobs.JobFunction,
+        work: JobFunction,
         *,
         wait: bool = False,
         user_code: bool = False,
@@ -266,7 +240,7 @@ class Workbench:
         reacting = self._reacting(kind, project, work)
         if wait:
             with contextlib.suppress(AssayError):  # recorded on the job, which the caller reads
-                jobs.run(self.db, job_id, reacting)
+                run_job(self.db, job_id, reacting)
         else:
             self.executor.submit(job_id, reacting, user_code=user_code)
         return self.get_job(job_id)
@@ -276,38 +250,38 @@ class Workbench:
         kind: str,
         project: str,
         message: str,
-        work: jobs.JobFunction,
+        work: JobFunction,
         listener: Progress | None,
     ) -> dict[str, Any]:
         """Run a job of ``kind`` in this thread; returns its result (raises its error)."""
         job_id = self._new_job(kind, project, message)
-        return jobs.run(self.db, job_id, self._reacting(kind, project, work), listener)
+        return run_job(self.db, job_id, self._reacting(kind, project, work), listener)
 
-    def _import_work(
+    def _file_import(
         self,
         path: Path,
         project: str,
-        primary_key: list[str] | None,
-        types: dict[str, str] | None,
         fmt: str | None,
-        annotator: str,
-        language: str,
-        into: importing.Into,
-    ) -> jobs.JobFunction:
-        def work(progress: jobs.JobProgress) -> dict[str, Any]:
-            return file_import.import_file(
-                self.db,
-                path,
-                project,
-                self._import_options(primary_key, types, annotator, language, into),
-                fmt=fmt,
-                limits=self._file_limits,
-                job_id=progress.job_id,
-                chunk_size=self.settings.import_chunk_size,
-                progress=progress,
+        options: importing.ImportOptions,
+        remove_file: bool = False,
+    ) -> JobFunction:
+        """The job that imports the file, once its target is checked against ``into``."""
+        with self.db.session() as s:
+            file_import.check_file_into(
+                s, path, project, fmt, options.into, remove_folder=remove_file
             )
-
-        return work
+        return lambda progress: file_import.import_file(
+            self.db,
+            path,
+            project,
+            options,
+            fmt=fmt,
+            limits=self._file_limits,
+            job_id=progress.job_id,
+            chunk_size=self.settings.import_chunk_size,
+            progress=progress,
+            remove_folder=remove_file,
+        )
 
     def import_dataframe(
         self,
@@ -331,22 +305,15 @@ class Workbench:
 
     def _import_options(
         self,
-        primary_key: list[str] | None,
-        types: dict[str, str] | None,
-        annotator: str,
-        language: str,
+        primary_key: list[str] | None = None,
+        types: dict[str, str] | None = None,
+        annotator: str = "import",
+        language: str = "en",
         into: importing.Into = "any",
     ) -> importing.ImportOptions:
         return importing.ImportOptions(
             primary_key, types, annotator, language, self.settings.max_cell_bytes, into
         )
-
-    def _check_into(
-        self, path: str | Path, project: str, fmt: str | None, into: importing.Into
-    ) -> None:
-        """Refuse an import whose target contradicts ``into``, before any job starts."""
-        with self.db.session() as s:
-            file_import.check_file_into(s, Path(path), project, fmt, into)
 
     def _new_job(self, kind: str, project: str | None, message: str) -> int:
         with self.db.session() as s:
@@ -1010,7 +977,7 @@ class Workbench:
         with self.db.session() as s:
             job_id = embeddings.queue(s, projects.get(s, project), name)
 
-        def work(progress: jobs.JobProgress) -> dict[str, Any]:
+        def work(progress: JobProgress) -> dict[str, Any]:
             return embedding_runs.run(
                 self.db,
                 project,

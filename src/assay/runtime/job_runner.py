@@ -27,6 +27,11 @@ from assay.storage.models import Job, can_be_id, utcnow
 # What long work reports its progress through: the fraction done (0 to 1) and a message.
 Progress = Callable[[float, str], None]
 
+
+def no_progress(_done: float, _message: str) -> None:
+    """The progress of work that nobody watches."""
+
+
 RUNNER = f"{socket.gethostname()}:{os.getpid()}"  # this process, as a job's row names it
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.errors import ValidationError
-from assay.runtime.job_runner import Progress
+from assay.runtime.job_runner import Progress, no_progress
 from assay.services import annotating, archives, projects, queries, slices, tasks, tokens
 from assay.services.cells import defuse, json_text
 from assay.services.refinery_columns import column_name, is_confidence
@@ -43,10 +43,6 @@ RECORD_FORMATS = ("json", "jsonl", "csv", "parquet")
 """What makes a spreadsheet read a text cell as a formula (OWASP, "CSV injection")."""
 FORMATS = (*RECORD_FORMATS, "project")
 CHUNK = 2000
-
-
-def _no_progress(_done: float, _message: str) -> None:
-    return None
 
 
 class _Column:
@@ -75,7 +71,7 @@ def iter_rows(
     session: Session,
     project: Project,
     where: Any = None,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> Iterator[dict[str, Any]]:
     """Export rows in id order, computed a chunk at a time."""
     attributes = projects.attributes(session, project)
@@ -167,7 +163,7 @@ def export_records(
     *,
     slice_name: str | None = None,
     raw: bool = False,
-    progress: Progress = _no_progress,
+    progress: Progress = no_progress,
 ) -> int:
     """Write the project's (or a slice's) records with labels to ``out``; returns the count.
     A CSV escapes text cells that would run as spreadsheet formulas unless ``raw``."""

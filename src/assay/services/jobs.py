@@ -17,9 +17,6 @@ from assay import documents
 from assay.errors import NotFound, ValidationError
 from assay.runtime import job_runner
 from assay.runtime.job_runner import RUNNER
-from assay.runtime.job_runner import JobFunction as JobFunction
-from assay.runtime.job_runner import JobProgress as JobProgress
-from assay.runtime.job_runner import run as run
 from assay.storage.models import Job, can_be_id, utcnow
 
 FINAL = ("done", "failed", "cancelled")

@@ -8,17 +8,17 @@ cannot import archives back.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from assay.errors import ValidationError
-from assay.runtime.job_runner import Progress
+from assay.errors import AssayError, ValidationError
+from assay.runtime.job_runner import Progress, no_progress
 from assay.services import archives, files
 from assay.services.importing.planning import ImportOptions, Into, check_into
 from assay.services.importing.staged import import_staged
-from assay.services.importing.writing import no_progress
 from assay.storage.db import Database
 
 
@@ -28,17 +28,29 @@ def is_archive(path: Path, fmt: str | None) -> bool:
 
 
 def check_file_into(
-    session: Session, path: Path, project_name: str, fmt: str | None, into: Into
+    session: Session,
+    path: Path,
+    project_name: str,
+    fmt: str | None,
+    into: Into,
+    *,
+    remove_folder: bool = False,
 ) -> None:
     """Refuse an import of this file whose target contradicts ``into`` (:func:`check_into`),
-    before any job starts: an archive is restored as a new project, never added to one."""
-    if into == "existing" and is_archive(path, fmt):
-        raise ValidationError(
-            f"{path.name} is a project archive: it is restored as a new project, "
-            "not added to an existing one",
-            project=project_name,
-        )
-    check_into(session, project_name, into)
+    before any job starts: an archive is restored as a new project, never added to one.
+    ``remove_folder``: a refused file's folder (an upload's own) is deleted."""
+    try:
+        if into == "existing" and is_archive(path, fmt):
+            raise ValidationError(
+                f"{path.name} is a project archive: it is restored as a new project, "
+                "not added to an existing one",
+                project=project_name,
+            )
+        check_into(session, project_name, into)
+    except AssayError:
+        if remove_folder:
+            shutil.rmtree(path.parent, ignore_errors=True)
+        raise
 
 
 def import_file(
@@ -52,12 +64,34 @@ def import_file(
     job_id: int,
     chunk_size: int = 5_000,
     progress: Progress = no_progress,
+    remove_folder: bool = False,
 ) -> dict[str, Any]:
     """Import a file into a project (a project archive: restore it as the project named
     ``project_name``), in the transactions it needs; returns what was created and updated.
+    ``remove_folder``: the file's folder (an upload's own) is deleted when it ends.
 
     Reactions to the new records and labels (statistics, embeddings) are the caller's.
     """
+    try:
+        return _import_file(
+            db, path, project_name, options, fmt, limits, job_id, chunk_size, progress
+        )
+    finally:
+        if remove_folder:
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+
+def _import_file(
+    db: Database,
+    path: Path,
+    project_name: str,
+    options: ImportOptions,
+    fmt: str | None,
+    limits: files.Limits,
+    job_id: int,
+    chunk_size: int,
+    progress: Progress,
+) -> dict[str, Any]:
     progress(0.0, f"reading {path.name}")
     if is_archive(path, fmt):
         document = archives.read_archive(path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from assay.runtime.job_runner import Progress
+from assay.runtime.job_runner import Progress, no_progress
 from assay.services import projects
 from assay.services.files import Table
 from assay.services.importing.labels import import_labels
@@ -17,7 +17,6 @@ from assay.services.importing.writing import (
     begin,
     mark_records_updated,
     merge_text_index,
-    no_progress,
     write_records,
 )
 

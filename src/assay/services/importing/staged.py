@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, select, text, update
 
-from assay.runtime.job_runner import Progress
+from assay.runtime.job_runner import Progress, no_progress
 from assay.services import jobs, projects, tokens
 from assay.services.files import Table
 from assay.services.importing import writing
@@ -38,7 +38,7 @@ def import_staged(
     *,
     job_id: int,
     chunk_size: int = 5_000,
-    progress: Progress = writing.no_progress,
+    progress: Progress = no_progress,
 ) -> writing.ImportResult:
     """Import a large table in short transactions, invisible until one last short one.
 

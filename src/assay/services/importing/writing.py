@@ -20,10 +20,6 @@ from assay.storage import bulk
 from assay.storage.models import Annotation, Attribute, LabelingTask, Project, Record, RecordText
 
 
-def no_progress(_done: float, _message: str) -> None:
-    return None
-
-
 @dataclass
 class ImportResult:
     project: str
