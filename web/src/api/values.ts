@@ -2,6 +2,7 @@
 // them: a list the UI offers comes from here, never from a copy that can fall behind.
 export {
   annotationPublicSourceValues as ANNOTATION_SOURCES,
+  attributeConditionOpValues as FILTER_OPERATORS,
   attributePublicData_typeValues as DATA_TYPES,
   embeddingPublicLevelValues as EMBEDDING_LEVELS,
   heuristicPublicKindValues as HEURISTIC_KINDS,

@@ -3,21 +3,10 @@
 // same panel. Parts of a tree the rows cannot express (nested or/not, ids, slices) are kept as
 // they are, as "other conditions".
 import type { Attribute, Task } from "../api/client";
-import { ANNOTATION_SOURCES } from "../api/values";
+import { ANNOTATION_SOURCES, type FILTER_OPERATORS } from "../api/values";
 
-export type AttributeOp =
-  | "eq"
-  | "ne"
-  | "lt"
-  | "le"
-  | "gt"
-  | "ge"
-  | "contains"
-  | "begins_with"
-  | "ends_with"
-  | "in"
-  | "between"
-  | "is_null";
+/** An attribute condition's operator (the API's filter operators). */
+export type AttributeOp = (typeof FILTER_OPERATORS)[number];
 
 export const OP_NAMES: Record<AttributeOp, string> = {
   eq: "equals",
