@@ -1,29 +1,27 @@
 """The Python face of assay: one object over the services, used by the API, the CLI and
-notebooks alike. Every method opens its own unit of work and returns plain JSON-able values.
+notebooks alike. Each method opens a unit of work, calls one service entry point and returns
+its document (:mod:`assay.documents`). The Workbench owns only what lives as long as the
+process (executor, sandbox, the statistics debouncer), starting jobs, and the reactions to
+writes, in one place.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from assay import documents
 from assay.algorithms.label_models import DEFAULT_MODEL
 from assay.config import Settings
-from assay.errors import AssayError, Conflict, ValidationError
+from assay.errors import AssayError, Conflict
 from assay.runtime import try_runs
 from assay.runtime.debounce import Debouncer
 from assay.runtime.job_runner import JobFunction, JobProgress, Progress
 from assay.runtime.job_runner import run as run_job
-from assay.runtime.sandbox import (
-    Limits,
-    Sandbox,
-    default_sandbox,
-    make_data_dir,
-    protect,
-)
+from assay.runtime.sandbox import Limits, Sandbox, default_sandbox, make_data_dir, protect
 from assay.services import (
     annotating,
     archives,
@@ -54,6 +52,8 @@ from assay.services import (
 )
 from assay.services.importing import file_import
 
+T = TypeVar("T")
+
 
 class Workbench:
     """``Workbench()`` opens the database named by the settings (ASSAY_* variables)."""
@@ -66,7 +66,9 @@ class Workbench:
         self._sandbox: Sandbox | None = None
         self._opening = threading.Lock()  # one executor and one sandbox, however many threads
         # Heuristic statistics follow manual labels off the request path (per task id).
-        self.statistics_refresher = Debouncer(self._refresh_statistics)
+        self.statistics_refresher = Debouncer(
+            lambda task_id: heuristics.refresh_task(self.db, task_id)
+        )
 
     def close(self) -> None:
         self.statistics_refresher.close()
@@ -86,30 +88,23 @@ class Workbench:
                 self._executor = open_executor(self.db, self.settings.executor)
             return self._executor
 
-    # --- projects --------------------------------------------------------------------------
+    @property
+    def sandbox(self) -> Sandbox:
+        """The sandbox that runs user code; on first use the data dir becomes private to this
+        process's user, so no sandbox uid can read the database below it."""
+        with self._opening:
+            if self._sandbox is None:
+                protect(self.settings.data_dir)
+                # The process's own: the one the executor's partitions run in, here.
+                self._sandbox = default_sandbox()
+            return self._sandbox
 
-    def list_projects(self) -> list[documents.ProjectSummary]:
+    def _in(self, project: str, work: Callable[[Any, Any], T]) -> T:
+        """``work(session, project)`` in one unit of work, the project found by name."""
         with self.db.session() as s:
-            return projects.list_all(s)
+            return work(s, projects.get(s, project))
 
-    def create_project(
-        self, name: str, description: str = "", language: str = "en"
-    ) -> documents.ProjectPublic:
-        with self.db.session() as s:
-            return _project_doc(s, projects.create(s, name, description, language))
-
-    def get_project(self, name: str) -> documents.ProjectPublic:
-        with self.db.session() as s:
-            return _project_doc(s, projects.get(s, name))
-
-    def delete_project(self, name: str) -> None:
-        with self.db.session() as s:
-            embedding_ids = embeddings.ids(s, projects.get(s, name))
-            projects.delete_project(s, name)
-        for embedding_id in embedding_ids:  # vectors live in the data dir, not the database
-            embeddings.remove_files(self.settings.data_dir, embedding_id)
-
-    # --- reactions: what follows a write, in one place -------------------------------------
+    # --- jobs and the reactions to writes: in one place --------------------------------------
 
     # The changes a job kind's success makes: the reactions they call for follow the job,
     # so that no job body has to remember them.
@@ -117,110 +112,6 @@ class Workbench:
         "import": ("labels", "records"),  # an archive's restore too
         "calculated_attribute": ("records",),  # an embedding may embed the attribute
     }
-
-    def _reacting(self, kind: str, project: str | None, work: JobFunction) -> JobFunction:
-        changes = self._CHANGES.get(kind, ())
-        if not changes or project is None:
-            return work
-
-        def run(progress: JobProgress) -> dict[str, Any]:
-            result = work(progress)
-            changed = str(result.get("project") or project)  # a restore names its project
-            if "labels" in changes:
-                self.after_labels_changed(changed)
-            if "records" in changes:
-                self.after_records_changed(changed)
-            return result
-
-        return run
-
-    def after_labels_changed(self, project: str, task_ids: list[int] | None = None) -> None:
-        """Labels of the project (of these tasks; default all) changed: its heuristics'
-        statistics follow, later, off the request path."""
-        if task_ids is None:
-            with self.db.session() as s:
-                found = projects.find(s, project)
-                task_ids = [t.id for t in tasks.list_tasks(s, found)] if found else []
-        for task_id in task_ids:
-            self.statistics_refresher.mark(task_id)
-
-    def after_records_changed(self, project: str) -> None:
-        """Records of the project were added or changed: its embeddings that have vectors
-        follow (a job each; embedded incrementally)."""
-        with self.db.session() as s:
-            found = projects.find(s, project)
-            known = embeddings.list_all(s, found) if found else []
-            ready = [e.name for e in known if e.state == "ready"]
-        for name in ready:
-            # Already running: that run may have read the records before this change; the
-            # next run (by hand, or after the next import) embeds what it missed.
-            with contextlib.suppress(Conflict):
-                self.run_embedding(project, name)
-
-    def _refresh_statistics(self, task_id: Any) -> None:
-        with self.db.session() as s:
-            task = tasks.by_id(s, task_id)
-            if task is not None:
-                heuristics.refresh_statistics(s, task)
-
-    # --- import ----------------------------------------------------------------------------
-
-    def import_file(
-        self,
-        path: str | Path,
-        project: str,
-        *,
-        primary_key: list[str] | None = None,
-        types: dict[str, str] | None = None,
-        fmt: str | None = None,
-        annotator: str = "import",
-        language: str = "en",
-        into: importing.Into = "any",
-        listener: Progress | None = None,
-    ) -> dict[str, Any]:
-        """Import a file now (recorded as a job); returns what was created and updated.
-
-        ``into``: ``"new"`` refuses a project that exists, ``"existing"`` one that does not.
-        """
-        options = self._import_options(primary_key, types, annotator, language, into)
-        work = self._file_import(Path(path), project, fmt, options)
-        return self._run_now("import", project, f"import {Path(path).name}", work, listener)
-
-    def preview_file(
-        self,
-        path: str | Path,
-        *,
-        fmt: str | None = None,
-        project: str | None = None,
-        annotator: str = "import",
-    ) -> documents.FilePreview:
-        """The first rows of a file and the type inferred for each column, before an import;
-        with ``project``, also what adding it to that project would change."""
-        table = files.read_table(Path(path), fmt, self._file_limits)
-        if project is None:
-            return previews.preview(table)
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            change = previews.addition(s, found, table, annotator, self.settings.max_cell_bytes)
-        return previews.preview(table, addition=change)
-
-    def start_import(
-        self,
-        path: str | Path,
-        project: str,
-        *,
-        wait: bool = False,
-        remove_file: bool = False,
-        fmt: str | None = None,
-        **options: Any,
-    ) -> documents.JobPublic:
-        """Import a file as a background job (``wait``: in this thread); returns the job.
-        ``options`` are :meth:`import_file`'s. ``remove_file`` deletes the file's folder
-        when the job ends (an upload's own folder). An ``into`` that the project
-        contradicts is refused before any job starts."""
-        target = Path(path)
-        work = self._file_import(target, project, fmt, self._import_options(**options), remove_file)
-        return self._start("import", project, f"import {target.name}", work, wait=wait)
 
     def _start(
         self,
@@ -246,16 +137,159 @@ class Workbench:
         return self.get_job(job_id)
 
     def _run_now(
-        self,
-        kind: str,
-        project: str,
-        message: str,
-        work: JobFunction,
-        listener: Progress | None,
+        self, kind: str, project: str, message: str, work: JobFunction, listener: Progress | None
     ) -> dict[str, Any]:
         """Run a job of ``kind`` in this thread; returns its result (raises its error)."""
         job_id = self._new_job(kind, project, message)
         return run_job(self.db, job_id, self._reacting(kind, project, work), listener)
+
+    def _new_job(self, kind: str, project: str | None, message: str) -> int:
+        with self.db.session() as s:
+            return jobs.create_for(s, kind, project, message).id
+
+    def _reacting(self, kind: str, project: str | None, work: JobFunction) -> JobFunction:
+        changes = self._CHANGES.get(kind, ())
+        if not changes or project is None:
+            return work
+
+        def run(progress: JobProgress) -> dict[str, Any]:
+            result = work(progress)
+            changed = str(result.get("project") or project)  # a restore names its project
+            if "labels" in changes:
+                self.after_labels_changed(changed)
+            if "records" in changes:
+                self.after_records_changed(changed)
+            return result
+
+        return run
+
+    def after_labels_changed(self, project: str, task_ids: list[int] | None = None) -> None:
+        """Labels of the project (of these tasks; default all) changed: its heuristics'
+        statistics follow, later, off the request path."""
+        if task_ids is None:
+            with self.db.session() as s:
+                task_ids = tasks.ids(s, projects.find(s, project))
+        for task_id in task_ids:
+            self.statistics_refresher.mark(task_id)
+
+    def after_records_changed(self, project: str) -> None:
+        """Records of the project were added or changed: its embeddings that have vectors
+        follow (a job each; embedded incrementally)."""
+        with self.db.session() as s:
+            ready = embeddings.ready_names(s, projects.find(s, project))
+        for name in ready:
+            # Already running: that run may have read the records before this change; the
+            # next run (by hand, or after the next import) embeds what it missed.
+            with contextlib.suppress(Conflict):
+                self.run_embedding(project, name)
+
+    def get_job(self, job_id: int) -> documents.JobPublic:
+        with self.db.session() as s:
+            return jobs.describe(jobs.get(s, job_id))
+
+    def list_jobs(self, project: str | None = None) -> list[documents.JobPublic]:
+        with self.db.session() as s:
+            return [jobs.describe(j) for j in jobs.list_for(s, project)]
+
+    def cancel_job(self, job_id: int) -> documents.JobPublic:
+        with self.db.session() as s:
+            return jobs.describe(jobs.cancel(s, job_id))
+
+    # --- projects --------------------------------------------------------------------------
+
+    def list_projects(self) -> list[documents.ProjectSummary]:
+        with self.db.session() as s:
+            return projects.list_all(s)
+
+    def create_project(
+        self, name: str, description: str = "", language: str = "en"
+    ) -> documents.ProjectPublic:
+        with self.db.session() as s:
+            return _project_doc(s, projects.create(s, name, description, language))
+
+    def get_project(self, name: str) -> documents.ProjectPublic:
+        return self._in(name, _project_doc)
+
+    def delete_project(self, name: str) -> None:
+        embedding_ids = self._in(name, embeddings.ids)
+        with self.db.session() as s:
+            projects.delete_project(s, name)
+        for embedding_id in embedding_ids:  # vectors live in the data dir, not the database
+            embeddings.remove_files(self.settings.data_dir, embedding_id)
+
+    def create_sample(
+        self, sample: str = "clickbait", variant: str = "initial", name: str | None = None
+    ) -> documents.ProjectPublic:
+        with self.db.session() as s:
+            doc = _project_doc(s, samples.create(s, sample, variant, name))
+        if variant == "finished":
+            self._finish_sample(doc["name"])
+        return doc
+
+    def _finish_sample(self, project: str) -> None:
+        """The story's heuristics (with step 11's active learner, on step 5's embedding) and
+        weak supervision, through the product's own paths; a failure removes the half-made
+        project."""
+        try:
+            for task, name, code in samples.STORY_HEURISTICS:
+                self.add_heuristic(project, task, name, code)
+            attribute, embedder = samples.STORY_EMBEDDING
+            embedded = self.add_embedding(project, attribute, embedder=embedder, wait=True)
+            if embedded["status"] != "done":
+                raise AssayError(f"sample project {project!r}: {embedded['error']}")
+            task, name = samples.STORY_ACTIVE_LEARNER
+            embedding = embedded["result"]["embedding"]["name"]
+            self.add_active_learner(project, task, embedding=embedding, name=name)
+            for job in (
+                self.run_heuristics(project, wait=True),
+                self.weak_supervise(project, "clickbait", wait=True),
+            ):
+                if job["status"] != "done":
+                    raise AssayError(f"sample project {project!r}: {job['error']}")
+        except BaseException:
+            self.delete_project(project)
+            raise
+
+    # --- import and export -----------------------------------------------------------------
+
+    def import_file(
+        self,
+        path: str | Path,
+        project: str,
+        *,
+        primary_key: list[str] | None = None,
+        types: dict[str, str] | None = None,
+        fmt: str | None = None,
+        annotator: str = "import",
+        language: str = "en",
+        into: importing.Into = "any",
+        listener: Progress | None = None,
+    ) -> dict[str, Any]:
+        """Import a file now (recorded as a job); returns what was created and updated.
+
+        ``into``: ``"new"`` refuses a project that exists, ``"existing"`` one that does not.
+        """
+        options = self._import_options(primary_key, types, annotator, language, into)
+        work = self._file_import(Path(path), project, fmt, options)
+        return self._run_now("import", project, f"import {Path(path).name}", work, listener)
+
+    def start_import(
+        self,
+        path: str | Path,
+        project: str,
+        *,
+        wait: bool = False,
+        remove_file: bool = False,
+        fmt: str | None = None,
+        **options: Any,
+    ) -> documents.JobPublic:
+        """Import a file as a background job (``wait``: in this thread); returns the job.
+        ``options`` are :meth:`import_file`'s. ``remove_file`` deletes the file's folder
+        when the job ends (an upload's own folder). An ``into`` that the project
+        contradicts is refused before any job starts."""
+        target = Path(path)
+        work = self._file_import(target, project, fmt, self._import_options(**options), remove_file)
+        return self._start("import", project, f"import {target.name}", work, wait=wait)
 
     def _file_import(
         self,
@@ -283,25 +317,14 @@ class Workbench:
             remove_folder=remove_file,
         )
 
-    def import_dataframe(
-        self,
-        frame: Any,
-        project: str,
-        *,
-        primary_key: list[str] | None = None,
-        types: dict[str, str] | None = None,
-        annotator: str = "import",
-        language: str = "en",
-        into: importing.Into = "any",
-    ) -> dict[str, Any]:
-        """Import a pandas DataFrame, like a file."""
+    def import_dataframe(self, frame: Any, project: str, **options: Any) -> dict[str, Any]:
+        """Import a pandas DataFrame, like a file (``options``: :meth:`import_file`'s)."""
         table = files.table_from_dataframe("DataFrame", frame)
-        options = self._import_options(primary_key, types, annotator, language, into)
         with self.db.session() as s:
-            summary = importing.import_table(s, project, table, options).summary()
+            result = importing.import_table(s, project, table, self._import_options(**options))
         self.after_labels_changed(project)
         self.after_records_changed(project)
-        return summary
+        return result.summary()
 
     def _import_options(
         self,
@@ -311,16 +334,29 @@ class Workbench:
         language: str = "en",
         into: importing.Into = "any",
     ) -> importing.ImportOptions:
-        return importing.ImportOptions(
-            primary_key, types, annotator, language, self.settings.max_cell_bytes, into
-        )
+        cell = self.settings.max_cell_bytes
+        return importing.ImportOptions(primary_key, types, annotator, language, cell, into)
 
-    def _new_job(self, kind: str, project: str | None, message: str) -> int:
-        with self.db.session() as s:
-            found = projects.find(s, project) if project else None
-            return jobs.create(s, kind, found.id if found else None, message).id
+    @property
+    def _file_limits(self) -> files.Limits:
+        return files.Limits(self.settings.max_cell_bytes, self.settings.max_upload_bytes)
 
-    # --- export ----------------------------------------------------------------------------
+    def preview_file(
+        self,
+        path: str | Path,
+        *,
+        fmt: str | None = None,
+        project: str | None = None,
+        annotator: str = "import",
+    ) -> documents.FilePreview:
+        """The first rows of a file and the type inferred for each column, before an import;
+        with ``project``, also what adding it to that project would change."""
+        table = files.read_table(Path(path), fmt, self._file_limits)
+        if project is None:
+            return previews.preview(table)
+        cell = self.settings.max_cell_bytes
+        change = self._in(project, lambda s, p: previews.addition(s, p, table, annotator, cell))
+        return previews.preview(table, addition=change)
 
     def export(
         self,
@@ -344,8 +380,7 @@ class Workbench:
         )
 
     def archive(self, project: str) -> dict[str, Any]:
-        with self.db.session() as s:
-            return archives.archive(s, projects.get(s, project))
+        return self._in(project, archives.archive)
 
     # --- tasks and labels ------------------------------------------------------------------
 
@@ -357,26 +392,16 @@ class Workbench:
         attribute: str | None = None,
         labels: list[str] | None = None,
     ) -> documents.TaskPublic:
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            task = tasks.create(s, found, name, task_type, attribute, labels)
-            projects.touch(s, found)
-            return tasks.describe(s, task)
+        return self._in(project, lambda s, p: tasks.add(s, p, name, task_type, attribute, labels))
 
     def list_tasks(self, project: str) -> list[documents.TaskPublic]:
-        with self.db.session() as s:
-            return tasks.describe_all(s, projects.get(s, project))
+        return self._in(project, tasks.describe_all)
 
     def rename_task(self, project: str, name: str, new_name: str) -> documents.TaskPublic:
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            task = tasks.rename(s, found, name, new_name)
-            projects.touch(s, found)
-            return tasks.describe(s, task)
+        return self._in(project, lambda s, p: tasks.describe(s, tasks.rename(s, p, name, new_name)))
 
     def delete_task(self, project: str, name: str) -> None:
-        with self.db.session() as s:
-            tasks.delete_task(s, projects.get(s, project), name)
+        self._in(project, lambda s, p: tasks.delete_task(s, p, name))
 
     def add_label(
         self,
@@ -386,9 +411,12 @@ class Workbench:
         color: str | None = None,
         hotkey: str | None = None,
     ) -> documents.LabelPublic:
-        with self.db.session() as s:
-            found = tasks.get(s, projects.get(s, project), task)
-            return tasks.describe_label(tasks.add_label(s, found, name, color, hotkey))
+        return self._in(
+            project,
+            lambda s, p: tasks.describe_label(
+                tasks.add_label(s, tasks.get(s, p, task), name, color, hotkey)
+            ),
+        )
 
     def update_label(
         self,
@@ -415,12 +443,10 @@ class Workbench:
 
     def delete_label(self, project: str, task: str, label: str) -> None:
         """Delete a label and every vote for it; the task's statistics follow."""
-        with self.db.session() as s:
-            found = tasks.get(s, projects.get(s, project), task)
-            annotating.delete_label(s, found, label)
-        self.after_labels_changed(project, [found.id])
+        task_id = self._in(project, lambda s, p: annotating.delete_label(s, p, task, label))
+        self.after_labels_changed(project, [task_id])
 
-    # --- annotations -----------------------------------------------------------------------
+    # --- annotations and records -----------------------------------------------------------
 
     def annotate(
         self,
@@ -434,11 +460,11 @@ class Workbench:
         span: tuple[int, int] | None = None,
     ) -> documents.TaskLabels:
         """Give a record a manual label; returns the record's labels for that task."""
-        with self.db.session() as s:
-            row, target = annotating.locate(s, projects.get(s, project), record, task)
-            annotating.add(s, row, target, label, annotator, gold=gold, span=_span(span))
-            labels = annotating.task_labels(s, row, target)
-        self.after_labels_changed(project, [target.id])
+        labels, task_id = self._in(
+            project,
+            lambda s, p: annotating.annotate(s, p, record, task, label, annotator, gold, span),
+        )
+        self.after_labels_changed(project, [task_id])
         return labels
 
     def remove_annotation(
@@ -452,43 +478,38 @@ class Workbench:
         gold: bool = False,
         span: tuple[int, int] | None = None,
     ) -> documents.TaskLabels:
-        with self.db.session() as s:
-            row, target = annotating.locate(s, projects.get(s, project), record, task)
-            annotating.remove(
-                s, row, target, annotator, label_name=label, gold=gold, span=_span(span)
-            )
-            labels = annotating.task_labels(s, row, target)
-        self.after_labels_changed(project, [target.id])
+        """Take a manual label back (``label``: only that one; ``gold``: the gold one)."""
+        labels, task_id = self._in(
+            project,
+            lambda s, p: annotating.unannotate(s, p, record, task, annotator, label, gold, span),
+        )
+        self.after_labels_changed(project, [task_id])
         return labels
 
     def annotate_file(self, project: str, path: str | Path) -> dict[str, Any]:
         """Apply manual labels from a CSV or JSONL file, all or nothing
         (:func:`assay.services.annotating.apply_file` names the columns)."""
         table = files.read_table(Path(path), limits=self._file_limits)
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            applied = annotating.apply_file(s, found, table.columns, str(path))
+        applied = self._in(
+            project, lambda s, p: annotating.apply_file(s, p, table.columns, str(path))
+        )
         self.after_labels_changed(project)
         return {"applied": applied}
-
-    # --- records ---------------------------------------------------------------------------
 
     def query(self, project: str, where: Any = None, **params: Any) -> documents.RecordPage:
         """One page of records: ``{"records", "total", "next_cursor"}``; ``params`` are those
         of :class:`assay.documents.RecordQuery` (order_by, descending, seed, limit, cursor,
         offset, with_labels), with its defaults."""
         query = queries.parameters(where, **params)
-        with self.db.session() as s:
-            page = queries.run(s, projects.get(s, project), query)
-            return {"records": page.records, "total": page.total, "next_cursor": page.next_cursor}
+        return self._in(project, lambda s, p: queries.page(s, p, query))
 
     def get_record(self, project: str, record: str | int) -> documents.RecordDetail:
         """A record with its tokens (per text attribute) and every label."""
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            return annotating.detail(s, found, records.resolve(s, found, record))
+        return self._in(
+            project, lambda s, p: annotating.detail(s, p, records.resolve(s, p, record))
+        )
 
-    # --- slices ----------------------------------------------------------------------------
+    # --- slices and statistics -------------------------------------------------------------
 
     def create_slice(
         self,
@@ -499,31 +520,21 @@ class Workbench:
         kind: str = "dynamic",
         record_ids: list[int] | None = None,
     ) -> documents.SlicePublic:
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            created = slices.create(s, found, name, where=where, kind=kind, record_ids=record_ids)
-            return slices.describe(s, found, created)
+        return self._in(project, lambda s, p: slices.add(s, p, name, where, kind, record_ids))
 
     def list_slices(self, project: str) -> list[documents.SlicePublic]:
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            return [slices.describe(s, found, x) for x in slices.list_slices(s, found)]
+        return self._in(project, slices.describe_all)
 
     def get_slice(self, project: str, name: str) -> documents.SlicePublic:
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            return slices.describe(s, found, slices.get(s, found, name))
+        return self._in(project, lambda s, p: slices.describe(s, p, slices.get(s, p, name)))
 
     def rename_slice(self, project: str, name: str, new_name: str) -> documents.SlicePublic:
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            return slices.describe(s, found, slices.rename(s, found, name, new_name))
+        return self._in(
+            project, lambda s, p: slices.describe(s, p, slices.rename(s, p, name, new_name))
+        )
 
     def delete_slice(self, project: str, name: str) -> None:
-        with self.db.session() as s:
-            slices.delete_slice(s, projects.get(s, project), name)
-
-    # --- statistics ------------------------------------------------------------------------
+        self._in(project, lambda s, p: slices.delete_slice(s, p, name))
 
     def statistics(
         self, project: str, task: str, slice_name: str | None = None
@@ -531,71 +542,60 @@ class Workbench:
         """One task's overview: progress, label and confidence distributions, confusion
         matrix (manual vs weak supervision), annotators and their agreement, conflicts;
         over the project's records or one slice's."""
-        with self.db.session() as s:
-            return statistics.task_statistics(s, projects.get(s, project), task, slice_name)
+        return self._in(project, lambda s, p: statistics.task_statistics(s, p, task, slice_name))
 
     # --- lookup lists ----------------------------------------------------------------------
 
     def list_lookup_lists(self, project: str) -> list[documents.LookupListPublic]:
-        with self.db.session() as s:
-            return lookup_lists.describe_all(s, lookup_lists.list_all(s, projects.get(s, project)))
+        return self._in(
+            project, lambda s, p: lookup_lists.describe_all(s, lookup_lists.list_all(s, p))
+        )
 
     def create_lookup_list(
         self, project: str, name: str, description: str = ""
     ) -> documents.LookupListPublic:
-        with self.db.session() as s:
-            created = lookup_lists.create(s, projects.get(s, project), name, description)
-            return lookup_lists.describe(s, created)
+        return self._in(
+            project,
+            lambda s, p: lookup_lists.describe(s, lookup_lists.create(s, p, name, description)),
+        )
 
     def get_lookup_list(self, project: str, name: str) -> documents.LookupListDetail:
         """A list with its terms (``entries``: each term and whether it is blacklisted)."""
-        with self.db.session() as s:
-            return lookup_lists.detail(s, lookup_lists.get(s, projects.get(s, project), name))
+        return self._in(project, lambda s, p: lookup_lists.detail(s, lookup_lists.get(s, p, name)))
 
     def delete_lookup_list(self, project: str, name: str) -> None:
-        with self.db.session() as s:
-            lookup_lists.delete_list(s, projects.get(s, project), name)
+        self._in(project, lambda s, p: lookup_lists.delete_list(s, p, name))
 
     def add_terms(
         self, project: str, name: str, terms: list[str], *, blacklisted: bool = False
     ) -> documents.LookupListPublic:
         """Add terms to a list (created when missing); ``blacklisted`` adds or marks them as
         blacklisted. Returns the list with the ``changed`` counts."""
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            return lookup_lists.add(s, found, name, terms, blacklisted=blacklisted)
+        return self._in(
+            project, lambda s, p: lookup_lists.add(s, p, name, terms, blacklisted=blacklisted)
+        )
 
     def remove_terms(
         self, project: str, name: str, terms: list[str], *, blacklist_only: bool = False
     ) -> documents.LookupListPublic:
         """Remove terms from a list; ``blacklist_only`` takes them off the blacklist instead."""
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            return lookup_lists.remove(s, found, name, terms, blacklist_only=blacklist_only)
+        return self._in(
+            project,
+            lambda s, p: lookup_lists.remove(s, p, name, terms, blacklist_only=blacklist_only),
+        )
 
     def import_terms(self, project: str, name: str, path: str | Path) -> documents.LookupListPublic:
         """Add the terms of a text file (one a line) or CSV (``term``, ``blacklisted``)."""
-        with self.db.session() as s:
-            return lookup_lists.add_file(s, projects.get(s, project), name, Path(path))
+        return self._in(project, lambda s, p: lookup_lists.add_file(s, p, name, Path(path)))
 
     def export_terms(self, project: str, name: str, fmt: str = "txt", *, raw: bool = False) -> str:
         """A lookup list's terms; a CSV escapes formula-like terms unless ``raw``."""
-        with self.db.session() as s:
-            lst = lookup_lists.get(s, projects.get(s, project), name)
-            return lookup_lists.export_terms(s, lst, fmt, raw=raw)
+        return self._in(
+            project,
+            lambda s, p: lookup_lists.export_terms(s, lookup_lists.get(s, p, name), fmt, raw=raw),
+        )
 
-    # --- heuristics --------------------------------------------------------------------------
-
-    @property
-    def sandbox(self) -> Sandbox:
-        """The sandbox that runs user code; on first use the data dir becomes private to this
-        process's user, so no sandbox uid can read the database below it."""
-        with self._opening:
-            if self._sandbox is None:
-                protect(self.settings.data_dir)
-                # The process's own: the one the executor's partitions run in, here.
-                self._sandbox = default_sandbox()
-            return self._sandbox
+    # --- heuristics and weak supervision ------------------------------------------------------
 
     def add_heuristic(
         self,
@@ -612,72 +612,43 @@ class Workbench:
         ``code``: Python defining one function of the record), an active learner or a
         zero-shot heuristic (``embedding=...`` and their settings, see
         :meth:`add_active_learner` and :meth:`add_zero_shot`; defaults: ``heuristics.KINDS``)."""
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            added = heuristics.create(
-                s, found, task, name, code, description, kind=kind, settings=config
-            )
-            return heuristics.describe(s, added)
+        return self._in(
+            project,
+            lambda s, p: heuristics.describe(
+                s,
+                heuristics.create(s, p, task, name, code, description, kind=kind, settings=config),
+            ),
+        )
 
     def add_active_learner(
-        self,
-        project: str,
-        task: str,
-        *,
-        embedding: str,
-        name: str | None = None,
-        classifier: str | None = None,
-        min_confidence: float | None = None,
-        code: str | None = None,
+        self, project: str, task: str, *, embedding: str, **settings: Any
     ) -> documents.HeuristicPublic:
-        """Add an active learner: code (from a template of ``classifier``:
-        logistic-regression (default), random-forest, k-neighbors; or ``code``) defining a
-        class with ``fit(embeddings, labels)`` and ``predict_proba(embeddings)``, fitted on
-        the task's manual labels over ``embedding`` (attribute level; token level for
-        extraction); it abstains below ``min_confidence`` (default 0.8)."""
+        """Add an active learner (``name``, ``classifier``, ``min_confidence``, ``code``):
+        code (from a template of ``classifier``: logistic-regression (default),
+        random-forest, k-neighbors; or ``code``) defining a class with ``fit(embeddings,
+        labels)`` and ``predict_proba(embeddings)``, fitted on the task's manual labels over
+        ``embedding`` (attribute level; token level for extraction); it abstains below
+        ``min_confidence`` (default 0.8)."""
         return self.add_heuristic(
-            project,
-            task,
-            name,
-            code,
-            kind="active_learner",
-            embedding=embedding,
-            classifier=classifier,
-            min_confidence=min_confidence,
+            project, task, kind="active_learner", embedding=embedding, **settings
         )
 
     def add_zero_shot(
-        self,
-        project: str,
-        task: str,
-        *,
-        embedding: str,
-        name: str | None = None,
-        descriptions: dict[str, str] | None = None,
-        min_confidence: float | None = None,
+        self, project: str, task: str, *, embedding: str, **settings: Any
     ) -> documents.HeuristicPublic:
-        """Add a zero-shot heuristic: each record votes the label whose name (and
-        description) is most similar to it in a semantic ``embedding``'s space, where its
-        probability reaches ``min_confidence`` (default: 40% of the way from chance to
-        certainty, 0.7 for two labels)."""
-        return self.add_heuristic(
-            project,
-            task,
-            name,
-            kind="zero_shot",
-            embedding=embedding,
-            descriptions=descriptions,
-            min_confidence=min_confidence,
-        )
+        """Add a zero-shot heuristic (``name``, ``descriptions``, ``min_confidence``): each
+        record votes the label whose name (and description) is most similar to it in a
+        semantic ``embedding``'s space, where its probability reaches ``min_confidence``
+        (default: 40% of the way from chance to certainty, 0.7 for two labels)."""
+        return self.add_heuristic(project, task, kind="zero_shot", embedding=embedding, **settings)
 
     def list_heuristics(self, project: str) -> list[documents.HeuristicPublic]:
-        with self.db.session() as s:
-            found = heuristics.list_all(s, projects.get(s, project))
-            return [heuristics.describe(s, h) for h in found]
+        return self._in(
+            project, lambda s, p: [heuristics.describe(s, h) for h in heuristics.list_all(s, p)]
+        )
 
     def get_heuristic(self, project: str, name: str) -> documents.HeuristicPublic:
-        with self.db.session() as s:
-            return heuristics.describe(s, heuristics.get(s, projects.get(s, project), name))
+        return self._in(project, lambda s, p: heuristics.describe(s, heuristics.get(s, p, name)))
 
     def update_heuristic(
         self,
@@ -691,21 +662,18 @@ class Workbench:
     ) -> documents.HeuristicPublic:
         """Change a heuristic: name, code, description, or a zero-shot heuristic's settings
         (``config``: min_confidence, temperature, descriptions)."""
-        with self.db.session() as s:
-            found = heuristics.update(
+        return self._in(
+            project,
+            lambda s, p: heuristics.describe(
                 s,
-                projects.get(s, project),
-                name,
-                code=code,
-                new_name=new_name,
-                description=description,
-                config=config,
-            )
-            return heuristics.describe(s, found)
+                heuristics.update(
+                    s, p, name, code=code, new_name=new_name, description=description, config=config
+                ),
+            ),
+        )
 
     def delete_heuristic(self, project: str, name: str) -> None:
-        with self.db.session() as s:
-            heuristics.delete_heuristic(s, projects.get(s, project), name)
+        self._in(project, lambda s, p: heuristics.delete_heuristic(s, p, name))
 
     def try_heuristic(
         self,
@@ -722,17 +690,14 @@ class Workbench:
         result and printed output; nothing is stored. A run that fails reports why (and, for
         exceptions, the records and tracebacks) in ``error`` and ``failures``.
         :meth:`cancel_try_run` with ``cancel_key`` stops it."""
-        box = self.sandbox
-        with self.db.session() as s:
-            return heuristics.try_heuristic(
-                s,
-                projects.get(s, project),
-                name,
-                box,
-                limits or Limits(),
-                self.settings.data_dir,
-                user_code.Choice(n, record_ids, seed, cancel_key),
-            )
+        box, data_dir = self.sandbox, self.settings.data_dir
+        choice = user_code.Choice(n, record_ids, seed, cancel_key)
+        return self._in(
+            project,
+            lambda s, p: heuristics.try_heuristic(
+                s, p, name, box, limits or Limits(), data_dir, choice
+            ),
+        )
 
     def run_heuristics(
         self,
@@ -747,12 +712,7 @@ class Workbench:
         and everything else they depend on (``services/heuristic_runs.py``). Each one that
         succeeds has its previous votes replaced at once; one that fails keeps them, and the
         job fails naming it. ``limits`` apply to each sandbox run (a slice of a partition)."""
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            chosen = [heuristics.get(s, found, n) for n in names] if names else None
-            todo = [h.name for h in chosen or heuristics.list_all(s, found)]
-        if not todo:
-            raise ValidationError(f"project {project!r} has no heuristic to run")
+        todo = self._in(project, lambda s, p: heuristic_runs.chosen(s, p, names))
         _ = self.sandbox  # before any partition runs here: it protects the data dir
         return self._start(
             "heuristics",
@@ -804,8 +764,7 @@ class Workbench:
     ) -> documents.WeakSupervisionInfo | None:
         """The task's last weak-supervision run (model, params, heuristics and their code
         versions, counts, ``finished_at``) and whether it is ``stale``; None before the first."""
-        with self.db.session() as s:
-            return weak_supervision.last_run(s, tasks.get(s, projects.get(s, project), task))
+        return self._in(project, lambda s, p: weak_supervision.last_run(s, tasks.get(s, p, task)))
 
     # --- calculated attributes and the record IDE --------------------------------------------
 
@@ -814,32 +773,30 @@ class Workbench:
     ) -> documents.CalculatedPublic:
         """Add an attribute computed by Python code (one function of the record); its values
         are null until :meth:`run_calculated_attribute`."""
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            added = calculated.create(s, found, name, data_type, code)
-            return calculated.describe(s, found, added)
+        return self._in(
+            project,
+            lambda s, p: calculated.describe(s, p, calculated.create(s, p, name, data_type, code)),
+        )
 
     def list_calculated_attributes(self, project: str) -> list[documents.CalculatedPublic]:
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            return [calculated.describe(s, found, a) for a in calculated.list_all(s, found)]
+        return self._in(
+            project, lambda s, p: [calculated.describe(s, p, a) for a in calculated.list_all(s, p)]
+        )
 
     def get_calculated_attribute(self, project: str, name: str) -> documents.CalculatedPublic:
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            return calculated.describe(s, found, calculated.get(s, found, name))
+        return self._in(project, lambda s, p: calculated.describe(s, p, calculated.get(s, p, name)))
 
     def update_calculated_attribute(
         self, project: str, name: str, code: str
     ) -> documents.CalculatedPublic:
         """New code (a new version); the values stay, ``stale``, until the next run."""
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            return calculated.describe(s, found, calculated.update_code(s, found, name, code))
+        return self._in(
+            project,
+            lambda s, p: calculated.describe(s, p, calculated.update_code(s, p, name, code)),
+        )
 
     def delete_calculated_attribute(self, project: str, name: str) -> None:
-        with self.db.session() as s:
-            calculated.delete_attribute(s, projects.get(s, project), name)
+        self._in(project, lambda s, p: calculated.delete_attribute(s, p, name))
 
     def try_calculated_attribute(
         self,
@@ -857,34 +814,21 @@ class Workbench:
         ones): each record's value, printed output and type mismatch (``error``); nothing is
         stored. A run that fails says why in ``error`` (exceptions: ``failures``).
         :meth:`cancel_try_run` with ``cancel_key`` stops it."""
-        box = self.sandbox
-        with self.db.session() as s:
-            return calculated.try_code(
-                s,
-                projects.get(s, project),
-                name,
-                box,
-                limits or Limits(),
-                self._cell,
-                user_code.Choice(n, record_ids, seed, cancel_key),
-                code,
-            )
-
-    @property
-    def _cell(self) -> int:
-        return self.settings.max_cell_bytes
-
-    @property
-    def _file_limits(self) -> files.Limits:
-        return files.Limits(self.settings.max_cell_bytes, self.settings.max_upload_bytes)
+        box, cell = self.sandbox, self.settings.max_cell_bytes
+        choice = user_code.Choice(n, record_ids, seed, cancel_key)
+        return self._in(
+            project,
+            lambda s, p: calculated.try_code(
+                s, p, name, box, limits or Limits(), cell, choice, code
+            ),
+        )
 
     def run_calculated_attribute(
         self, project: str, name: str, *, wait: bool = False, limits: Limits | None = None
     ) -> documents.JobPublic:
         """Compute the attribute on every record as a job; all or nothing: an exception or a
         type mismatch on any record stores nothing and names the records."""
-        with self.db.session() as s:
-            calculated.get(s, projects.get(s, project), name)
+        self._in(project, lambda s, p: calculated.get(s, p, name))
         _ = self.sandbox  # protects the data dir before any code runs
         return self._start(
             "calculated_attribute",
@@ -895,7 +839,7 @@ class Workbench:
                 project,
                 name,
                 mapper=self.executor.map,
-                max_bytes=self._cell,
+                max_bytes=self.settings.max_cell_bytes,
                 progress=progress,
                 limits=limits,
             ),
@@ -916,18 +860,20 @@ class Workbench:
         printed output, value, error and traceback, and the ids of the records around it.
         :meth:`cancel_try_run` with ``cancel_key`` stops it."""
         box = self.sandbox
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            row = records.resolve(s, found, record)
-            return record_ide.run(s, found, row, code, box, limits or Limits(), cancel_key)
+        return self._in(
+            project,
+            lambda s, p: record_ide.run(
+                s, p, records.resolve(s, p, record), code, box, limits or Limits(), cancel_key
+            ),
+        )
 
     def cancel_try_run(self, cancel_key: str) -> documents.TryRunCancel:
         """Stop the try-run ("Run on 10", a record-IDE snippet) started with ``cancel_key``:
         it returns at once, saying it was cancelled. ``running``: whether it was running (a
         cancel that comes first stops it as it starts)."""
-        return documents.TryRunCancel(cancel_key=cancel_key, running=try_runs.cancel(cancel_key))
+        return {"cancel_key": cancel_key, "running": try_runs.cancel(cancel_key)}
 
-    # --- embeddings ------------------------------------------------------------------------
+    # --- embeddings, neural search and outliers ----------------------------------------------
 
     def add_embedding(
         self,
@@ -944,13 +890,15 @@ class Workbench:
         ``st:PACKAGE-OR-PATH`` or ``model2vec:PATH``; ``level`` attribute or token;
         ``reducer`` e.g. ``pca-64``) and compute it as a job; returns the job, whose result
         holds the embedding."""
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            created = embeddings.create(
-                s, found, attribute, embedder=embedder, level=level, reducer=reducer, name=name
-            )
-            embedding_name = created.name
-        return self.run_embedding(project, embedding_name, wait=wait)
+        created = self._in(
+            project,
+            lambda s, p: (
+                embeddings.create(
+                    s, p, attribute, embedder=embedder, level=level, reducer=reducer, name=name
+                ).name
+            ),
+        )
+        return self.run_embedding(project, created, wait=wait)
 
     def list_embedders(self) -> list[documents.EmbedderPublic]:
         """The embedders on offer: the built-in one and the sentence-transformers models
@@ -958,27 +906,26 @@ class Workbench:
         return embedders.available()
 
     def list_embeddings(self, project: str) -> list[documents.EmbeddingPublic]:
-        with self.db.session() as s:
-            return [
-                embeddings.describe(e) for e in embeddings.list_all(s, projects.get(s, project))
-            ]
+        return self._in(
+            project, lambda s, p: [embeddings.describe(e) for e in embeddings.list_all(s, p)]
+        )
 
     def get_embedding(self, project: str, name: str) -> documents.EmbeddingPublic:
-        with self.db.session() as s:
-            return embeddings.describe(embeddings.get(s, projects.get(s, project), name))
+        return self._in(project, lambda s, p: embeddings.describe(embeddings.get(s, p, name)))
 
     def delete_embedding(self, project: str, name: str) -> None:
-        with self.db.session() as s:
-            embeddings.delete_embedding(s, projects.get(s, project), name, self.settings.data_dir)
+        data_dir = self.settings.data_dir
+        self._in(project, lambda s, p: embeddings.delete_embedding(s, p, name, data_dir))
 
     def run_embedding(self, project: str, name: str, *, wait: bool = False) -> documents.JobPublic:
         """Compute an embedding as a job: only the texts its live vectors lack (new and
         changed records) are embedded; the rest are reused. Returns the job."""
-        with self.db.session() as s:
-            job_id = embeddings.queue(s, projects.get(s, project), name)
-
-        def work(progress: JobProgress) -> dict[str, Any]:
-            return embedding_runs.run(
+        job_id = self._in(project, lambda s, p: embeddings.queue(s, p, name))
+        return self._start(
+            embeddings.JOB_KIND,
+            project,
+            "",
+            lambda progress: embedding_runs.run(
                 self.db,
                 project,
                 name,
@@ -987,11 +934,10 @@ class Workbench:
                 map_function=self.executor.map,
                 exact_below=self.settings.exact_search_below,
                 progress=progress,
-            )
-
-        return self._start(embeddings.JOB_KIND, project, "", work, wait=wait, job_id=job_id)
-
-    # --- neural search and outliers ---------------------------------------------------------
+            ),
+            wait=wait,
+            job_id=job_id,
+        )
 
     def similar(
         self,
@@ -1009,107 +955,50 @@ class Workbench:
         best first: ``{"embedding", "threshold", "records": [{"id", "key", "score",
         "data"}]}``. ``embedding``: default the first ready attribute-level one;
         ``threshold``: default the embedder's."""
-        with self.db.session() as s:
-            return search.similar(
-                s,
-                projects.get(s, project),
-                embedding,
-                self.settings.data_dir,
-                record=record,
-                text=text,
-                where=where,
-                limit=limit,
-                threshold=threshold,
-                exact_below=self.settings.exact_search_below,
-            )
+        query = {"record": record, "text": text, "where": where, "limit": limit}
+        return self._in(
+            project,
+            lambda s, p: search.similar(
+                s, p, embedding, self.settings.data_dir, threshold=threshold, **query, **self._index
+            ),
+        )
 
     def outliers(self, project: str, embedding: str, *, limit: int = 50) -> documents.OutlierResult:
         """The records furthest from the manually labeled ones (``method`` labeled; labeled
         records left out), or, before any manual label, from their nearest neighbours
         (``method`` density); highest score first: ``{"embedding", "method", "records"}``."""
-        with self.db.session() as s:
-            found = projects.get(s, project)
-            return search.outliers(
+        return self._in(
+            project,
+            lambda s, p: search.outliers(
                 s,
-                found,
-                embeddings.get(s, found, embedding),
+                p,
+                embeddings.get(s, p, embedding),
                 self.settings.data_dir,
                 limit=limit,
-                exact_below=self.settings.exact_search_below,
-            )
+                **self._index,
+            ),
+        )
 
     def create_outlier_slice(
         self, project: str, embedding: str, *, size: int = 100
     ) -> documents.SlicePublic:
         """Create or refresh the static slice ``outliers-<embedding>`` with the ``size``
         records of highest outlier score now."""
-        with self.db.session() as s:
-            found = projects.get(s, project)
+
+        def make(s: Any, p: Any) -> documents.SlicePublic:
+            found = embeddings.get(s, p, embedding)
             made = search.outlier_slice(
-                s,
-                found,
-                embeddings.get(s, found, embedding),
-                self.settings.data_dir,
-                size=size,
-                exact_below=self.settings.exact_search_below,
+                s, p, found, self.settings.data_dir, size=size, **self._index
             )
-            return slices.describe(s, found, made)
+            return slices.describe(s, p, made)
 
-    # --- samples and jobs ------------------------------------------------------------------
+        return self._in(project, make)
 
-    def create_sample(
-        self,
-        sample: str = "clickbait",
-        variant: str = "initial",
-        name: str | None = None,
-    ) -> documents.ProjectPublic:
-        with self.db.session() as s:
-            doc = _project_doc(s, samples.create(s, sample, variant, name))
-        if variant == "finished":
-            self._finish_sample(doc["name"])
-        return doc
-
-    def _finish_sample(self, project: str) -> None:
-        """The story's heuristics (with step 11's active learner, on step 5's embedding) and
-        weak supervision, through the product's own paths; a failure removes the half-made
-        project."""
-        try:
-            for task, name, code in samples.STORY_HEURISTICS:
-                self.add_heuristic(project, task, name, code)
-            attribute, embedder = samples.STORY_EMBEDDING
-            embedded = self.add_embedding(project, attribute, embedder=embedder, wait=True)
-            if embedded["status"] != "done":
-                raise AssayError(f"sample project {project!r}: {embedded['error']}")
-            task, name = samples.STORY_ACTIVE_LEARNER
-            embedding = embedded["result"]["embedding"]["name"]
-            self.add_active_learner(project, task, embedding=embedding, name=name)
-            for job in (
-                self.run_heuristics(project, wait=True),
-                self.weak_supervise(project, "clickbait", wait=True),
-            ):
-                if job["status"] != "done":
-                    raise AssayError(f"sample project {project!r}: {job['error']}")
-        except BaseException:
-            self.delete_project(project)
-            raise
-
-    def get_job(self, job_id: int) -> documents.JobPublic:
-        with self.db.session() as s:
-            return jobs.describe(jobs.get(s, job_id))
-
-    def list_jobs(self, project: str | None = None) -> list[documents.JobPublic]:
-        with self.db.session() as s:
-            project_id = projects.get(s, project).id if project else None
-            return [jobs.describe(j) for j in jobs.list_jobs(s, project_id)]
-
-    def cancel_job(self, job_id: int) -> documents.JobPublic:
-        with self.db.session() as s:
-            return jobs.describe(jobs.cancel(s, job_id))
+    @property
+    def _index(self) -> dict[str, Any]:
+        """How searches choose between an exact and an approximate index."""
+        return {"exact_below": self.settings.exact_search_below}
 
 
 def _project_doc(s: Any, project: Any) -> documents.ProjectPublic:
     return projects.describe(s, project, tasks.describe_all(s, project))
-
-
-def _span(span: tuple[int, int] | None) -> annotating.Span | None:
-    return annotating.Span(*span) if span else None

@@ -406,12 +406,49 @@ def task_labels(session: Session, record: Record, task: LabelingTask) -> documen
     }
 
 
-def delete_label(session: Session, task: LabelingTask, name: str) -> None:
+def delete_label(session: Session, project: Project, task_name: str, name: str) -> int:
     """Delete a label and every annotation of it; the references of the records it
-    labeled follow."""
+    labeled follow. Returns the task's id."""
+    task = task_service.get(session, project, task_name)
     affected = records_with_label(session, task_service.label(session, task, name))
     task_service.delete_label(session, task, name)
     refresh_reference(session, task, affected)
+    return task.id
+
+
+def annotate(
+    session: Session,
+    project: Project,
+    record: str | int,
+    task_name: str,
+    label: str,
+    annotator: str,
+    gold: bool = False,
+    span: tuple[int, int] | None = None,
+) -> tuple[documents.TaskLabels, int]:
+    """Give a record (id or key) a manual label (:func:`add`); the record's labels for the
+    task, and the task's id."""
+    row, task = locate(session, project, record, task_name)
+    add(session, row, task, label, annotator, gold=gold, span=Span(*span) if span else None)
+    return task_labels(session, row, task), task.id
+
+
+def unannotate(
+    session: Session,
+    project: Project,
+    record: str | int,
+    task_name: str,
+    annotator: str,
+    label: str | None = None,
+    gold: bool = False,
+    span: tuple[int, int] | None = None,
+) -> tuple[documents.TaskLabels, int]:
+    """Take manual labels of a record (id or key) back (:func:`remove`); the record's labels
+    for the task, and the task's id."""
+    row, task = locate(session, project, record, task_name)
+    found = Span(*span) if span else None
+    remove(session, row, task, annotator, label_name=label, gold=gold, span=found)
+    return task_labels(session, row, task), task.id
 
 
 def insert_many(session: Session, rows: Iterable[Sequence[Any]]) -> None:

@@ -440,6 +440,11 @@ def queue(session: Session, project: Project, name: str) -> int:
     return job_id
 
 
+def ready_names(session: Session, project: Project | None) -> list[str]:
+    """The names of the project's embeddings that have vectors (none without a project)."""
+    return [e.name for e in list_all(session, project) if e.state == "ready"] if project else []
+
+
 def ids(session: Session, project: Project) -> list[int]:
     """The ids of the project's embeddings (whose vectors live in the data dir)."""
     return [e.id for e in named.list_all(session, Embedding, project, by="id")]

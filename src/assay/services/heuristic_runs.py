@@ -50,7 +50,7 @@ import numpy as np
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from assay.errors import AssayError
+from assay.errors import AssayError, ValidationError
 from assay.runtime import partitions
 from assay.runtime.executor import MapFunction
 from assay.runtime.job_runner import Progress
@@ -484,6 +484,16 @@ def check(run: Run) -> None:
         f"kept): {message}",
         errors={plan.name: plan.error.to_dict() for plan in failed if plan.error},
     )
+
+
+def chosen(session: Session, project: Project, names: list[str] | None) -> list[str]:
+    """The names of the heuristics a run runs: these (each must exist), or all of the
+    project's; none is refused."""
+    found = [heuristics.get(session, project, n) for n in names] if names else None
+    todo = [h.name for h in found or heuristics.list_all(session, project)]
+    if not todo:
+        raise ValidationError(f"project {project.name!r} has no heuristic to run")
+    return todo
 
 
 def run(

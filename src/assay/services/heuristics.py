@@ -31,6 +31,7 @@ from assay.services import lookup_lists, named, names, projects, user_code
 from assay.services import tasks as task_service
 from assay.services.embedding_heuristics import ActiveLearnerKind, ZeroShotKind
 from assay.services.heuristic_kinds import Draft, Kind, Tools, check_settings
+from assay.storage.db import Database
 from assay.storage.models import Annotation, Heuristic, LabelingTask, Project, Record, utcnow
 
 SOURCE = "heuristic"
@@ -286,6 +287,15 @@ def units(task_type: str, value: Any) -> list[tuple[str, int | None, int | None]
 
 
 # --- statistics -------------------------------------------------------------------------------
+
+
+def refresh_task(db: Database, task_id: Any) -> None:
+    """:func:`refresh_statistics` of the task with this id (gone: nothing), in a unit of
+    work of its own: what the statistics debouncer runs."""
+    with db.session() as s:
+        task = task_service.by_id(s, task_id)
+        if task is not None:
+            refresh_statistics(s, task)
 
 
 def refresh_statistics(session: Session, task: LabelingTask) -> None:

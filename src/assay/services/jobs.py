@@ -17,6 +17,7 @@ from assay import documents
 from assay.errors import NotFound, ValidationError
 from assay.runtime import job_runner
 from assay.runtime.job_runner import RUNNER
+from assay.services import projects
 from assay.storage.models import Job, can_be_id, utcnow
 
 FINAL = ("done", "failed", "cancelled")
@@ -52,6 +53,18 @@ def describe(job: Job) -> documents.JobPublic:
         "started_at": job.started_at.isoformat() if job.started_at else None,
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }
+
+
+def create_for(session: Session, kind: str, project: str | None, message: str) -> Job:
+    """A job of the project named ``project`` (none while an import creates it)."""
+    found = projects.find(session, project) if project else None
+    return create(session, kind, found.id if found else None, message)
+
+
+def list_for(session: Session, project: str | None, limit: int = 50) -> list[Job]:
+    """The newest jobs (of the project named ``project``)."""
+    project_id = projects.get(session, project).id if project else None
+    return list_jobs(session, project_id, limit)
 
 
 def list_jobs(session: Session, project_id: int | None = None, limit: int = 50) -> list[Job]:

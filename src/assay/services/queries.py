@@ -551,6 +551,12 @@ def _count(session: Session, condition: ColumnElement[bool]) -> int:
     return int(session.scalar(select(func.count()).select_from(Record).where(condition)) or 0)
 
 
+def page(session: Session, project: Project, params: documents.RecordQuery) -> documents.RecordPage:
+    """One page of records (:func:`run`) as its document."""
+    found = run(session, project, params)
+    return {"records": found.records, "total": found.total, "next_cursor": found.next_cursor}
+
+
 def parameters(where: Any = None, **given: Any) -> documents.RecordQuery:
     """A record query's parameters as the Python API passes them, with the defaults of
     :class:`assay.documents.RecordQuery`. An unknown name is refused; the values are not

@@ -74,6 +74,7 @@ def rename(session: Session, project: Project, name: str, new_name: str) -> Labe
     task = get(session, project, name)
     if new_name.strip() != task.name:
         task.name = _free_name(session, project, new_name)
+    projects.touch(session, project)
     return task
 
 
@@ -104,6 +105,25 @@ def describe(session: Session, task: LabelingTask) -> documents.TaskPublic:
         "attribute": attribute_name(session, task),
         "labels": [describe_label(lb) for lb in labels(session, task)],
     }
+
+
+def add(
+    session: Session,
+    project: Project,
+    name: str,
+    task_type: str,
+    attribute: str | None = None,
+    labels: list[str] | None = None,
+) -> documents.TaskPublic:
+    """A new task of the project (:func:`create`), as its document."""
+    task = create(session, project, name, task_type, attribute, labels)
+    projects.touch(session, project)
+    return describe(session, task)
+
+
+def ids(session: Session, project: Project | None) -> list[int]:
+    """The ids of the project's tasks (none without a project)."""
+    return [t.id for t in list_tasks(session, project)] if project else []
 
 
 def describe_all(session: Session, project: Project) -> list[documents.TaskPublic]:
