@@ -69,7 +69,7 @@ def votes(wb: Workbench, project: str, name: str) -> dict[int, list[tuple[Any, .
     heuristic_id = str(wb.get_heuristic(project, name)["id"])
     with wb.db.session() as s:
         found = projects.get(s, project)
-        names = {lb.id: lb.name for t in tasks.list_tasks(s, found) for lb in tasks.labels(s, t)}
+        names = {lb.id: lb.name for t in tasks.list_all(s, found) for lb in tasks.labels(s, t)}
         rows = s.execute(
             select(
                 Annotation.record_id,

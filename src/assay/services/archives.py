@@ -31,7 +31,7 @@ def archive(session: Session, project: Project) -> dict[str, Any]:
         select(Record.id, Record.data).where(Record.project_id == project.id).order_by(Record.id)
     ).all()
     position = {row.id: i for i, row in enumerate(record_rows)}
-    task_list = tasks.list_tasks(session, project)
+    task_list = tasks.list_all(session, project)
     task_docs = []
     annotation_docs: list[dict[str, Any]] = []
     for task in task_list:
@@ -66,7 +66,7 @@ def archive(session: Session, project: Project) -> dict[str, Any]:
                 }
             )
     slice_docs = []
-    for found in slices.list_slices(session, project):
+    for found in slices.list_all(session, project):
         slice_docs.append(
             {
                 "name": found.name,

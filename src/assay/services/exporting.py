@@ -75,7 +75,7 @@ def iter_rows(
 ) -> Iterator[dict[str, Any]]:
     """Export rows in id order, computed a chunk at a time."""
     attributes = projects.attributes(session, project)
-    columns = [_Column(session, t) for t in tasks.list_tasks(session, project)]
+    columns = [_Column(session, t) for t in tasks.list_all(session, project)]
     ids = queries.record_ids(session, project, where)
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
@@ -192,7 +192,7 @@ def export_records(
 def header(session: Session, project: Project) -> list[str]:
     """Column names of a records export (also when it has no rows)."""
     names = [a.name for a in projects.attributes(session, project)]
-    for task in tasks.list_tasks(session, project):
+    for task in tasks.list_all(session, project):
         column = _Column(session, task)
         names.append(column.manual)
         if column.has_weak:

@@ -64,10 +64,10 @@ def create_for(session: Session, kind: str, project: str | None, message: str) -
 def list_for(session: Session, project: str | None, limit: int = 50) -> list[Job]:
     """The newest jobs (of the project named ``project``)."""
     project_id = projects.get(session, project).id if project else None
-    return list_jobs(session, project_id, limit)
+    return list_all(session, project_id, limit)
 
 
-def list_jobs(session: Session, project_id: int | None = None, limit: int = 50) -> list[Job]:
+def list_all(session: Session, project_id: int | None = None, limit: int = 50) -> list[Job]:
     query = select(Job).order_by(Job.id.desc()).limit(limit)
     if project_id is not None:
         query = query.where(Job.project_id == project_id)

@@ -62,7 +62,7 @@ def addition(
     ``import``). A file the import would refuse answers with the reason in ``problem``."""
     attribute_columns, label_columns = importing.split_columns(table)
     known = {a.name for a in projects.attributes(session, project)}
-    known_tasks = {t.name for t in tasks.list_tasks(session, project)}
+    known_tasks = {t.name for t in tasks.list_all(session, project)}
     doc: documents.ImportAddition = {
         "project": project.name,
         "primary_key": [a.name for a in projects.attributes(session, project) if a.is_primary_key],

@@ -626,7 +626,7 @@ def attach_labels(session: Session, project: Project, page: list[documents.Recor
     """Add each record's labels per task: the manual reference and every other source."""
     ids = [r["id"] for r in page]
     summaries: dict[int, dict[str, Any]] = {i: {} for i in ids}
-    for task in tasks.list_tasks(session, project):
+    for task in tasks.list_all(session, project):
         manual = annotating.reference_values(session, task, ids)
         others = {
             source: annotating.source_values(session, task, ids, source)

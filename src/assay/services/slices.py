@@ -97,10 +97,10 @@ def add(
 
 
 def describe_all(session: Session, project: Project) -> list[documents.SlicePublic]:
-    return [describe(session, project, x) for x in list_slices(session, project)]
+    return [describe(session, project, x) for x in list_all(session, project)]
 
 
-def list_slices(session: Session, project: Project) -> list[DataSlice]:
+def list_all(session: Session, project: Project) -> list[DataSlice]:
     return named.list_all(session, DataSlice, project)
 
 

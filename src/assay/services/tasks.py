@@ -78,7 +78,7 @@ def rename(session: Session, project: Project, name: str, new_name: str) -> Labe
     return task
 
 
-def list_tasks(session: Session, project: Project) -> list[LabelingTask]:
+def list_all(session: Session, project: Project) -> list[LabelingTask]:
     return named.list_all(session, LabelingTask, project, by="id")
 
 
@@ -123,11 +123,11 @@ def add(
 
 def ids(session: Session, project: Project | None) -> list[int]:
     """The ids of the project's tasks (none without a project)."""
-    return [t.id for t in list_tasks(session, project)] if project else []
+    return [t.id for t in list_all(session, project)] if project else []
 
 
 def describe_all(session: Session, project: Project) -> list[documents.TaskPublic]:
-    return [describe(session, t) for t in list_tasks(session, project)]
+    return [describe(session, t) for t in list_all(session, project)]
 
 
 def describe_label(label: Label) -> documents.LabelPublic:

@@ -87,7 +87,7 @@ class Stage:
         )
         session.add(shadow)
         session.flush()
-        known = {t.id for t in tasks.list_tasks(session, project)}
+        known = {t.id for t in tasks.list_all(session, project)}
         columns = []
         for number, column in enumerate(plan.label_columns):
             task, target = label_task(session, project, plan.table, column)
