@@ -7,26 +7,22 @@ writes, in one place.
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from typing import Any, ClassVar
+from typing import Any
 
 from assay import documents
 from assay.config import Settings
-from assay.errors import AssayError, Conflict
+from assay.errors import AssayError
 from assay.facade.data import Data
 from assay.facade.embeddings import Embeddings
 from assay.facade.labeling import Labeling
 from assay.facade.user_code import UserCode
 from assay.runtime.debounce import Debouncer
-from assay.runtime.job_runner import JobFunction, JobProgress, Progress
-from assay.runtime.job_runner import run as run_job
 from assay.runtime.sandbox import Sandbox, default_sandbox, make_data_dir, protect
 from assay.services import (
     database,
     embeddings,
     heuristics,
-    jobs,
     projects,
     samples,
     tasks,
@@ -80,97 +76,6 @@ class Workbench(Data, Labeling, UserCode, Embeddings):
                 # The process's own: the one the executor's partitions run in, here.
                 self._sandbox = default_sandbox()
             return self._sandbox
-
-    # --- jobs and the reactions to writes: in one place --------------------------------------
-
-    # The changes a job kind's success makes: the reactions they call for follow the job,
-    # so that no job body has to remember them.
-    _CHANGES: ClassVar[dict[str, tuple[str, ...]]] = {
-        "import": ("labels", "records"),  # an archive's restore too
-        "calculated_attribute": ("records",),  # an embedding may embed the attribute
-    }
-
-    def _start(
-        self,
-        kind: str,
-        project: str | None,
-        message: str,
-        work: JobFunction,
-        *,
-        wait: bool = False,
-        user_code: bool = False,
-        job_id: int | None = None,
-    ) -> documents.JobPublic:
-        """Start a job of ``kind`` (``job_id``: one already created) in this thread
-        (``wait``) or on the executor (``user_code``: on the slots of jobs that run user
-        code, which never hold up the others); returns the job."""
-        job_id = job_id if job_id is not None else self._new_job(kind, project, message)
-        reacting = self._reacting(kind, project, work)
-        if wait:
-            with contextlib.suppress(AssayError):  # recorded on the job, which the caller reads
-                run_job(self.db, job_id, reacting)
-        else:
-            self.executor.submit(job_id, reacting, user_code=user_code)
-        return self.get_job(job_id)
-
-    def _run_now(
-        self, kind: str, project: str, message: str, work: JobFunction, listener: Progress | None
-    ) -> dict[str, Any]:
-        """Run a job of ``kind`` in this thread; returns its result (raises its error)."""
-        job_id = self._new_job(kind, project, message)
-        return run_job(self.db, job_id, self._reacting(kind, project, work), listener)
-
-    def _new_job(self, kind: str, project: str | None, message: str) -> int:
-        with self.db.session() as s:
-            return jobs.create_for(s, kind, project, message).id
-
-    def _reacting(self, kind: str, project: str | None, work: JobFunction) -> JobFunction:
-        changes = self._CHANGES.get(kind, ())
-        if not changes or project is None:
-            return work
-
-        def run(progress: JobProgress) -> dict[str, Any]:
-            result = work(progress)
-            changed = str(result.get("project") or project)  # a restore names its project
-            if "labels" in changes:
-                self.after_labels_changed(changed)
-            if "records" in changes:
-                self.after_records_changed(changed)
-            return result
-
-        return run
-
-    def after_labels_changed(self, project: str, task_ids: list[int] | None = None) -> None:
-        """Labels of the project (of these tasks; default all) changed: its heuristics'
-        statistics follow, later, off the request path."""
-        if task_ids is None:
-            with self.db.session() as s:
-                task_ids = tasks.ids(s, projects.find(s, project))
-        for task_id in task_ids:
-            self.statistics_refresher.mark(task_id)
-
-    def after_records_changed(self, project: str) -> None:
-        """Records of the project were added or changed: its embeddings that have vectors
-        follow (a job each; embedded incrementally)."""
-        with self.db.session() as s:
-            ready = embeddings.ready_names(s, projects.find(s, project))
-        for name in ready:
-            # Already running: that run may have read the records before this change; the
-            # next run (by hand, or after the next import) embeds what it missed.
-            with contextlib.suppress(Conflict):
-                self.run_embedding(project, name)
-
-    def get_job(self, job_id: int) -> documents.JobPublic:
-        with self.db.session() as s:
-            return jobs.describe(jobs.get(s, job_id))
-
-    def list_jobs(self, project: str | None = None) -> list[documents.JobPublic]:
-        with self.db.session() as s:
-            return [jobs.describe(j) for j in jobs.list_for(s, project)]
-
-    def cancel_job(self, job_id: int) -> documents.JobPublic:
-        with self.db.session() as s:
-            return jobs.describe(jobs.cancel(s, job_id))
 
     # --- projects --------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@ attributes, the record IDE; tried on a few records or run on all as jobs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Unpack
 
 from assay import documents
 from assay.algorithms.label_models import DEFAULT_MODEL
@@ -110,18 +110,15 @@ class UserCode(Facade):
         project: str,
         name: str,
         *,
-        n: int = 10,
-        record_ids: list[int] | None = None,
-        seed: int | None = None,
         limits: Limits | None = None,
-        cancel_key: str | None = None,
+        **choice: Unpack[user_code.Choice],
     ) -> documents.HeuristicTryResult:
-        """Run a heuristic on ``n`` random records (or these ones) and return each record's
+        """Run a heuristic on ``n`` random records (or ``record_ids``; ``choice``: the keywords
+        of :class:`assay.services.user_code.Choice`) and return each record's
         result and printed output; nothing is stored. A run that fails reports why (and, for
         exceptions, the records and tracebacks) in ``error`` and ``failures``.
         :meth:`cancel_try_run` with ``cancel_key`` stops it."""
         box, data_dir = self.sandbox, self.settings.data_dir
-        choice = user_code.Choice(n, record_ids, seed, cancel_key)
         return self._in(
             project,
             lambda s, p: heuristics.try_heuristic(
@@ -233,19 +230,16 @@ class UserCode(Facade):
         project: str,
         name: str,
         *,
-        n: int = 10,
-        record_ids: list[int] | None = None,
-        seed: int | None = None,
         code: str | None = None,
         limits: Limits | None = None,
-        cancel_key: str | None = None,
+        **choice: Unpack[user_code.Choice],
     ) -> documents.CalculatedTryResult:
-        """Run the attribute's code (or ``code``, unsaved) on ``n`` random records (or these
-        ones): each record's value, printed output and type mismatch (``error``); nothing is
-        stored. A run that fails says why in ``error`` (exceptions: ``failures``).
-        :meth:`cancel_try_run` with ``cancel_key`` stops it."""
+        """Run the attribute's code (or ``code``, unsaved) on ``n`` random records (or
+        ``record_ids``; ``choice``: as :meth:`try_heuristic`'s): each record's value,
+        printed output and type mismatch (``error``); nothing is stored. A run that fails
+        says why in ``error`` (exceptions: ``failures``). :meth:`cancel_try_run` with
+        ``cancel_key`` stops it."""
         box, cell = self.sandbox, self.settings.max_cell_bytes
-        choice = user_code.Choice(n, record_ids, seed, cancel_key)
         return self._in(
             project,
             lambda s, p: calculated.try_code(

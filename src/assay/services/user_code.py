@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
@@ -80,15 +80,15 @@ def sample_ids(session: Session, project: Project, n: int, seed: int | None = No
     return sorted(random.Random(seed).sample(ids, min(n, len(ids))))
 
 
-@dataclass(frozen=True)
-class Choice:
-    """Which records a try-run runs on (``n`` at random by ``seed``, or ``record_ids``), and
-    the key that cancels it (``runtime/try_runs.py``)."""
+class Choice(TypedDict, total=False):
+    """Which records a try-run runs on (``n``, default 10, at random by ``seed``; or
+    ``record_ids``), and the key that cancels it (``runtime/try_runs.py``): the keywords of
+    every try-run of the Python API."""
 
-    n: int = 10
-    record_ids: list[int] | None = None
-    seed: int | None = None
-    cancel_key: str | None = None
+    n: int
+    record_ids: list[int] | None
+    seed: int | None
+    cancel_key: str | None
 
 
 @dataclass
@@ -135,14 +135,16 @@ def try_on(
 ) -> Tried:
     """Run code (``run``) on the chosen records, so that the choice's ``cancel_key`` can
     stop it; NotFound when an id names no record of the project."""
-    ids = choice.record_ids or sample_ids(session, project, choice.n, choice.seed)
+    ids = choice.get("record_ids") or sample_ids(
+        session, project, choice.get("n", 10), choice.get("seed")
+    )
     chosen = list(sandbox_records(session, project, ids))
     missing = sorted(set(ids) - {r.id for r in chosen})
     if missing:
         raise NotFound(f"project {project.name!r} has no records with ids {missing}")
     tried = Tried(chosen, records.positions(session, project, [r.id for r in chosen]))
     try:
-        with cancellable.scope(choice.cancel_key):
+        with cancellable.scope(choice.get("cancel_key")):
             tried.results = run(chosen)
     except (SandboxError, HeuristicNotRunnable) as exc:
         tried.error = exc
