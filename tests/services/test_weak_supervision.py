@@ -343,7 +343,7 @@ def test_a_model_giving_non_finite_confidences_stores_nothing(
         result["confidence"] = result["confidence"] + float("nan")
         return result
 
-    monkeypatch.setattr(weak_supervision, "_classify", broken)
+    monkeypatch.setitem(weak_supervision._FITS, "classification", broken)
     job = wb.weak_supervise(project, "kind", model="majority", wait=True)
     assert job["status"] == "failed"
     assert "label model 'majority' gave" in job["error"]

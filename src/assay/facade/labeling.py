@@ -35,7 +35,10 @@ class Labeling(Facade):
         attribute: str | None = None,
         labels: list[str] | None = None,
     ) -> documents.TaskPublic:
-        return self._in(project, lambda s, p: tasks.add(s, p, name, task_type, attribute, labels))
+        return self._in(
+            project,
+            lambda s, p: tasks.describe(s, tasks.create(s, p, name, task_type, attribute, labels)),
+        )
 
     def list_tasks(self, project: str) -> list[documents.TaskPublic]:
         return self._in(project, tasks.describe_all)
@@ -163,7 +166,12 @@ class Labeling(Facade):
         kind: str = "dynamic",
         record_ids: list[int] | None = None,
     ) -> documents.SlicePublic:
-        return self._in(project, lambda s, p: slices.add(s, p, name, where, kind, record_ids))
+        return self._in(
+            project,
+            lambda s, p: slices.describe(
+                s, p, slices.create(s, p, name, where=where, kind=kind, record_ids=record_ids)
+            ),
+        )
 
     def list_slices(self, project: str) -> list[documents.SlicePublic]:
         return self._in(project, slices.describe_all)

@@ -83,19 +83,6 @@ def get(session: Session, project: Project, name: str) -> DataSlice:
     return named.get(session, DataSlice, project, name, "slice")
 
 
-def add(
-    session: Session,
-    project: Project,
-    name: str,
-    where: Any = None,
-    kind: str = "dynamic",
-    record_ids: list[int] | None = None,
-) -> documents.SlicePublic:
-    """A new slice (:func:`create`), as its document."""
-    created = create(session, project, name, where=where, kind=kind, record_ids=record_ids)
-    return describe(session, project, created)
-
-
 def describe_all(session: Session, project: Project) -> list[documents.SlicePublic]:
     return [describe(session, project, x) for x in list_all(session, project)]
 

@@ -51,6 +51,7 @@ def create(
     session.flush()
     for label in labels or []:
         add_label(session, task, label)
+    projects.touch(session, project)
     return task
 
 
@@ -105,20 +106,6 @@ def describe(session: Session, task: LabelingTask) -> documents.TaskPublic:
         "attribute": attribute_name(session, task),
         "labels": [describe_label(lb) for lb in labels(session, task)],
     }
-
-
-def add(
-    session: Session,
-    project: Project,
-    name: str,
-    task_type: str,
-    attribute: str | None = None,
-    labels: list[str] | None = None,
-) -> documents.TaskPublic:
-    """A new task of the project (:func:`create`), as its document."""
-    task = create(session, project, name, task_type, attribute, labels)
-    projects.touch(session, project)
-    return describe(session, task)
 
 
 def ids(session: Session, project: Project | None) -> list[int]:

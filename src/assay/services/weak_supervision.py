@@ -24,6 +24,8 @@ from __future__ import annotations
 import time
 import typing
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from itertools import chain
 from typing import Any
 
@@ -87,13 +89,9 @@ def run(
     started = time.perf_counter()
     votes = _read_votes(session, task, chosen, [lb.id for lb in labels])
     read = time.perf_counter()
+    fit = _Fit(session, task, votes, len(chosen), len(labels), model, params)
     try:  # the model's own checks say what is wrong with a name or a parameter
-        if task.task_type == "classification":
-            result = _classify(session, task, votes, len(chosen), len(labels), model, params)
-        elif task.task_type == "multi-label":
-            result = _multi_label(session, task, votes, len(chosen), len(labels), model, params)
-        else:
-            result = _extract(session, task, votes, len(chosen), len(labels), model, params)
+        result = _FITS[task.task_type](fit)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"label model {model!r}: {exc}", model=model) from exc
     _check_confidences(model, result)
@@ -276,15 +274,27 @@ def _reference_rows(
     return at[inside], reference["label"][inside]
 
 
-def _classify(
-    session: Session,
-    task: LabelingTask,
-    votes: dict[str, IntArray],
-    m: int,
-    k: int,
-    model: str,
-    params: dict[str, Any] | None,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _Fit:
+    """What fitting a label model on a task's votes takes: ``m`` heuristics (the votes'
+    columns), ``k`` labels."""
+
+    session: Session
+    task: LabelingTask
+    votes: dict[str, IntArray]
+    m: int
+    k: int
+    model: str
+    params: dict[str, Any] | None
+
+    def parts(
+        self,
+    ) -> tuple[Session, LabelingTask, dict[str, IntArray], int, int, str, dict[str, Any] | None]:
+        return (self.session, self.task, self.votes, self.m, self.k, self.model, self.params)
+
+
+def _classify(fit: _Fit) -> dict[str, Any]:
+    session, task, votes, m, k, model, params = fit.parts()
     record_ids, rows = votes["records"], votes["row"]
     matrix = np.full((len(record_ids), m), -1, dtype=np.int8 if k < 127 else np.int64)
     matrix[rows, votes["source"]] = votes["label"]
@@ -316,15 +326,8 @@ def _classify(
     }
 
 
-def _multi_label(
-    session: Session,
-    task: LabelingTask,
-    votes: dict[str, IntArray],
-    m: int,
-    k: int,
-    model: str,
-    params: dict[str, Any] | None,
-) -> dict[str, Any]:
+def _multi_label(fit: _Fit) -> dict[str, Any]:
+    session, task, votes, m, k, model, params = fit.parts()
     record_ids, rows = votes["records"], votes["row"]
     n = len(record_ids)
     # Who voted on a record says "does not apply" for the labels it returns elsewhere.
@@ -362,15 +365,8 @@ def _multi_label(
     }
 
 
-def _extract(
-    session: Session,
-    task: LabelingTask,
-    votes: dict[str, IntArray],
-    m: int,
-    k: int,
-    model: str,
-    params: dict[str, Any] | None,
-) -> dict[str, Any]:
+def _extract(fit: _Fit) -> dict[str, Any]:
+    session, task, votes, m, k, model, params = fit.parts()
     record_ids, rows = votes["records"], votes["row"]
     per_record: list[list[tuple[int, int, int, int]]] = [[] for _ in record_ids]
     for row, source, label, start, end in zip(
@@ -401,6 +397,15 @@ def _extract(
         "ties": 0,
         "fit_seconds": fitted,
     }
+
+
+# Per task type, how the model is fitted and what it labels: arrays ``record``, ``label``,
+# ``start``, ``end``, ``confidence``, and ``ties``, ``fit_seconds``.
+_FITS: dict[str, Callable[[_Fit], dict[str, Any]]] = {
+    "classification": _classify,
+    "multi-label": _multi_label,
+    "extraction": _extract,
+}
 
 
 def _span_precisions(

@@ -341,7 +341,7 @@ class Heuristic(Base):
     # ids (services/heuristic_runs.py). Loaded only when a run asks for it.
     cache: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True, deferred=True)
     # Active learners and zero-shot heuristics: the embedding they read (null: none, or it
-    # was deleted), and their settings (services/model_heuristics.py).
+    # was deleted), and their settings (services/embedding_heuristics.py).
     embedding_id: Mapped[int | None] = mapped_column(
         ForeignKey("embedding.id", ondelete="SET NULL"), nullable=True
     )
