@@ -108,7 +108,7 @@ def create(
     draft = chosen.create(session, project, task, draft)
     assert draft.name is not None  # each kind names a new heuristic
     name = names.clean(draft.name, "heuristic", heuristic=draft.name)
-    if find(session, project, name) is not None:
+    if named.find(session, Heuristic, project, name) is not None:
         raise Conflict(f"project {project.name!r} already has a heuristic {name!r}", heuristic=name)
     found = Heuristic(
         project_id=project.id,
@@ -123,10 +123,6 @@ def create(
     session.add(found)
     session.flush()
     return found
-
-
-def find(session: Session, project: Project, name: str) -> Heuristic | None:
-    return named.find(session, Heuristic, project, name)
 
 
 def get(session: Session, project: Project, name: str) -> Heuristic:
@@ -212,7 +208,7 @@ def update(
             names.check_text(text, field, heuristic=name)
     if new_name is not None and new_name.strip() != found.name:
         cleaned = names.clean(new_name, "heuristic", heuristic=new_name)
-        if find(session, project, cleaned) is not None:
+        if named.find(session, Heuristic, project, cleaned) is not None:
             raise Conflict(
                 f"project {project.name!r} already has a heuristic {cleaned!r}", heuristic=cleaned
             )

@@ -65,17 +65,13 @@ def create(session: Session, project: Project, name: str, description: str = "")
     return found
 
 
-def find(session: Session, project: Project, name: str) -> LookupList | None:
-    return named.find(session, LookupList, project, name)
-
-
 def get(session: Session, project: Project, name: str) -> LookupList:
     return named.get(session, LookupList, project, name, "lookup list")
 
 
 def get_or_create(session: Session, project: Project, name: str) -> LookupList:
     name = names.clean(name, "lookup list", list=name)  # checked before it is looked up
-    return find(session, project, name) or create(session, project, name)
+    return named.find(session, LookupList, project, name) or create(session, project, name)
 
 
 def list_all(session: Session, project: Project) -> list[LookupList]:
@@ -252,7 +248,7 @@ def remove_from_span(session: Session, project_id: int, label_name: str, text: s
     has that text."""
     project = session.get(Project, project_id)
     assert project is not None  # the record whose span was removed belongs to it
-    lst = find(session, project, label_name)
+    lst = named.find(session, LookupList, project, label_name)
     term = text.strip()
     if lst is None or not term:
         return
