@@ -8,7 +8,7 @@ carry its value have ``is_reference`` set, so filters and exports read it with o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -31,6 +31,8 @@ from assay.storage.models import (
     ManualState,
     Project,
     Record,
+    core_table,
+    utcnow,
 )
 
 MANUAL = documents.MANUAL
@@ -451,12 +453,35 @@ def unannotate(
     return task_labels(session, row, task), task.id
 
 
-def insert_many(session: Session, rows: Iterable[Sequence[Any]]) -> None:
+# What a row given as a mapping leaves out, :func:`insert_many` fills in.
+_DEFAULTS: dict[str, Any] = {
+    "source_id": "",
+    "annotator": "",
+    "span_start": None,
+    "span_end": None,
+    "confidence": None,
+    "is_gold": False,
+    "is_reference": False,
+}
+
+
+def insert_many(session: Session, rows: Iterable[Sequence[Any] | Mapping[str, Any]]) -> None:
     """The one bulk writer of annotation rows (a heuristic's votes, weak supervision, an
     import's label columns, an archive's annotations): tuples in :data:`COLUMNS` order, with
-    ``created_at`` as :func:`assay.storage.bulk.bound_datetime` gives it. The caller
+    ``created_at`` as :func:`assay.storage.bulk.bound_datetime` gives it, or mappings by
+    column name (what they leave out: :data:`_DEFAULTS`, ``created_at`` now). The caller
     refreshes what follows from them (manual references, statistics)."""
-    bulk.insert_rows(session, "annotation", COLUMNS, rows)
+    created = core_table(Annotation).c.created_at
+    now = utcnow()
+
+    def stored(row: Sequence[Any] | Mapping[str, Any]) -> Sequence[Any]:
+        if not isinstance(row, Mapping):
+            return row
+        values = {**_DEFAULTS, "created_at": now, **row}
+        values["created_at"] = bulk.bound_datetime(session, created, values["created_at"])
+        return tuple(values[c] for c in COLUMNS)
+
+    bulk.insert_rows(session, "annotation", COLUMNS, (stored(r) for r in rows))
 
 
 # --- the record as the labeling view shows it, and labels from a file ---------------------------

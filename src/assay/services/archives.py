@@ -13,13 +13,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from assay.errors import ImportFileError
 from assay.services import annotating, importing, lookup_lists, names, projects, slices, tasks
 from assay.services.files import Table
-from assay.storage.models import Annotation, DataSlice, Project, Record, core_table
+from assay.storage.models import Annotation, DataSlice, Project, Record
 
 ARCHIVE_FORMAT = "assay-project"
 
@@ -202,8 +202,7 @@ def restore(
         }
         for a in document["annotations"]
     ]
-    for start in range(0, len(rows), 5000):
-        session.execute(insert(core_table(Annotation)), rows[start : start + 5000])
+    annotating.insert_many(session, rows)
     for task in task_by_name.values():
         annotating.refresh_reference(session, task, ids)
     for doc in document["slices"]:

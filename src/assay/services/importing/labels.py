@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert
+from sqlalchemy import ColumnElement, delete
 from sqlalchemy.orm import Session
 
 from assay.errors import ImportFileError, NotFound, ValidationError
@@ -17,7 +17,7 @@ from assay.services.importing.column_types import location
 from assay.services.importing.label_columns import LabelColumn, task_type_of
 from assay.services.importing.planning import Prepared
 from assay.services.importing.stored import Stored
-from assay.storage.models import Annotation, LabelingTask, Project, core_table
+from assay.storage.models import Annotation, LabelingTask, Project
 
 IMPORT_SOURCE_ID = "import"
 
@@ -45,7 +45,7 @@ def import_labels(
             )
         )
     if new:
-        session.execute(insert(core_table(Annotation)), owned(new, column, annotator))
+        annotating.insert_many(session, owned(new, column, annotator))
     if column.source == annotating.MANUAL:
         annotating.refresh_reference(session, task, touched)
     return len(new)

@@ -28,7 +28,6 @@ from assay.storage.models import (
     Project,
     Record,
     RecordText,
-    core_table,
 )
 
 
@@ -140,9 +139,7 @@ class Stage:
                 row["record_id"] = record_ids[row["record_id"]]
                 row["task_id"], row["is_reference"] = staged.hidden, manual
             if new:
-                session.execute(
-                    insert(core_table(Annotation)), owned(new, staged.column, self.annotator)
-                )
+                annotating.insert_many(session, owned(new, staged.column, self.annotator))
             labeled = {row["record_id"] for row in new} if manual else set()
             marks = [
                 {
