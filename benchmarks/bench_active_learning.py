@@ -37,6 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import skip_without
 from bench_search import CACHE, DATA, minilm_vectors, shared_texts
 
 from assay.algorithms import embedders, zero_shot
@@ -156,6 +157,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1,000 test records, 2 seeds")
     parser.add_argument("--seeds", type=int, default=None, help="seeds per size (default 5)")
     args = parser.parse_args()
+    skip_without(DATA)
     train_texts, train_gold = split("train")
     test_texts, test_gold = split("test")
     val_texts, val_gold = split("val")

@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import parser, percentiles, size
+from _common import parser, percentiles, size, skip_without
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CACHE = Path(os.environ.get("ASSAY_BENCH_CACHE", Path.home() / ".cache" / "assay-bench"))
@@ -267,6 +267,7 @@ def main() -> None:
     p.add_argument("--queries", type=int, default=None, help="single queries (200; quick 50)")
     p.add_argument("--no-purity", action="store_true", help="skip the AG News purity part")
     args = p.parse_args()
+    skip_without(DATA)
     n = size(args)
     n_queries = args.queries or (50 if args.quick else 200)
     texts = shared_texts()

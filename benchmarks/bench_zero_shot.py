@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import skip_without
 from bench_active_learning import LABELS as AG_LABELS
 from bench_active_learning import encode_labels, split
 from bench_search import DATA, minilm_vectors
@@ -84,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 AG News test records")
     args = parser.parse_args()
+    skip_without(DATA)
     table("clickbait sample", *clickbait())
     table("WRENCH YouTube spam (test)", *wrench("wrench-youtube"))
     table("WRENCH SMS spam (test)", *wrench("wrench-sms"))
