@@ -73,40 +73,23 @@ def import_file(
     Reactions to the new records and labels (statistics, embeddings) are the caller's.
     """
     try:
-        return _import_file(
-            db, path, project_name, options, fmt, limits, job_id, chunk_size, progress
+        progress(0.0, f"reading {path.name}")
+        if is_archive(path, fmt):
+            document = archives.read_archive(path)
+            with db.session() as session:
+                restored = archives.restore(session, document, project_name, options.max_cell_bytes)
+                return {"project": restored.name, "created": len(document["records"])}
+        table = files.read_table(path, fmt, limits)
+        result = import_staged(
+            db,
+            project_name,
+            table,
+            options,
+            job_id=job_id,
+            chunk_size=chunk_size,
+            progress=progress,
         )
+        return result.summary()
     finally:
         if remove_folder:
             shutil.rmtree(path.parent, ignore_errors=True)
-
-
-def _import_file(
-    db: Database,
-    path: Path,
-    project_name: str,
-    options: ImportOptions,
-    fmt: str | None,
-    limits: files.Limits,
-    job_id: int,
-    chunk_size: int,
-    progress: Progress,
-) -> dict[str, Any]:
-    progress(0.0, f"reading {path.name}")
-    if is_archive(path, fmt):
-        document = archives.read_archive(path)
-        with db.session() as session:
-            restored = archives.restore(session, document, project_name, options.max_cell_bytes)
-            name = restored.name
-        return {"project": name, "created": len(document["records"])}
-    table = files.read_table(path, fmt, limits)
-    result = import_staged(
-        db,
-        project_name,
-        table,
-        options,
-        job_id=job_id,
-        chunk_size=chunk_size,
-        progress=progress,
-    )
-    return result.summary()
