@@ -9,6 +9,7 @@ import importlib.metadata
 
 from assay.config import Settings
 from assay.errors import (
+    ArtifactInvalid,
     AssayError,
     Conflict,
     CpuLimitExceeded,
@@ -19,6 +20,7 @@ from assay.errors import (
     InvalidOutput,
     JobCancelled,
     MemoryLimitExceeded,
+    NoLiveModel,
     NotFound,
     ProcessLimitExceeded,
     RecordFailure,
@@ -37,6 +39,7 @@ from assay.services.heuristic_runs import HeuristicRunFailed
 from assay.workbench import Workbench
 
 __all__ = [
+    "ArtifactInvalid",
     "AssayError",
     "Conflict",
     "CpuLimitExceeded",
@@ -49,6 +52,7 @@ __all__ = [
     "InvalidOutput",
     "JobCancelled",
     "MemoryLimitExceeded",
+    "NoLiveModel",
     "NotFound",
     "ProcessLimitExceeded",
     "RecordFailure",

@@ -47,6 +47,13 @@ LabelColumnSource = Literal["manual", "weak_supervision"]
 SliceKind = Literal["dynamic", "static"]
 CalculatedState = Literal["new", "stale", "ready"]
 OutlierMethod = Literal["labeled", "density"]
+ModelAlgorithm = Literal["auto", "tfidf-logreg", "tfidf-nb", "embedding-logreg"]
+"""What training may be asked for; ``auto`` picks one of the others by cross-validation on the
+training split."""
+ModelStatus = Literal["candidate", "live", "retired"]
+ModelMetric = Literal["macro_f1", "micro_f1", "accuracy"]
+PredictionStatus = Literal["pending", "accepted", "rejected", "corrected"]
+ReviewAction = Literal["accept", "reject", "correct"]
 
 
 def values(closed: Any) -> tuple[str, ...]:
@@ -660,3 +667,178 @@ class EmbeddingPublic(TypedDict):
     job_id: Annotated[int | None, Field(description="the job that runs (or last ran) it")]
     created_at: Timestamp
     updated_at: Timestamp
+
+
+# --- models: training, registry, serving, review -------------------------------------------------
+
+
+class LabelFigures(TypedDict):
+    precision: float
+    recall: float
+    f1: float
+    support: Annotated[int, Field(description="test records with this label")]
+
+
+class ReliabilityBin(TypedDict):
+    lower: float
+    upper: float
+    count: int
+    confidence: Annotated[float | None, Field(description="mean confidence (null: empty bin)")]
+    accuracy: Annotated[float | None, Field(description="share correct (null: empty bin)")]
+
+
+class ModelConfusion(TypedDict):
+    labels: list[str]
+    counts: Annotated[
+        list[list[int]], Field(description="test records per (true label: row, predicted: column)")
+    ]
+
+
+class ModelMetrics(TypedDict):
+    test_records: int
+    accuracy: Annotated[
+        float, Field(description="top-1 (classification) or exact set match (multi-label)")
+    ]
+    accuracy_interval: Annotated[list[float], Field(description="95 % Wilson score interval")]
+    macro_precision: float
+    macro_recall: float
+    macro_f1: float
+    micro_precision: float
+    micro_recall: float
+    micro_f1: float
+    per_label: dict[str, LabelFigures]
+    confusion: Annotated[ModelConfusion | None, Field(description="null for multi-label")]
+    ece: Annotated[float, Field(description="expected calibration error")]
+    reliability: list[ReliabilityBin]
+
+
+class ModelDecision(TypedDict):
+    promoted: bool
+    reason: Annotated[str, Field(description="why it was or was not made live")]
+    metric: ModelMetric
+    candidate: Annotated[float | None, Field(description="the candidate's figure on the split")]
+    live: Annotated[float | None, Field(description="the live version's figure on the same split")]
+    live_version: int | None
+    p_value: float | None
+
+
+class ModelTraining(TypedDict):
+    records: Annotated[int, Field(description="training records (test split excluded)")]
+    manual: int
+    weak: Annotated[int, Field(description="weakly supervised records added (with_weak)")]
+    with_weak: Annotated[float | None, Field(description="the confidence threshold, if any")]
+    fingerprint: Annotated[str, Field(description="sha256 of the training records and labels")]
+    seconds: float
+    cross_validation: Annotated[
+        dict[str, float], Field(description="auto: each candidate's mean macro-F1")
+    ]
+
+
+class ModelTest(TypedDict):
+    records: int
+    fingerprint: Annotated[str, Field(description="sha256 of the test split's records")]
+
+
+class ModelVersionPublic(TypedDict):
+    task: str
+    version: int
+    status: ModelStatus
+    algorithm: str
+    requested: Annotated[str, Field(description="the algorithm asked for (auto, or the same)")]
+    parameters: dict[str, Any]
+    training: ModelTraining
+    test: ModelTest
+    metrics: ModelMetrics
+    decision: Annotated[
+        ModelDecision | None, Field(description="the promotion decision after training")
+    ]
+    size_bytes: int
+    sha256: str
+    job_id: int | None
+    created_at: Timestamp
+    promoted_at: Timestamp | None
+
+
+class ModelEventPublic(TypedDict):
+    version: int
+    action: Annotated[str, Field(description="auto | promote | rollback")]
+    reason: str
+    at: Timestamp
+
+
+class ModelSettings(TypedDict):
+    retrain_after: Annotated[
+        int, Field(description="train again after this many new manual labels (0: never)")
+    ]
+    audit_share: Annotated[
+        float, Field(description="share of served predictions queued for a blind review")
+    ]
+    metric: ModelMetric
+    alpha: Annotated[float, Field(description="significance of the paired test")]
+    recall_margin: Annotated[
+        float, Field(description="largest drop of any label's recall a promotion allows")
+    ]
+    test_fraction: float
+
+
+class ModelsOverview(TypedDict):
+    task: str
+    live_version: int | None
+    versions: list[ModelVersionPublic]
+    history: list[ModelEventPublic]
+    settings: ModelSettings
+
+
+class PredictionItem(TypedDict):
+    prediction_id: str
+    label: Annotated[str | None, Field(description="classification: the predicted label")]
+    labels: Annotated[
+        list[str] | None, Field(description="multi-label: the labels above the threshold")
+    ]
+    confidence: float
+    scores: dict[str, float]
+    model_version: int
+    record_id: Annotated[int | None, Field(description="the record (store: true, or given)")]
+
+
+class PredictResult(TypedDict):
+    task: str
+    model_version: Annotated[int, Field(description="the one version that answered them all")]
+    predictions: list[PredictionItem]
+
+
+class PredictionPublic(TypedDict):
+    id: str
+    task: str
+    model_version: int
+    text: str
+    record_id: int | None
+    label: Annotated[
+        str | list[str] | None,
+        Field(description="the model's answer; null while an audit item is pending (blind)"),
+    ]
+    confidence: float | None
+    scores: dict[str, float] | None
+    audit: bool
+    status: PredictionStatus
+    given: Annotated[
+        str | list[str] | None, Field(description="the reviewer's label(s), if they gave any")
+    ]
+    reviewer: str | None
+    reviewed_at: Timestamp | None
+    created_at: Timestamp
+
+
+class PredictionPage(TypedDict):
+    predictions: list[PredictionPublic]
+    total: int
+    next_cursor: Annotated[str | None, Field(description="pass back as cursor for the next page")]
+
+
+class LiveAccuracy(TypedDict):
+    task: str
+    model_version: int | None
+    reviewed: Annotated[int, Field(description="audit predictions of that version reviewed")]
+    correct: int
+    accuracy: float | None
+    interval: Annotated[list[float] | None, Field(description="95 % Wilson score interval")]

@@ -70,6 +70,19 @@ class TooLarge(AssayError):
     code = "too_large"
 
 
+class NoLiveModel(Conflict):
+    """A prediction on a task that has no live model (train one, or promote a version)."""
+
+    code = "no_live_model"
+
+
+class ArtifactInvalid(Conflict):
+    """A stored model artifact that cannot be loaded: not in assay's own format, over the size
+    cap, or not the bytes that were stored (its sha256 differs). The serving model stays."""
+
+    code = "artifact_invalid"
+
+
 class ImportFileError(ValidationError):
     """A file that cannot be imported; ``detail`` names the file, row and column."""
 

@@ -16,6 +16,8 @@ from assay.errors import AssayError
 from assay.facade.data import Data
 from assay.facade.embeddings import Embeddings
 from assay.facade.labeling import Labeling
+from assay.facade.models import Models
+from assay.facade.predictions import Predictions
 from assay.facade.user_code import UserCode
 from assay.runtime.debounce import Debouncer
 from assay.runtime.sandbox import Sandbox, default_sandbox, make_data_dir, protect
@@ -29,7 +31,7 @@ from assay.services import (
 )
 
 
-class Workbench(Data, Labeling, UserCode, Embeddings):
+class Workbench(Data, Labeling, UserCode, Embeddings, Models, Predictions):
     """``Workbench()`` opens the database named by the settings (ASSAY_* variables).
 
     Its methods come one module per capability (:mod:`assay.facade`); this class holds what

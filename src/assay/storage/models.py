@@ -9,6 +9,9 @@
 - ``data_slice`` (dynamic: a filter; static: its ``slice_record`` rows, in order).
 - ``lookup_list`` and its ``lookup_term`` rows; ``heuristic`` (code, config, last run,
   statistics, result cache); ``embedding`` (its vectors live in the data dir); ``job``.
+- The model loop: ``model_task`` (a task's settings, test-split salt, live version),
+  ``split_record`` (each record's side of the test split), ``model_version`` (trained models
+  with metrics and artifact), ``model_event`` (the live model's history) and ``prediction``.
 """
 
 from __future__ import annotations
@@ -350,3 +353,135 @@ class Heuristic(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     task: Mapped[LabelingTask] = relationship()
+
+
+class ModelTask(Base):
+    """A task's model loop (services/model_registry.py): its settings, its fixed test split's
+    salt, the live version (the pointer serving processes watch), and the manual-label count
+    at the last training (the retrain trigger counts from there). One row per task that ever
+    trained, made on first use."""
+
+    __tablename__ = "model_task"
+
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("labeling_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    # The salt of the test split's hash: chosen once, so the split never changes.
+    split_salt: Mapped[str] = mapped_column(String(64))
+    test_fraction: Mapped[float] = mapped_column(Float, default=0.2)
+    # Whether the first (stratified) draw was made: later records join by the hash rule.
+    split_drawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Settings: train again after this many new manual labels (0: never); the share of served
+    # predictions queued for a blind review; promotion's metric, significance and recall margin.
+    retrain_after: Mapped[int] = mapped_column(Integer, default=50)
+    audit_share: Mapped[float] = mapped_column(Float, default=0.05)
+    metric: Mapped[str] = mapped_column(String(20), default="macro_f1")
+    alpha: Mapped[float] = mapped_column(Float, default=0.05)
+    recall_margin: Mapped[float] = mapped_column(Float, default=0.05)
+    # Manual labels of the task when the last training was queued.
+    labels_at_training: Mapped[int] = mapped_column(Integer, default=0)
+    live_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("model_version.id", ondelete="SET NULL"), nullable=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SplitRecord(Base):
+    """A record's side of its task's test split, fixed the first time it is assigned: a record
+    never moves from test to train or back."""
+
+    __tablename__ = "split_record"
+    __table_args__ = (Index("ix_split_record_task_test", "task_id", "in_test"),)
+
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("labeling_task.id", ondelete="CASCADE"), primary_key=True
+    )
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("record.id", ondelete="CASCADE"), primary_key=True
+    )
+    in_test: Mapped[bool] = mapped_column(Boolean)
+
+
+class ModelVersion(Base):
+    """A trained model of a task, immutable once written but for its status: algorithm,
+    parameters, the fingerprints of its training data and test split, metrics on that split,
+    and its artifact (assay's own format of arrays + JSON, never a pickle; sha256 checked on
+    every load)."""
+
+    __tablename__ = "model_version"
+    __table_args__ = (UniqueConstraint("task_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("labeling_task.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)  # 1, 2, ... per task
+    algorithm: Mapped[str] = mapped_column(String(40))
+    # What was asked for (auto picks the algorithm).
+    requested: Mapped[str] = mapped_column(String(40))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    status: Mapped[str] = mapped_column(String(20), default="candidate")  # candidate|live|retired
+    # records, manual, weak, with_weak, fingerprint, seconds, cross-validation scores
+    training: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    # records, fingerprint of the test split it was scored on
+    test: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    # Why it was or was not promoted (null: never compared).
+    decision: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    artifact: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    promoted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class ModelEvent(Base):
+    """The live model's history per task: each promotion (automatic or by hand) and rollback,
+    with its reason; a rollback goes back along it."""
+
+    __tablename__ = "model_event"
+    __table_args__ = (
+        Index("ix_model_event_task_id", "task_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("labeling_task.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_version.id", ondelete="CASCADE"))
+    action: Mapped[str] = mapped_column(String(20))  # promote | auto | rollback
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Prediction(Base):
+    """A prediction served by a model version, kept for review: pending until a reviewer
+    accepts, rejects or corrects it. An audit prediction is reviewed blind (the model's
+    answer hidden), which estimates the live accuracy. ``id`` is made by the server (a uuid4
+    hex), so that a prediction is named before its row is written."""
+
+    __tablename__ = "prediction"
+    __table_args__ = (Index("ix_prediction_task_status", "task_id", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("labeling_task.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_version.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    # The record it was made for or stored as (store: true); null: a text only.
+    record_id: Mapped[int | None] = mapped_column(
+        ForeignKey("record.id", ondelete="SET NULL"), nullable=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    # A label name (classification) or a sorted list of names (multi-label).
+    output: Mapped[Any] = mapped_column(JsonType)
+    confidence: Mapped[float] = mapped_column(Float)
+    scores: Mapped[dict[str, float]] = mapped_column(JsonType)
+    audit: Mapped[bool] = mapped_column(Boolean, default=False)
+    # pending | accepted | rejected | corrected
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    # The reviewer's answer (corrected or blind audit labels), and who and when.
+    given: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    reviewer: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
