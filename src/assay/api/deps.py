@@ -4,12 +4,16 @@ parameters, and the pieces of a response that several routes build."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+from starlette.types import Message
 
-from assay.errors import ValidationError
+from assay.errors import TooLarge, ValidationError
 from assay.storage.models import MAX_ID
 from assay.workbench import Workbench
 
@@ -31,6 +35,45 @@ RecordRef = Annotated[
     str, Path(description="a record's internal id, or its key col=value[,col=value]")
 ]
 """A record in a path: an id beyond the range names no record (404, services/records.py)."""
+
+
+class BodyLimitRoute(APIRoute):
+    """A route whose request body may not exceed ``body_limit``: refused (413, the error of
+    ``too_large``) by its Content-Length before it is read, or as soon as the bytes that
+    arrive pass the limit, so no body over it is ever held whole. Subclasses say the limit."""
+
+    def body_limit(self, request: Request) -> int:
+        raise NotImplementedError
+
+    def too_large(self, limit: int) -> TooLarge:
+        return TooLarge(f"the request body is larger than {limit:,} bytes", limit=limit)
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def capped(request: Request) -> Response:
+            limit = self.body_limit(request)
+            declared = request.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise self.too_large(limit)
+            received = 0
+
+            async def receive() -> Message:
+                nonlocal received
+                message = await request.receive()
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise self.too_large(limit)
+                return message
+
+            try:
+                return await handler(Request(request.scope, receive))
+            except HTTPException as exc:  # FastAPI wraps what fails while it reads a body
+                if isinstance(exc.__cause__, TooLarge):
+                    raise exc.__cause__ from None
+                raise
+
+        return capped
 
 
 def error_body(code: str, message: str, detail: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from assay.documents import ModelAlgorithm, ModelMetric, ReviewAction
+
 
 class ProjectCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
@@ -222,4 +224,88 @@ class EmbeddingCreate(BaseModel):
     )
     name: str | None = Field(
         default=None, description="default: <attribute>-<embedder>[-token], e.g. headline-minilm"
+    )
+
+
+# --- models: training, registry, serving, review ------------------------------------------------
+
+PREDICT_MAX_ITEMS = 10_000
+"""The most texts (or records) one predict call takes: more answer 422 before any is read, so
+that one call cannot hold the server; send larger batches in several calls."""
+
+
+class ModelTrain(BaseModel):
+    algorithm: ModelAlgorithm = Field(
+        default="auto",
+        description="auto (chosen by cross-validation on the training split) | tfidf-logreg "
+        "| tfidf-nb | embedding-logreg",
+    )
+    with_weak: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="also train on weakly supervised labels at or above this confidence",
+    )
+    embedding: str | None = Field(
+        default=None,
+        description="embedding-logreg (or auto): the ready embedding to read; default the "
+        "task attribute's first",
+    )
+
+
+class ModelSettingsUpdate(BaseModel):
+    """Only the fields given change."""
+
+    retrain_after: int | None = Field(
+        default=None, ge=0, description="train again after this many new manual labels (0: never)"
+    )
+    audit_share: float | None = Field(
+        default=None, ge=0, le=1, description="share of served predictions queued blind"
+    )
+    metric: ModelMetric | None = Field(default=None, description="the metric promotion compares")
+    alpha: float | None = Field(
+        default=None, gt=0, lt=1, description="significance of the paired test"
+    )
+    recall_margin: float | None = Field(
+        default=None, ge=0, le=1, description="largest drop of a label's recall a promotion allows"
+    )
+    test_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="share of records in the test split (only before its first draw)",
+    )
+
+
+class PredictRequest(BaseModel):
+    texts: list[str] | None = Field(
+        default=None,
+        max_length=PREDICT_MAX_ITEMS,
+        description=f"texts to predict (at most {PREDICT_MAX_ITEMS:,})",
+    )
+    records: list[dict[str, Any]] | None = Field(
+        default=None,
+        max_length=PREDICT_MAX_ITEMS,
+        description="or records: objects of the project's attributes (the task reads its "
+        f"attribute, or the text attributes of a whole-record task; at most "
+        f"{PREDICT_MAX_ITEMS:,})",
+    )
+    store: bool = Field(
+        default=False,
+        description="the inputs become records with a pending model prediction (source model)",
+    )
+
+
+class PredictionReview(BaseModel):
+    action: ReviewAction = Field(
+        description="accept | reject | correct (with label); an audit item (blind): its label"
+    )
+    label: str | list[str] | None = Field(
+        default=None,
+        description="correct, or an audit item: the right label (a list for multi-label)",
+    )
+    reviewer: str = Field(
+        min_length=1,
+        max_length=200,
+        description="who reviews: the annotator of the manual label it becomes",
     )

@@ -5,54 +5,29 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse
-from fastapi.routing import APIRoute
 from starlette.background import BackgroundTask
-from starlette.exceptions import HTTPException
-from starlette.types import Message
 
 from assay import documents
 from assay.api import schemas
-from assay.api.deps import WorkbenchDep
+from assay.api.deps import BodyLimitRoute, WorkbenchDep
 from assay.errors import TooLarge, ValidationError
 
 
-class UploadLimitRoute(APIRoute):
-    """A route whose request body may not exceed ``ASSAY_MAX_UPLOAD_BYTES``: refused (413) by
-    its Content-Length before it is read, or as soon as the bytes that arrive pass the limit,
-    so an upload is never stored whole first (what was spooled is deleted with the form)."""
+class UploadLimitRoute(BodyLimitRoute):
+    """A route whose request body may not exceed ``ASSAY_MAX_UPLOAD_BYTES`` (413 beyond), so
+    an upload is never stored whole first (what was spooled is deleted with the form)."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+    def body_limit(self, request: Request) -> int:
+        limit: int = request.app.state.workbench.settings.max_upload_bytes
+        return limit
 
-        async def capped(request: Request) -> Response:
-            limit: int = request.app.state.workbench.settings.max_upload_bytes
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > limit:
-                raise _too_large(limit)
-            received = 0
-
-            async def receive() -> Message:
-                nonlocal received
-                message = await request.receive()
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _too_large(limit)
-                return message
-
-            try:
-                return await handler(Request(request.scope, receive))
-            except HTTPException as exc:  # FastAPI wraps what fails while it reads a form
-                if isinstance(exc.__cause__, TooLarge):
-                    raise exc.__cause__ from None
-                raise
-
-        return capped
+    def too_large(self, limit: int) -> TooLarge:
+        return _too_large(limit)
 
 
 def _too_large(limit: int) -> TooLarge:
