@@ -1,0 +1,439 @@
+"""Serving a task's live model over HTTP (issue 13), against a real server process on
+loopback (`assay serve`, SQLite, the sample project labeled with its gold answers):
+
+1. prediction latency: one text per request, sequential (p50/p99, target p50 <= 10 ms), and
+   batches of 1,000 texts (texts/s, target >= 5,000);
+2. hot swap under a steady, open-loop 200 requests/s from a second process, with 20
+   promotions and rollbacks during the load, half through the API and half from a Workbench
+   in this process on the same database (as the CLI does): failed requests (target 0), the
+   versions each answer names, latency p50/p99, and the swap delay (from a promotion's return
+   to the first answer naming the new version);
+3. learning again: the task's retrain_after set to N, N manual labels through the server's
+   API, then the time from the N-th label to the new version existing (training included) and
+   to its serving (target p95 <= 10 s); a version the promotion test keeps a candidate is
+   forced live through the API, and the time is reported in parts.
+
+    python benchmarks/bench_model_serving.py [--quick | --records N]
+
+--records: the texts sent in batches of 1,000 in part 1. No peer: the figures are compared with
+the issue's targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import parser, size
+
+from assay import Settings, Workbench
+from assay.services import samples
+
+PROJECT, TASK = "bench", "clickbait"
+HEADERS = {"X-Assay-Client": "bench_model_serving"}
+BATCH = 1_000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much of each part to run: the full size, or a minute's worth for CI."""
+
+    single: int  # sequential one-text requests
+    rate: float  # requests per second during the hot swaps
+    swaps: int  # promotions and rollbacks during the load
+    spacing: float  # seconds between two of them
+    retrain_after: int  # N: labels that queue a training
+    rounds: int  # times the N labels are added
+
+
+FULL = Plan(single=1_000, rate=200.0, swaps=20, spacing=2.0, retrain_after=50, rounds=10)
+QUICK = Plan(single=100, rate=200.0, swaps=4, spacing=1.5, retrain_after=10, rounds=2)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:7.1f} ms"
+
+
+def quantile(samples: list[float], q: float) -> float:
+    """The q-quantile by the nearest rank (p99 of 1,000 samples: the 990th)."""
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+# --- the project and the server ------------------------------------------------------------
+
+
+def prepare(data_dir: Path, keep_unlabeled: int) -> list[dict[str, Any]]:
+    """The sample project with every gold label but ``keep_unlabeled`` records' (left for
+    part 3), versions 1 (tfidf-logreg) and 2 (tfidf-nb) trained, version 1 live. Returns the
+    gold answers of the records left unlabeled."""
+    gold = samples.gold()
+    labeled, kept = gold[: len(gold) - keep_unlabeled], gold[len(gold) - keep_unlabeled :]
+    path = data_dir.parent / "labels.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["key", "task", "label", "annotator"])
+        for answer in labeled:
+            writer.writerow([f"running_id={answer['running_id']}", TASK, answer[TASK], "gold"])
+    wb = Workbench(Settings(data_dir=data_dir))
+    try:
+        wb.create_sample("clickbait", "initial", PROJECT)
+        wb.update_model_settings(PROJECT, TASK, retrain_after=0)  # no training while labeling
+        wb.annotate_file(PROJECT, path)
+        for algorithm in ("tfidf-logreg", "tfidf-nb"):
+            job = wb.train_model(PROJECT, TASK, algorithm=algorithm, wait=True)
+            if job["status"] != "done":
+                raise RuntimeError(f"training {algorithm} failed: {job['error']}")
+        wb.promote_model(PROJECT, TASK, 1)
+    finally:
+        wb.close()
+    return kept
+
+
+def start_server(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``assay serve`` on a free loopback port, once it answers."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "ASSAY_DATA_DIR": str(data_dir)}
+    command = [sys.executable, "-m", "assay", "serve", "--port", str(port)]
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/api/projects").status_code == 200:
+                return server, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.terminate()
+    raise RuntimeError(f"the server did not start:\n{log.read_text()[-2000:]}")
+
+
+def task_url(url: str) -> str:
+    return f"{url}/api/projects/{PROJECT}/tasks/{TASK}"
+
+
+def predict(client: httpx.Client, url: str, texts: list[str]) -> dict[str, Any]:
+    response = client.post(f"{task_url(url)}/predict", json={"texts": texts})
+    response.raise_for_status()
+    result: dict[str, Any] = response.json()
+    return result
+
+
+# --- part 1: latency and throughput --------------------------------------------------------
+
+
+def latency(url: str, texts: list[str], plan: Plan, batched: int) -> None:
+    with httpx.Client(headers=HEADERS, timeout=60) as client:
+        for text in texts[:50]:  # warm: the model loaded, connections open
+            predict(client, url, [text])
+        single = []
+        for i in range(plan.single):
+            start = time.perf_counter()
+            predict(client, url, [texts[i % len(texts)]])
+            single.append(time.perf_counter() - start)
+        batches = [
+            [texts[(start + i) % len(texts)] for i in range(BATCH)]
+            for start in range(0, batched, BATCH)
+        ]
+        start = time.perf_counter()
+        answered = sum(len(predict(client, url, batch)["predictions"]) for batch in batches)
+        elapsed = time.perf_counter() - start
+    print(f"1. predict over HTTP ({len(single):,} sequential one-text requests)")
+    print(
+        f"   one text:  p50 {ms(statistics.median(single))}  p99 {ms(quantile(single, 0.99))}"
+        f"  max {ms(max(single))}  (target p50 <= 10 ms)"
+    )
+    print(
+        f"   batches of {BATCH:,}: {answered:,} texts in {elapsed:.2f} s, "
+        f"{answered / elapsed:,.0f} texts/s, {ms(elapsed / len(batches))} a batch"
+        "  (target >= 5,000 texts/s)"
+    )
+
+
+# --- part 2: hot swap under load -------------------------------------------------------------
+
+
+def load_generator(url: str, rate: float, seconds: float, out: Path, texts: list[str]) -> None:
+    """Open-loop load (runs in its own process): request i is due at start + i / rate, sent
+    by a pool of threads whatever the answers before it took; every 20th carries 100 texts
+    (a swap may fall inside it), the others 2. Latency counts from the due time. Writes one
+    row per request to ``out`` (JSON): due, sent, done (monotonic clock, shared by the
+    processes of this machine), status, the versions named, error."""
+    rows: list[dict[str, Any]] = []
+    lock = threading.Lock()
+    client = httpx.Client(headers=HEADERS, timeout=10, limits=httpx.Limits(max_connections=64))
+
+    def one(i: int, due: float) -> None:
+        count = 100 if i % 20 == 0 else 2
+        batch = [texts[(i * 7 + j) % len(texts)] for j in range(count)]
+        row: dict[str, Any] = {"due": due, "sent": time.monotonic(), "texts": count}
+        try:
+            response = client.post(f"{task_url(url)}/predict", json={"texts": batch})
+            row["status"] = response.status_code
+            if response.status_code == 200:
+                body = response.json()
+                row["version"] = body["model_version"]
+                row["versions"] = sorted({p["model_version"] for p in body["predictions"]})
+                row["answered"] = len(body["predictions"])
+            else:
+                row["error"] = response.text[:300]
+        except httpx.HTTPError as exc:
+            row["status"] = None
+            row["error"] = f"{type(exc).__name__}: {exc}"
+        row["done"] = time.monotonic()
+        with lock:
+            rows.append(row)
+
+    total = int(seconds * rate)
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        start = time.monotonic()
+        out.with_suffix(".started").write_text(str(start))
+        for i in range(total):
+            due = start + i / rate
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            pool.submit(one, i, due)
+    client.close()
+    out.write_text(json.dumps(rows))
+
+
+@dataclass
+class Swap:
+    """One promotion or rollback: through which door, the version it made live, when."""
+
+    via: str
+    action: str
+    version: int
+    called: float
+    returned: float
+
+
+def swaps(url: str, data_dir: Path, plan: Plan, folder: Path, texts: list[str]) -> None:
+    """Part 2: the load from a second process, promotions and rollbacks from this one."""
+    seconds = 2.0 + plan.swaps * plan.spacing + 3.0
+    out = folder / "load.json"
+    (folder / "texts.json").write_text(json.dumps(texts))
+    generator = subprocess.Popen(
+        [sys.executable, __file__, "--load", url, "--rate", str(plan.rate),
+         "--seconds", str(seconds), "--out", str(out), "--texts", str(folder / "texts.json")],
+    )  # fmt: skip
+    started = out.with_suffix(".started")
+    while not started.exists():
+        if generator.poll() is not None:
+            raise RuntimeError("the load generator ended before it started")
+        time.sleep(0.05)
+    time.sleep(2.0)
+    events = []
+    wb = Workbench(Settings(data_dir=data_dir))  # another process on the same database
+    with httpx.Client(headers=HEADERS, timeout=30) as client:
+        for i in range(plan.swaps):
+            via = "api" if (i // 2) % 2 == 0 else "workbench"
+            action = "promote" if i % 2 == 0 else "rollback"
+            called = time.monotonic()
+            if via == "api":
+                path = "models/2/promote" if action == "promote" else "models/rollback"
+                response = client.post(f"{task_url(url)}/{path}")
+                response.raise_for_status()
+                version = response.json()["version"]
+            elif action == "promote":
+                version = wb.promote_model(PROJECT, TASK, 2)["version"]
+            else:
+                version = wb.rollback_model(PROJECT, TASK)["version"]
+            events.append(Swap(via, action, version, called, time.monotonic()))
+            time.sleep(max(0.0, called + plan.spacing - time.monotonic()))
+    wb.close()
+    if generator.wait() != 0:
+        raise RuntimeError("the load generator failed")
+    report_swaps(json.loads(out.read_text()), events, plan)
+
+
+def report_swaps(rows: list[dict[str, Any]], events: list[Swap], plan: Plan) -> None:
+    rows.sort(key=lambda row: row["sent"])
+    failed = [row for row in rows if row["status"] != 200]
+    mixed = [row for row in rows if row["status"] == 200 and len(row["versions"]) != 1]
+    short = [row for row in rows if row["status"] == 200 and row["answered"] != row["texts"]]
+    span = rows[-1]["sent"] - rows[0]["sent"]
+    during = [
+        row["done"] - row["due"]
+        for row in rows
+        if row["status"] == 200 and events[0].called <= row["sent"] <= events[-1].returned + 2
+    ]
+    delays, regressions, missed = [], 0, 0
+    for i, event in enumerate(events):
+        end = events[i + 1].called if i + 1 < len(events) else float("inf")
+        after = [row for row in rows if event.called <= row["sent"] < end and "version" in row]
+        first = next((row for row in after if row["version"] == event.version), None)
+        if first is None:
+            missed += 1
+            continue
+        delays.append(max(0.0, first["done"] - event.returned))
+        regressions += sum(
+            1 for row in after if row["sent"] > first["done"] and row["version"] != event.version
+        )
+    calls = {
+        via: [event.returned - event.called for event in events if event.via == via]
+        for via in ("api", "workbench")
+    }
+    print(
+        f"2. hot swap: {len(rows):,} requests in {span:.1f} s ({len(rows) / span:,.0f}/s, "
+        f"open loop at {plan.rate:,.0f}/s; every 20th with 100 texts, the rest 2) from a second "
+        f"process, {len(events)} promotions and rollbacks (api and workbench alternating)"
+    )
+    print(
+        f"   failed requests: {len(failed)} (non-200 or errors; target 0); answers naming more "
+        f"than one version: {len(mixed)}; answers missing texts: {len(short)}"
+    )
+    for row in failed[:5]:
+        print(f"     {row['status']}: {row.get('error')}")
+    print(
+        f"   latency during the swaps (from the due time): p50 {ms(statistics.median(during))}"
+        f"  p99 {ms(quantile(during, 0.99))}  max {ms(max(during))}  ({len(during):,} requests)"
+    )
+    if delays:
+        print(
+            f"   swap delay (promotion returned -> first answer naming the new version): "
+            f"p50 {ms(statistics.median(delays))}  max {ms(max(delays))}; "
+            f"{missed} never seen before the next swap; {regressions} answers by the old "
+            f"version after the new one had answered"
+        )
+    for via, durations in calls.items():
+        if durations:
+            print(
+                f"   a promotion or rollback through the {via}: p50 "
+                f"{ms(statistics.median(durations))}  max {ms(max(durations))}"
+            )
+
+
+# --- part 3: learning again ------------------------------------------------------------------
+
+
+def learning(
+    url: str, data_dir: Path, plan: Plan, kept: list[dict[str, Any]], texts: list[str]
+) -> None:
+    """Part 3: N labels through the API queue a training in the server; poll until the new
+    version exists and until the answers name it (forcing it live where the promotion test
+    kept it a candidate)."""
+    wb = Workbench(Settings(data_dir=data_dir))
+    wb.update_model_settings(PROJECT, TASK, retrain_after=plan.retrain_after)
+    exist, serve, auto, forced, reasons = [], [], [], [], []
+    with httpx.Client(headers=HEADERS, timeout=30) as client:
+        for round_ in range(plan.rounds):
+            before = max(v["version"] for v in wb.list_models(PROJECT, TASK))
+            answers = kept[round_ * plan.retrain_after : (round_ + 1) * plan.retrain_after]
+            for answer in answers:
+                response = client.post(
+                    f"{url}/api/projects/{PROJECT}/records/running_id={answer['running_id']}"
+                    "/annotations",
+                    json={"task": TASK, "label": answer[TASK], "annotator": "bench"},
+                )
+                response.raise_for_status()
+            labeled = time.monotonic()
+            version, promoted_at, existed = before + 1, None, None
+            while time.monotonic() - labeled < 120:
+                if predict(client, url, [texts[0]])["model_version"] == version:
+                    break
+                if existed is None:
+                    found = [v for v in wb.list_models(PROJECT, TASK) if v["version"] == version]
+                    if found:
+                        existed = time.monotonic()
+                        decision = found[0]["decision"]
+                        reasons.append(decision["reason"] if decision else "no decision")
+                        if found[0]["status"] != "live":  # kept a candidate: force it live
+                            response = client.post(f"{task_url(url)}/models/{version}/promote")
+                            response.raise_for_status()
+                            promoted_at = time.monotonic()
+                time.sleep(0.02)
+            else:
+                raise RuntimeError(f"version {version} did not serve within 120 s")
+            served = time.monotonic()
+            if existed is None:  # served before this loop saw it in the registry
+                existed = served
+            exist.append(existed - labeled)
+            serve.append(served - labeled)
+            if promoted_at is None:
+                auto.append(served - labeled)
+            else:
+                forced.append(served - promoted_at)
+    wb.close()
+    n = plan.retrain_after
+    print(
+        f"3. learning again ({plan.rounds} rounds: retrain_after {n}, {n} labels through the "
+        "API, the training queued by the server)"
+    )
+    print(
+        f"   N-th label -> new version in the registry (training included): "
+        f"p50 {statistics.median(exist):.2f} s  p95 {quantile(exist, 0.95):.2f} s"
+    )
+    print(
+        f"   N-th label -> answers name it: p50 {statistics.median(serve):.2f} s  "
+        f"p95 {quantile(serve, 0.95):.2f} s  (target p95 <= 10 s; {len(auto)} promoted by "
+        f"the test, {len(forced)} kept candidates and forced live through the API)"
+    )
+    if forced:
+        print(
+            f"   forced promotion -> answers name it: p50 {ms(statistics.median(forced))}  "
+            f"max {ms(max(forced))}"
+        )
+    for reason in sorted(set(reasons)):
+        print(f"   decision ({reasons.count(reason)}x): {reason}")
+
+
+def main() -> None:
+    arguments = parser(__doc__ or "", full=100_000, quick=10_000)
+    hidden = argparse.SUPPRESS  # the load generator's own process
+    arguments.add_argument("--load", help=hidden)
+    arguments.add_argument("--rate", type=float, help=hidden)
+    arguments.add_argument("--seconds", type=float, help=hidden)
+    arguments.add_argument("--out", type=Path, help=hidden)
+    arguments.add_argument("--texts", type=Path, help=hidden)
+    args = arguments.parse_args()
+    if args.load:
+        texts = json.loads(args.texts.read_text())
+        load_generator(args.load, args.rate, args.seconds, args.out, texts)
+        return
+    plan = QUICK if args.quick else FULL
+    texts = [row["headline"] for row in samples.data()]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        data_dir = folder / "assay"
+        start = time.perf_counter()
+        kept = prepare(data_dir, plan.retrain_after * plan.rounds)
+        print(
+            f"model serving, the sample project ({len(texts):,} headlines, "
+            f"{len(texts) - len(kept):,} labeled; versions 1 tfidf-logreg, 2 tfidf-nb), SQLite, "
+            f"`assay serve` on loopback; set up in {time.perf_counter() - start:.1f} s"
+        )
+        server, url = start_server(data_dir, folder / "server.log")
+        try:
+            latency(url, texts, plan, size(args))
+            swaps(url, data_dir, plan, folder, texts)
+            learning(url, data_dir, plan, kept, texts)
+        except BaseException:
+            print((folder / "server.log").read_text()[-3000:], file=sys.stderr)
+            raise
+        finally:
+            server.terminate()
+            server.wait()
+
+
+if __name__ == "__main__":
+    main()
