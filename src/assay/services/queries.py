@@ -485,11 +485,11 @@ def _slice_position(ctx: _Context, name: str) -> ColumnElement[Any]:
     )
 
 
-def _encode_cursor(values: list[Any]) -> str:
+def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
 
 
-def _decode_cursor(cursor: str) -> list[Any]:
+def decode_cursor(cursor: str) -> list[Any]:
     try:
         values = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, json.JSONDecodeError) as exc:
@@ -588,7 +588,7 @@ def run(session: Session, project: Project, params: documents.RecordQuery) -> Pa
         order = [] if sort_column is None else [_direction(sort_column, descending)]
         query = (
             select(matches)
-            .where(_after(sort_column, matches.c.id, descending, _decode_cursor(cursor)))
+            .where(_after(sort_column, matches.c.id, descending, decode_cursor(cursor)))
             .order_by(*order, matches.c.id.desc() if descending else matches.c.id.asc())
         )
     elif offset:
@@ -603,7 +603,7 @@ def run(session: Session, project: Project, params: documents.RecordQuery) -> Pa
     next_cursor = None
     if more and rows:
         last = rows[-1]
-        next_cursor = _encode_cursor([last.sort_key if key is not None else None, last.id])
+        next_cursor = encode_cursor([last.sort_key if key is not None else None, last.id])
     # The sort ran over ids and sort keys only; the page's records are read by id.
     ids = [r.id for r in rows]
     stored = {
