@@ -6,17 +6,21 @@ exit with status 1 and one line on stderr.
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from assay import documents
 from assay.algorithms.label_models import DEFAULT_MODEL
 from assay.config import Settings
-from assay.errors import AssayError
+from assay.errors import AssayError, NoLiveModel
+from assay.services.jobs import FINAL
 from assay.services.queries import MAX_FILTER_DEPTH
 from assay.workbench import Workbench
 
@@ -893,6 +897,228 @@ def jobs_list(project: Annotated[str | None, typer.Option("--project", "-p")] = 
 def jobs_cancel(job_id: int) -> None:
     """Ask a running job to stop."""
     _print(_workbench().cancel_job(job_id))
+
+
+# --- models: training, registry, predictions, review --------------------------------------
+
+models_app = typer.Typer(
+    help="Models of a task: train, list, show, promote, roll back, export.", no_args_is_help=True
+)
+app.add_typer(models_app, name="models")
+TaskOpt = Annotated[str, typer.Option("--task", "-t", help="Labeling task.")]
+VersionOpt = Annotated[int, typer.Option("--version", "-v", help="Version number.", min=1)]
+
+
+def _model_line(version: documents.ModelVersionPublic) -> dict[str, Any]:
+    """A version in one JSON line: what tells versions apart, not its full metrics."""
+    metrics = version["metrics"]
+    return {
+        "version": version["version"],
+        "status": version["status"],
+        "algorithm": version["algorithm"],
+        "metrics": {
+            "macro_f1": metrics["macro_f1"],
+            "accuracy": metrics["accuracy"],
+            "test_records": metrics["test_records"],
+        },
+    }
+
+
+def _follow(wb: Workbench, job: documents.JobPublic, description: str) -> documents.JobPublic:
+    """Follow a job to its end with a progress bar on stderr; Ctrl-C cancels it."""
+    bar = _bar(description)
+    try:
+        while job["status"] not in FINAL:
+            bar(job["progress"], job["message"] or "")
+            time.sleep(0.2)
+            job = wb.get_job(job["id"])
+    except KeyboardInterrupt:
+        wb.cancel_job(job["id"])
+        raise
+    finally:
+        bar.close()
+    return job
+
+
+@models_app.command("train")
+def models_train(
+    project: ProjectOpt,
+    task: TaskOpt,
+    algorithm: Annotated[
+        str,
+        typer.Option(
+            "--algorithm",
+            "-a",
+            help="auto (chosen by cross-validation on the training split) | tfidf-logreg | "
+            "tfidf-nb | embedding-logreg",
+        ),
+    ] = "auto",
+    with_weak: Annotated[
+        float | None,
+        typer.Option(
+            "--with-weak",
+            help="Also train on weakly supervised labels at or above this confidence (0-1).",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = None,
+    embedding: Annotated[
+        str | None, typer.Option("--embedding", help="embedding-logreg: the embedding to read.")
+    ] = None,
+) -> None:
+    """Train a model of the task (a job, with a progress bar); print the new version and the
+    decision whether it went live (one JSON line)."""
+    wb = _workbench()
+    try:
+        job = wb.train_model(
+            project, task, algorithm=algorithm, with_weak=with_weak, embedding=embedding
+        )
+        job = _follow(wb, job, f"train {task}")
+        if job["status"] != "done":
+            raise AssayError(job["error"] or f"the training ended {job['status']}")
+        version = wb.get_model(project, task, job["result"]["version"])
+    finally:
+        wb.close()
+    typer.echo(json.dumps({**_model_line(version), "decision": version["decision"]}))
+
+
+@models_app.command("list")
+def models_list(project: ProjectOpt, task: TaskOpt) -> None:
+    """The task's versions, newest first (JSON lines: version, status, algorithm, metrics)."""
+    for version in _workbench().list_models(project, task):
+        typer.echo(json.dumps(_model_line(version), ensure_ascii=False))
+
+
+@models_app.command("show")
+def models_show(
+    project: ProjectOpt,
+    task: TaskOpt,
+    version: Annotated[
+        int | None,
+        typer.Option("--version", "-v", help="Version number (default: the live one).", min=1),
+    ] = None,
+) -> None:
+    """One version with its metrics, training and decision (default: the live one)."""
+    wb = _workbench()
+    if version is None:
+        version = wb.models_overview(project, task)["live_version"]
+        if version is None:
+            raise NoLiveModel(
+                f"task {task!r} has no live model: name a version with --version, or train one"
+            )
+    _print(wb.get_model(project, task, version))
+
+
+@models_app.command("promote")
+def models_promote(project: ProjectOpt, task: TaskOpt, version: VersionOpt) -> None:
+    """Make a version live, whatever its figures (the manual override)."""
+    typer.echo(json.dumps(_model_line(_workbench().promote_model(project, task, version))))
+
+
+@models_app.command("rollback")
+def models_rollback(project: ProjectOpt, task: TaskOpt) -> None:
+    """Make the version live before the current one live again."""
+    typer.echo(json.dumps(_model_line(_workbench().rollback_model(project, task))))
+
+
+@models_app.command("export")
+def models_export(
+    project: ProjectOpt,
+    task: TaskOpt,
+    version: VersionOpt,
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")],
+) -> None:
+    """Write a version's artifact (load it with assay.algorithms.text_models.load)."""
+    data = _workbench().export_model(project, task, version)
+    try:
+        output.write_bytes(data)
+    except OSError as exc:
+        raise AssayError(f"cannot write {output}: {exc.strerror or exc}") from exc
+    typer.echo(json.dumps({"version": version, "output": str(output), "bytes": len(data)}))
+
+
+@app.command()
+def predict(
+    project: ProjectOpt,
+    task: TaskOpt,
+    texts: Annotated[list[str], typer.Argument(help="Texts to predict (quote each).")],
+    store: Annotated[
+        bool,
+        typer.Option("--store", help="Keep them as records with a pending model prediction."),
+    ] = False,
+) -> None:
+    """Predict texts with the task's live model (JSON lines: label or labels, confidence,
+    model_version, prediction_id)."""
+    result = _workbench().predict(project, task, texts, store=store)
+    for item in result["predictions"]:
+        multi = item["labels"] is not None
+        line = {
+            "labels" if multi else "label": item["labels"] if multi else item["label"],
+            "confidence": item["confidence"],
+            "model_version": item["model_version"],
+            "prediction_id": item["prediction_id"],
+        }
+        typer.echo(json.dumps(line, ensure_ascii=False))
+
+
+@app.command()
+def review(
+    project: ProjectOpt,
+    task: TaskOpt,
+    accept: Annotated[str | None, typer.Option("--accept", help="Accept this prediction.")] = None,
+    reject: Annotated[str | None, typer.Option("--reject", help="Reject this prediction.")] = None,
+    correct: Annotated[
+        str | None, typer.Option("--correct", help="Correct this prediction (with --label).")
+    ] = None,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--label",
+            help="--correct, or an audit item: the right label (repeat for multi-label).",
+        ),
+    ] = None,
+    reviewer: Annotated[
+        str | None,
+        typer.Option("--reviewer", help="Who reviews (default: your user name)."),
+    ] = None,
+    status: Annotated[
+        str, typer.Option("--status", help="List: pending | accepted | rejected | corrected | all.")
+    ] = "pending",
+    every: Annotated[
+        bool, typer.Option("--all", help="List every page, not only the first --limit.")
+    ] = False,
+    limit: Annotated[int, typer.Option("--limit", help="List: predictions to print.", min=1)] = 50,
+) -> None:
+    """List the task's predictions waiting for review (JSON lines), or review one with
+    --accept ID, --reject ID or --correct ID --label L."""
+    wb = _workbench()
+    chosen = {"accept": accept, "reject": reject, "correct": correct}
+    given = [(action, pid) for action, pid in chosen.items() if pid is not None]
+    if len(given) > 1:
+        raise AssayError("review one prediction at a time: --accept, --reject or --correct")
+    if given:
+        action, prediction_id = given[0]
+        value = None if not label else label[0] if len(label) == 1 else label
+        done = wb.review_prediction(
+            project, task, prediction_id, action, reviewer or getpass.getuser(), label=value
+        )
+        typer.echo(json.dumps(done, ensure_ascii=False))
+        return
+    printed, cursor = 0, None
+    while every or printed < limit:
+        page = wb.list_predictions(
+            project,
+            task,
+            status=None if status == "all" else status,
+            limit=100 if every else min(100, limit - printed),
+            cursor=cursor,
+        )
+        for item in page["predictions"]:
+            typer.echo(json.dumps(item, ensure_ascii=False))
+            printed += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
 
 
 def hoist_global_options(argv: list[str]) -> list[str]:
