@@ -8,7 +8,7 @@ writes, in one place.
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assay import documents
 from assay.config import Settings
@@ -30,6 +30,9 @@ from assay.services import (
     tasks,
 )
 
+if TYPE_CHECKING:
+    from assay.services.serving import Serving
+
 
 class Workbench(Data, Labeling, UserCode, Embeddings, Models, Predictions):
     """``Workbench()`` opens the database named by the settings (ASSAY_* variables).
@@ -44,6 +47,7 @@ class Workbench(Data, Labeling, UserCode, Embeddings, Models, Predictions):
         self.db = database.open_database(self.settings.resolved_database_url(), migrate=migrate)
         self._executor: Any = None
         self._sandbox: Sandbox | None = None
+        self._serving: Serving | None = None
         self._opening = threading.Lock()  # one executor and one sandbox, however many threads
         # Heuristic statistics follow manual labels off the request path (per task id).
         self.statistics_refresher = Debouncer(
@@ -56,6 +60,8 @@ class Workbench(Data, Labeling, UserCode, Embeddings, Models, Predictions):
             self._executor.shutdown()
         if self._sandbox is not None:
             self._sandbox.close()
+        if self._serving is not None:
+            self._serving.forget()
         self.db.dispose()
 
     @property
@@ -78,6 +84,17 @@ class Workbench(Data, Labeling, UserCode, Embeddings, Models, Predictions):
                 # The process's own: the one the executor's partitions run in, here.
                 self._sandbox = default_sandbox()
             return self._sandbox
+
+    @property
+    def serving(self) -> Serving:
+        """The live model of each task, in memory, swapped when the database's live
+        pointer moves (:mod:`assay.services.serving`)."""
+        with self._opening:
+            if self._serving is None:
+                from assay.services.serving import Serving  # the models' libraries: on use
+
+                self._serving = Serving(self.db)
+            return self._serving
 
     # --- projects --------------------------------------------------------------------------
 
