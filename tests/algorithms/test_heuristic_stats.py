@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from assay.algorithms.heuristic_stats import as_units, heuristic_stats, wilson_interval
@@ -44,6 +45,20 @@ def test_classification_by_hand() -> None:
     assert (s2.true_positives, s2.false_positives, s2.precision) == (0, 1, 0.0)
     assert s0.labels[0].hits == 4 and s0.labels[0].false_positives == 1
     assert s0.labels[1].false_negatives == 1 and s0.labels[1].hits == 0
+
+
+def test_a_scope_narrows_the_reference_of_one_heuristic() -> None:
+    # The example above, h0 measured only on records 0 and 2 (a model's test records).
+    reference = _cls([(0, 0), (1, 0), (2, 1), (3, 1)])
+    h0 = _cls([(0, 0), (1, 0), (2, 0), (4, 0)])
+    h1 = _cls([(0, 0), (2, 1), (5, 1)])
+    s0, s1 = heuristic_stats([h0, h1], reference, 6, scopes=[np.array([0, 2]), None])
+    # Record 0: right; record 2: wrong (B missed); record 1, right but out of scope: not
+    # evidence; coverage, overlaps and conflicts do not depend on the reference.
+    assert (s0.true_positives, s0.false_positives, s0.false_negatives) == (1, 1, 1)
+    assert (s0.records, s0.hits, s0.overlaps, s0.conflicts) == (4, 4, 2, 1)
+    assert s0.labels[0].true_positives == 1 and s0.labels[1].false_negatives == 1
+    assert (s1.true_positives, s1.false_positives) == (2, 0)  # not narrowed
 
 
 def test_multi_label_sets_compare_as_sets() -> None:

@@ -15,7 +15,9 @@ have a reference label): a heuristic's unit on a referenced record is a true pos
 reference has it, else a false positive; a reference unit the heuristic lacks, on a record it
 voted on (classification, multi-label) or on any referenced record (extraction, where missing
 spans matter), is a false negative. Units on records without a reference count in coverage and
-hits only.
+hits only. A heuristic's reference can be narrowed to some records (its *scope*: a trained
+model's records outside its training data, where agreeing with a label it learned proves
+nothing); its units elsewhere then count in coverage and hits only.
 
 Between heuristics: a record is an **overlap** of heuristic ``j`` when ``j`` and at least one
 other heuristic voted on it, and a **conflict** when one of those others voted a different
@@ -76,10 +78,16 @@ def as_units(rows: Sequence[Sequence[int]] | np.ndarray) -> Units:
 
 
 def heuristic_stats(
-    votes: list[Units], reference: Units, n_records: int, *, extraction: bool = False
+    votes: list[Units],
+    reference: Units,
+    n_records: int,
+    *,
+    extraction: bool = False,
+    scopes: Sequence[np.ndarray | None] | None = None,
 ) -> list[HeuristicStats]:
     """Statistics of each heuristic's units (``votes[j]``) against the reference units, over
-    a project of ``n_records`` records."""
+    a project of ``n_records`` records; ``scopes[j]``, when given and not None, the records
+    whose reference units heuristic ``j`` is measured against."""
     everything = [v for v in votes if len(v)] + ([reference] if len(reference) else [])
     pooled = np.concatenate(everything) if everything else np.zeros((0, 4), np.int64)
     spans = int(pooled[:, 2:].max()) + 2 if len(pooled) else 1
@@ -90,8 +98,15 @@ def heuristic_stats(
         found: np.ndarray = ((r * labels + lab) * spans + (s + 1)) * spans + (e + 1)
         return found
 
-    referenced = np.unique(reference[:, 0])
-    reference_keys = np.unique(keys(reference))
+    everywhere = (np.unique(reference[:, 0]), np.unique(keys(reference)))
+
+    def measured_on(scope: np.ndarray | None) -> tuple[Units, np.ndarray, np.ndarray]:
+        """The reference units in scope, their records and their keys."""
+        if scope is None:
+            return reference, *everywhere
+        scoped = reference[np.isin(reference[:, 0], scope)]
+        return scoped, np.unique(scoped[:, 0]), np.unique(keys(scoped))
+
     # Per heuristic and record, a signature of the unit set: equal sets, equal signatures.
     per_record = []
     for j, units in enumerate(votes):
@@ -113,7 +128,8 @@ def heuristic_stats(
     same = pair_counts[pair_index.reshape(-1)]
     out: list[HeuristicStats] = []
     offset = 0
-    for units, (records, _, _) in zip(votes, per_record, strict=True):
+    for j, (units, (records, _, _)) in enumerate(zip(votes, per_record, strict=True)):
+        in_scope, referenced, reference_keys = measured_on(scopes[j] if scopes else None)
         n = len(records)
         others = voters[records] - 1
         agreeing = same[offset : offset + n] - 1
@@ -123,7 +139,7 @@ def heuristic_stats(
         correct = np.isin(unit_keys, reference_keys) & on_referenced
         wrong = ~np.isin(unit_keys, reference_keys) & on_referenced
         missed_scope = referenced if extraction else np.intersect1d(records, referenced)
-        scoped_reference = reference[np.isin(reference[:, 0], missed_scope)]
+        scoped_reference = in_scope[np.isin(in_scope[:, 0], missed_scope)]
         missed = ~np.isin(keys(scoped_reference), unit_keys)
         label_stats: dict[int, LabelStats] = {}
         for label in np.unique(np.concatenate([units[:, 1], scoped_reference[missed][:, 1]])):

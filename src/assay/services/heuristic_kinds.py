@@ -1,5 +1,5 @@
-"""Heuristic kinds: what differs between a labeling function, an active learner and a
-zero-shot heuristic (next: a trained model), declared once per kind.
+"""Heuristic kinds: what differs between a labeling function, an active learner, a
+zero-shot heuristic and the task's live model, declared once per kind.
 
 Every heuristic is a row of ``heuristic`` with a ``kind``; its votes, statistics, weak
 supervision and runs are the same whatever the kind. A :class:`Kind` says the rest:
@@ -12,7 +12,11 @@ supervision and runs are the same whatever the kind. A :class:`Kind` says the re
 - **described**: what it adds to the heuristic's document (:meth:`Kind.describe`);
 - **previewed**: what it votes on a few records, nothing stored (:meth:`Kind.preview`);
 - **planned**: how it takes part in a run (:meth:`Kind.plan`): over partitions of records
-  with the other labeling functions (None), or as a whole (:class:`WholeRun`).
+  with the other labeling functions (None), or as a whole (:class:`WholeRun`);
+- **measured**: the records whose manual labels its statistics compare its votes with
+  (:meth:`Kind.statistics_records`): all of them (None), or only those outside what it
+  learned from (a trained model's: its task's test split), where agreeing with a label is
+  evidence.
 
 The registry of kinds is ``heuristics.KINDS``; nothing else branches on a heuristic's kind.
 This module imports no other service, so every kind's module can import it.
@@ -42,7 +46,8 @@ Vote = tuple[int, str, int | None, int | None, float]  # record, label, start, e
 
 class HeuristicNotRunnable(AssayError):
     """A heuristic that cannot run as things are (an active learner or zero-shot heuristic
-    without a usable embedding, or with too few manual labels); the message says what to do."""
+    without a usable embedding, or with too few manual labels; a model heuristic of a task
+    with no live model); the message says what to do."""
 
     status_code = 422
     code = "heuristic_not_runnable"
@@ -147,6 +152,11 @@ class Kind:
     def plan(self, session: Session, heuristic: Heuristic, data_dir: Path) -> WholeRun | None:
         """How the heuristic takes part in a run: None, its code runs over the records'
         partitions; else as a whole. Raises ``HeuristicNotRunnable`` when it cannot run."""
+        return None
+
+    def statistics_records(self, session: Session, heuristic: Heuristic) -> np.ndarray | None:
+        """The ids of the records whose manual labels its statistics are measured on; None:
+        every record's."""
         return None
 
 

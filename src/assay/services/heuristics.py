@@ -320,13 +320,19 @@ def refresh_statistics(session: Session, task: LabelingTask) -> None:
     reference = stored_units(Annotation.source == "manual", Annotation.is_reference.is_(True))
     votes = [stored_units(*votes_of(h)) for h in found]
     extraction = task.task_type == "extraction"
-    computed = heuristic_stats(votes, reference, int(n_records or 0), extraction=extraction)
-    for heuristic, stats in zip(found, computed, strict=True):
+    # A kind may measure its heuristics on some records' labels only (a model: its test split).
+    scopes = [kind_of(h.kind).statistics_records(session, h) for h in found]
+    computed = heuristic_stats(
+        votes, reference, int(n_records or 0), extraction=extraction, scopes=scopes
+    )
+    referenced = np.unique(reference[:, 0])
+    for heuristic, stats, scope in zip(found, computed, scopes, strict=True):
         doc = asdict(stats)
         doc["labels"] = {
             label_names.get(label_id, str(label_id)): per_label
             for label_id, per_label in doc["labels"].items()
         }
-        doc["reference_records"] = len(np.unique(reference[:, 0]))
+        in_scope = referenced if scope is None else np.intersect1d(referenced, scope)
+        doc["reference_records"] = len(in_scope)
         heuristic.statistics = doc
     session.flush()
