@@ -33,6 +33,8 @@ const Heuristics = page(() => import("./pages/Heuristics"), "Heuristics");
 const Lookup = page(() => import("./pages/Lookup"), "Lookup");
 const Settings = page(() => import("./pages/Settings"), "Settings");
 const RecordIde = page(() => import("./pages/RecordIde"), "RecordIde");
+const Models = page(() => import("./pages/Models"), "Models");
+const Review = page(() => import("./pages/Review"), "Review");
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -67,6 +69,8 @@ createRoot(document.getElementById("root")!).render(
               <Route path="projects/:project/lookup" element={<Lookup />} />
               <Route path="projects/:project/settings" element={<Settings />} />
               <Route path="projects/:project/ide" element={<RecordIde />} />
+              <Route path="projects/:project/models" element={<Models />} />
+              <Route path="projects/:project/review" element={<Review />} />
               <Route path="*" element={<NotFound />} />
             </Route>
           </Routes>

@@ -5,7 +5,9 @@ export type ProjectPage =
   | "heuristics"
   | "lookup"
   | "settings"
-  | "ide";
+  | "ide"
+  | "models"
+  | "review";
 
 export function projectPath(project: string, page?: ProjectPage, search?: URLSearchParams): string {
   const base = `/projects/${encodeURIComponent(project)}${page ? `/${page}` : ""}`;

@@ -24,6 +24,8 @@ export function Layout() {
             <NavLink to={projectPath(project, "labeling")}>Labeling</NavLink>
             <NavLink to={projectPath(project, "heuristics")}>Heuristics</NavLink>
             <NavLink to={projectPath(project, "lookup")}>Lookup lists</NavLink>
+            <NavLink to={projectPath(project, "models")}>Models</NavLink>
+            <NavLink to={projectPath(project, "review")}>Review</NavLink>
             <NavLink to={projectPath(project, "settings")}>Settings</NavLink>
           </nav>
         )}

@@ -175,7 +175,7 @@ export function useLabeling(args: LabelingArgs) {
 export type Labeling = ReturnType<typeof useLabeling>;
 
 /** True while the user types in a field: hotkeys and arrows are the field's then. */
-function typing(target: EventTarget | null): boolean {
+export function typing(target: EventTarget | null): boolean {
   if (!(target instanceof HTMLElement)) return false;
   if (target.isContentEditable) return true;
   if (target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;

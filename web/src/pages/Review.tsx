@@ -1,0 +1,298 @@
+// The review queue of one task (?task=): the live model's pending predictions, oldest first,
+// one at a time, by keyboard. `a` accepts the suggestion, `r` rejects it, `c` then a label's
+// hotkey corrects it; an audit item hides the suggestion and a label's hotkey answers it
+// blind. Accepted and corrected labels become the reviewer's manual labels.
+import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import { Link, useParams, useSearchParams } from "react-router-dom";
+import type { Project, Task } from "../api/client";
+import { useAnnotator } from "../annotator";
+import {
+  modelTasks,
+  usePendingPredictions,
+  useReviewPrediction,
+  type Prediction,
+  type Review as ReviewChange,
+} from "../api/models";
+import { useProject } from "../api/projects";
+import { Empty, InlineError, Loading, QueryView } from "../components/States";
+import { NoTasks, TaskSelect } from "../components/Tasks";
+import { formatNumber, formatTime } from "../format";
+import { projectPath } from "../routes";
+import { typing } from "./labelingHooks";
+import { LabelButtons, LabelChip } from "./LabelingPanels";
+import { hotkeyLabel } from "./labelingSession";
+import { AnnotatorPrompt } from "./LabelingViews";
+import "./Labeling.css";
+import "./Models.css";
+
+export function Review() {
+  const { project = "" } = useParams();
+  const found = useProject(project);
+  return (
+    <QueryView query={found} what="Loading the project">
+      {(data) => <ReviewView project={data} />}
+    </QueryView>
+  );
+}
+
+function ReviewView({ project }: { project: Project }) {
+  const [params, setParams] = useSearchParams();
+  const [rawAnnotator] = useAnnotator();
+  const reviewer = rawAnnotator.trim();
+  const tasks = modelTasks(project);
+  const first = tasks[0];
+  if (!first) {
+    return (
+      <div className="review">
+        <h1>Review</h1>
+        <NoTasks
+          project={project}
+          why="Predictions come from a classification or multi-label task's model, and this project has none."
+        />
+      </div>
+    );
+  }
+  const task = tasks.find((t) => t.name === params.get("task")) ?? first;
+  return (
+    <div className="review">
+      <div className="page-head">
+        <h1>Review</h1>
+        <label className="inline-choice">
+          Task
+          <TaskSelect
+            tasks={tasks}
+            value={task.name}
+            onChange={(name) => setParams(new URLSearchParams({ task: name }))}
+          />
+        </label>
+        <Link
+          className="button"
+          to={`${projectPath(project.name, "models")}?task=${encodeURIComponent(task.name)}`}
+        >
+          Models
+        </Link>
+      </div>
+      {!reviewer && <AnnotatorPrompt />}
+      <Queue key={task.name} project={project} task={task} reviewer={reviewer} />
+    </div>
+  );
+}
+
+interface Done {
+  action: string;
+  label: string | string[] | null;
+  text: string;
+}
+
+function Queue({ project, task, reviewer }: { project: Project; task: Task; reviewer: string }) {
+  const queue = usePendingPredictions(project.name, task.name);
+  // Reviewed here and not yet gone from the page read last: skipped, so the next shows at once.
+  const [sent, setSent] = useState<Set<string>>(new Set());
+  const [correcting, setCorrecting] = useState(false);
+  const [picked, setPicked] = useState<string[]>([]);
+  const [last, setLast] = useState<Done | null>(null);
+  const review = useReviewPrediction(project.name, task.name, reviewer);
+  const page = queue.data;
+  const items = page?.predictions.filter((p) => !sent.has(p.id)) ?? [];
+  const current = items[0];
+  const pending = page ? Math.max(0, page.total - (page.predictions.length - items.length)) : 0;
+  const multi = task.type === "multi-label";
+  const answering = !!current && (current.audit || correcting);
+
+  const act = (change: Omit<ReviewChange, "prediction">) => {
+    if (!current || !reviewer) return;
+    const id = current.id;
+    setSent((old) => new Set(old).add(id));
+    setCorrecting(false);
+    setPicked([]);
+    review.mutateAsync({ prediction: id, ...change }).then(
+      () => setLast({ action: change.action, label: change.label ?? current.label, text: current.text }),
+      () =>
+        // Not stored: back in the queue, with the error shown.
+        setSent((old) => {
+          const next = new Set(old);
+          next.delete(id);
+          return next;
+        }),
+    );
+  };
+  /** A label chosen while correcting (or answering an audit item): a classification answers
+   * at once; a multi-label task collects labels until Enter. */
+  const choose = (label: string) => {
+    if (!answering) return;
+    if (multi) {
+      setPicked((old) => (old.includes(label) ? old.filter((l) => l !== label) : [...old, label]));
+    } else {
+      act({ action: "correct", label });
+    }
+  };
+  const submitPicked = () => {
+    if (answering && multi && picked.length) act({ action: "correct", label: picked });
+  };
+
+  const onKey = (event: KeyboardEvent) => {
+    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (typing(event.target) || !current || !reviewer) return;
+    const key = event.key.toLowerCase();
+    if (answering) {
+      const label = hotkeyLabel(task, event.key);
+      if (label) choose(label.name);
+      else if (key === "enter" && multi) submitPicked();
+      else if (key === "escape" && correcting) {
+        setCorrecting(false);
+        setPicked([]);
+      } else return;
+    } else if (key === "a") act({ action: "accept" });
+    else if (key === "r") act({ action: "reject" });
+    else if (key === "c") setCorrecting(true);
+    else return;
+    event.preventDefault();
+  };
+  const keyHandler = useRef(onKey);
+  useLayoutEffect(() => {
+    keyHandler.current = onKey;
+  });
+  useEffect(() => {
+    const listener = (event: KeyboardEvent) => keyHandler.current(event);
+    window.addEventListener("keydown", listener);
+    return () => window.removeEventListener("keydown", listener);
+  }, []);
+
+  if (queue.isPending) return <Loading what="Loading the review queue" />;
+  if (queue.isError) return <InlineError error={queue.error} />;
+  return (
+    <>
+      <p className="review-count" data-testid="pending-count">
+        {formatNumber(pending)} pending
+        {last && (
+          <span className="muted" data-testid="last-review">
+            {" "}
+            · last: {last.action}
+            {last.label !== null && ` (${[last.label].flat().join(", ")})`}
+          </span>
+        )}
+      </p>
+      <InlineError error={review.error} />
+      {current ? (
+        <Item
+          key={current.id}
+          task={task}
+          prediction={current}
+          correcting={correcting}
+          picked={picked}
+          disabled={!reviewer}
+          onAct={act}
+          onCorrect={() => setCorrecting((on) => !on)}
+          onChoose={choose}
+          onSubmitPicked={submitPicked}
+        />
+      ) : pending > 0 ? (
+        <Loading what="Loading the next predictions" />
+      ) : (
+        <Empty
+          title="Nothing to review"
+          why={`No prediction of ${task.name} is waiting. Predictions stored with the inputs (predict with store: true) and the audit share of served ones queue here.`}
+        >
+          <Link to={`${projectPath(project.name, "models")}?task=${encodeURIComponent(task.name)}`}>
+            See the models
+          </Link>
+        </Empty>
+      )}
+    </>
+  );
+}
+
+function Item({
+  task,
+  prediction: p,
+  correcting,
+  picked,
+  disabled,
+  onAct,
+  onCorrect,
+  onChoose,
+  onSubmitPicked,
+}: {
+  task: Task;
+  prediction: Prediction;
+  correcting: boolean;
+  picked: string[];
+  disabled: boolean;
+  onAct: (change: Omit<ReviewChange, "prediction">) => void;
+  onCorrect: () => void;
+  onChoose: (label: string) => void;
+  onSubmitPicked: () => void;
+}) {
+  const multi = task.type === "multi-label";
+  const suggested = p.label === null ? [] : [p.label].flat();
+  const answering = p.audit || correcting;
+  return (
+    <section
+      className={`panel review-card${p.audit ? " review-audit" : ""}`}
+      aria-label="Prediction to review"
+      data-testid="review-item"
+      data-prediction={p.id}
+      data-audit={p.audit ? "1" : "0"}
+    >
+      <div className="review-meta muted">
+        <span>model version {p.model_version}</span>
+        {p.record_id !== null && <span>record {p.record_id}</span>}
+        <span>{formatTime(p.created_at)}</span>
+        {p.audit && <span className="badge badge-warn">audit</span>}
+      </div>
+      <div className="lab-text" dir="auto" data-testid="review-text">
+        {p.text}
+      </div>
+      {p.audit ? (
+        <p className="muted">
+          Audit item: the model's answer is hidden. Pick the right label
+          {multi ? "s (their keys, then Enter)" : " (its key)"}; your answers measure the live
+          model's accuracy.
+        </p>
+      ) : (
+        <div className="review-suggestion" data-testid="suggestion">
+          <span className="muted">Model says</span>
+          {suggested.length ? (
+            suggested.map((label) => <LabelChip key={label} label={label} task={task} />)
+          ) : (
+            <span className="muted">no label</span>
+          )}
+          {p.confidence !== null && (
+            <span className="muted">confidence {(100 * p.confidence).toFixed(1)}%</span>
+          )}
+        </div>
+      )}
+      {!p.audit && (
+        <div className="review-actions">
+          <button type="button" className="primary" disabled={disabled} onClick={() => onAct({ action: "accept" })}>
+            Accept<kbd aria-hidden="true">a</kbd>
+          </button>
+          <button type="button" disabled={disabled} onClick={() => onAct({ action: "reject" })}>
+            Reject<kbd aria-hidden="true">r</kbd>
+          </button>
+          <button type="button" aria-pressed={correcting} disabled={disabled} onClick={onCorrect}>
+            Correct<kbd aria-hidden="true">c</kbd>
+          </button>
+        </div>
+      )}
+      {answering && (
+        <div aria-label="Labels" role="group">
+          <p className="muted">
+            {p.audit ? "The right label:" : "The right label (Escape: cancel):"}
+          </p>
+          <LabelButtons
+            task={task}
+            disabled={disabled}
+            pressed={(label) => picked.includes(label)}
+            onChoose={onChoose}
+          />
+          {multi && (
+            <button type="button" className="primary" disabled={disabled || picked.length === 0} onClick={onSubmitPicked}>
+              Save {picked.length} label(s)<kbd aria-hidden="true">Enter</kbd>
+            </button>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}
