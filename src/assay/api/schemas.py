@@ -242,7 +242,7 @@ class ModelTrain(BaseModel):
     )
     with_weak: float | None = Field(
         default=None,
-        ge=0,
+        gt=0,
         le=1,
         description="also train on weakly supervised labels at or above this confidence",
     )

@@ -49,11 +49,16 @@ ARTIFACT: dict[int | str, dict[str, Any]] = {
     description="On the reference manual labels outside the task's test split (plus weakly "
     "supervised ones at or above with_weak); the new version is scored on the test split and "
     "made live when a paired test finds it better than the live one. The job's result names "
-    "the version and the decision. 404: unknown project, task or embedding; 409: a training "
-    "of the task runs already; 422: a task type it cannot train, or too few labels or classes.",
+    "the version and the decision (wait=true: the finished job). 404: unknown project, task "
+    "or embedding; 409: a training of the task runs already; 422: a task type it cannot "
+    "train, or labels of fewer than two classes.",
 )
 def train_model(
-    wb: WorkbenchDep, project: str, task: str, body: schemas.ModelTrain
+    wb: WorkbenchDep,
+    project: str,
+    task: str,
+    body: schemas.ModelTrain,
+    wait: Annotated[bool, Query()] = False,
 ) -> documents.JobPublic:
     job = wb.train_model(
         project,
@@ -61,6 +66,7 @@ def train_model(
         algorithm=body.algorithm,
         with_weak=body.with_weak,
         embedding=body.embedding,
+        wait=wait,
     )
     return job
 
