@@ -1,0 +1,490 @@
+"""Model quality on the task's test split, and the time to train on 100,000 labeled records
+(issue 13).
+
+    python benchmarks/bench_model_quality.py [--quick] [--records N] [--datasets a,b]
+        [--parts quality,training]
+
+(a) Quality. Each data set becomes a project of a Workbench (SQLite in a temporary folder):
+the clickbait sample (``create_sample``), then kern-ag-news (Title, Description), wrench-sms
+and wrench-youtube from ``../shared/data`` (their train and valid splits: the pool a person
+labels; the data set's own test split is never imported). The records are labeled in a fixed
+random order (seed 0) through the import's label column (``__<task>__MANUAL``, an upsert of
+the key and the label), 100, then 500, then every record of the pool, in one project, as a
+person's labels grow. At each step ``train_model(..., wait=True)`` trains ``auto``,
+``tfidf-nb`` (Reyearn's) and ``tfidf-logreg``; the task's test split is the one the product
+drew among the labeled records (``services.test_splits.test_ids``). The peer, in the same
+run: a plain scikit-learn ``TfidfVectorizer()`` + ``LogisticRegression(max_iter=1000)``
+fitted on the same training records (the labeled ones outside the test split) and the same
+texts (``services.model_inputs.texts_of``), scored on the same test records. Every figure
+is macro-F1 over the task's labels (scikit-learn's ``f1_score``, ``zero_division=0``) of the
+argmax; each version's stored ``macro_f1`` is checked against it. The test split at 100
+labels holds about 20 records, so its figures move by tenths between draws: the same models
+are also scored on "held-out" records the project never labeled: the data set's own test
+split (the sample: its records not yet labeled).
+
+(b) Training time: kern-ag-news's 20,000 records repeated with distinct keys up to 125,000
+labeled records (so the training split, 80 %, holds about 100,000), ``train_model(algorithm=
+"tfidf-logreg", wait=True)`` timed by the wall clock and by the version's own
+``training.seconds``; then ``text_models.fit("tfidf-logreg", ...)`` alone on exactly N
+texts, and the peer's fit on the same texts.
+
+``--quick``: the sample at 100, 500 and all labels, wrench-youtube at 100 and all, and
+training on 2,000 records. Without ``../shared/data`` only the sample part runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import f1_score
+from sklearn.pipeline import make_pipeline
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import parser, size, skip_without
+
+from assay import Settings, Workbench
+from assay.algorithms import text_models
+from assay.services import model_inputs, model_registry, projects, samples, tasks, test_splits
+from assay.storage.models import Record
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ALGORITHMS = ("auto", "tfidf-nb", "tfidf-logreg")
+SIZES = (100, 500, None)  # None: every record of the pool
+TASK = "label"
+SEED = 0
+
+
+@dataclass
+class Dataset:
+    """A labeled text data set: the pool a person labels and a held-out part."""
+
+    name: str
+    columns: list[str]  # the text columns, in order
+    pool: list[dict[str, str]]
+    pool_gold: list[str]
+    held: list[dict[str, str]] = field(default_factory=list)
+    held_gold: list[str] = field(default_factory=list)
+
+    @property
+    def labels(self) -> list[str]:
+        return sorted(set(self.pool_gold))
+
+
+# -- the data sets ------------------------------------------------------------------------------
+
+
+def ag_news() -> Dataset:
+    def rows(split: str) -> list[dict[str, Any]]:
+        path = DATA / "kern-ag-news" / f"labeled_data_{split}.json"
+        return list(json.loads(path.read_text(encoding="utf-8")))
+
+    pool = rows("train") + rows("val")
+    test = rows("test")
+    columns = ["Title", "Description"]
+    return Dataset(
+        "kern-ag-news",
+        columns,
+        [{c: r[c] for c in columns} for r in pool],
+        [r["label"] for r in pool],
+        [{c: r[c] for c in columns} for r in test],
+        [r["label"] for r in test],
+    )
+
+
+def wrench(name: str) -> Dataset:
+    folder = DATA / name
+    names = json.loads((folder / "label.json").read_text(encoding="utf-8"))
+
+    def rows(split: str) -> list[dict[str, Any]]:
+        return list(json.loads((folder / f"{split}.json").read_text(encoding="utf-8")).values())
+
+    pool = rows("train") + rows("valid")
+    test = rows("test")
+    return Dataset(
+        name,
+        ["text"],
+        [{"text": r["data"]["text"]} for r in pool],
+        [names[str(r["label"])] for r in pool],
+        [{"text": r["data"]["text"]} for r in test],
+        [names[str(r["label"])] for r in test],
+    )
+
+
+SHARED = {
+    "kern-ag-news": ag_news,
+    "wrench-sms": lambda: wrench("wrench-sms"),
+    "wrench-youtube": lambda: wrench("wrench-youtube"),
+}
+
+
+# -- the peer and the score ---------------------------------------------------------------------
+
+
+def peer() -> Any:
+    """TF-IDF + logistic regression as anyone would write it with scikit-learn."""
+    return make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000))
+
+
+def macro_f1(gold: Sequence[str], predicted: Sequence[str], labels: list[str]) -> float:
+    if not gold:
+        return float("nan")
+    return float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0))
+
+
+# -- (a) quality --------------------------------------------------------------------------------
+
+
+@dataclass
+class Project:
+    """A data set in a Workbench project: its task and every record's id and gold label."""
+
+    name: str
+    task: str
+    labels: list[str]
+    ids: list[int]  # the pool's record ids, in the pool's order
+    gold: list[str]
+    held_texts: list[str]
+    held_gold: list[str]
+
+
+def load_sample(wb: Workbench) -> tuple[Project, list[str]]:
+    """The clickbait sample as shipped; its gold answers are the labels a person gives. Also
+    its headlines in the pool's order (the held-out records are those not labeled yet)."""
+    wb.create_sample("clickbait")
+    gold = {g["running_id"]: g["clickbait"] for g in samples.gold("clickbait")}
+    headline = {r["running_id"]: r["headline"] for r in samples.data("clickbait")}
+    ids = record_ids(wb, "clickbait")
+    keys = sorted(gold)
+    project = Project(
+        "clickbait",
+        "clickbait",
+        ["yes", "no"],
+        [ids[json.dumps([k])] for k in keys],
+        [gold[k] for k in keys],
+        [],
+        [],
+    )
+    return project, [headline[k] for k in keys]
+
+
+def load_shared(wb: Workbench, data: Dataset) -> Project:
+    frame = pd.DataFrame(data.pool)
+    frame.insert(0, "rid", range(len(frame)))
+    wb.import_dataframe(frame, data.name, primary_key=["rid"])
+    wb.add_task(data.name, TASK, "classification", labels=data.labels)
+    ids = record_ids(wb, data.name)
+    held = ["\n".join(row[c] for c in data.columns) for row in data.held]
+    return Project(
+        data.name,
+        TASK,
+        data.labels,
+        [ids[json.dumps([i])] for i in range(len(data.pool))],
+        data.pool_gold,
+        held,
+        data.held_gold,
+    )
+
+
+def record_ids(wb: Workbench, project: str) -> dict[str, int]:
+    """Record id by canonical key."""
+    with wb.db.session() as s:
+        p = projects.get(s, project)
+        rows = s.query(Record.key, Record.id).filter(Record.project_id == p.id).all()
+        return {str(key): int(rid) for key, rid in rows}
+
+
+def label(wb: Workbench, project: Project, order: np.ndarray, start: int, stop: int) -> None:
+    """Give the records at ``order[start:stop]`` their gold label through the import's label
+    column (an upsert of the key and the label)."""
+    chosen = order[start:stop]
+    with wb.db.session() as s:
+        p = projects.get(s, project.name)
+        key_column = projects.primary_key(s, p)[0].name
+        keys = dict(
+            s.query(Record.id, Record.key).filter(Record.project_id == p.id).all()
+        )  # id -> key
+    frame = pd.DataFrame(
+        {
+            key_column: [json.loads(keys[project.ids[i]])[0] for i in chosen],
+            f"__{project.task}__MANUAL": [project.gold[i] for i in chosen],
+        }
+    )
+    wb.import_dataframe(frame, project.name, primary_key=[key_column])
+
+
+def split_texts(
+    wb: Workbench, project: Project, labeled: np.ndarray
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Texts and gold of the training records (labeled, outside the test split) and of the
+    test split, as the product's model reads them."""
+    gold = {project.ids[i]: project.gold[i] for i in labeled}
+    with wb.db.session() as s:
+        task = tasks.get(s, projects.get(s, project.name), project.task)
+        test = sorted(int(i) for i in test_splits.test_ids(s, task.id))
+        train = sorted(set(gold) - set(test))
+        train_texts = model_inputs.texts_of(s, task, train)
+        test_texts = model_inputs.texts_of(s, task, test)
+    return train_texts, [gold[i] for i in train], test_texts, [gold[i] for i in test]
+
+
+def version_predictions(
+    wb: Workbench, project: Project, version: int, texts: list[list[str]]
+) -> list[list[str]]:
+    """The stored version's argmax label for each list of texts, as serving loads it."""
+    with wb.db.session() as s:
+        task = tasks.get(s, projects.get(s, project.name), project.task)
+        classifier = model_registry.load(s, model_registry.get(s, task, version))
+        out = []
+        for batch in texts:
+            proba = (
+                model_inputs.probabilities(s, classifier, batch, data_dir=wb.settings.data_dir)
+                if batch
+                else np.zeros((0, len(classifier.labels)))
+            )
+            out.append([classifier.labels[j] for j in np.argmax(proba, axis=1)])
+    return out
+
+
+def train(wb: Workbench, project: Project, algorithm: str) -> dict[str, Any]:
+    start = time.perf_counter()
+    job = wb.train_model(project.name, project.task, algorithm=algorithm, wait=True)
+    wall = time.perf_counter() - start
+    if job["status"] != "done":
+        raise SystemExit(f"training {algorithm} on {project.name} failed: {job['error']}")
+    version = int(job["result"]["version"])
+    doc = dict(wb.get_model(project.name, project.task, version))
+    doc["wall"] = wall
+    return doc
+
+
+def quality_step(
+    wb: Workbench, project: Project, order: np.ndarray, n: int, held: tuple[list[str], list[str]]
+) -> dict[str, Any]:
+    """Train every algorithm on the first ``n`` labels and score it with the peer."""
+    labeled = order[:n]
+    train_texts, train_gold, test_texts, test_gold = split_texts(wb, project, labeled)
+    held_texts, held_gold = held
+    row: dict[str, Any] = {
+        "labels": n,
+        "train": len(train_texts),
+        "test": len(test_texts),
+        "held": len(held_texts),
+        "test_f1": {},
+        "held_f1": {},
+        "seconds": {},
+    }
+    for algorithm in ALGORITHMS:
+        doc = train(wb, project, algorithm)
+        if doc["training"]["records"] != len(train_texts):
+            print(
+                f"  note: {algorithm} trained on {doc['training']['records']} records, "
+                f"the split leaves {len(train_texts)}"
+            )
+        on_test, on_held = version_predictions(
+            wb, project, doc["version"], [test_texts, held_texts]
+        )
+        name = algorithm if algorithm != "auto" else "auto"
+        row["test_f1"][name] = macro_f1(test_gold, on_test, project.labels)
+        row["held_f1"][name] = macro_f1(held_gold, on_held, project.labels)
+        row["seconds"][name] = doc["training"]["seconds"]
+        stored = doc["metrics"]["macro_f1"]
+        if abs(stored - row["test_f1"][name]) > 1e-6:
+            print(
+                f"  note: {algorithm} v{doc['version']} stores macro_f1 {stored:.4f}, "
+                f"recomputed {row['test_f1'][name]:.4f}"
+            )
+        if algorithm == "auto":
+            row["picked"] = doc["algorithm"]
+    start = time.perf_counter()
+    model = peer().fit(train_texts, train_gold)
+    row["seconds"]["sklearn"] = time.perf_counter() - start
+    row["test_f1"]["sklearn"] = macro_f1(test_gold, list(model.predict(test_texts)), project.labels)
+    held_predicted = list(model.predict(held_texts)) if held_texts else []
+    row["held_f1"]["sklearn"] = macro_f1(held_gold, held_predicted, project.labels)
+    return row
+
+
+def quiet_retraining(wb: Workbench, project: Project) -> None:
+    """No training queued by the label count: the benchmark trains by itself."""
+    wb.update_model_settings(project.name, project.task, retrain_after=0)
+
+
+def quality(
+    wb: Workbench, project: Project, sizes: Sequence[int | None], sample_texts: list[str]
+) -> list[dict[str, Any]]:
+    quiet_retraining(wb, project)
+    order = np.random.default_rng(SEED).permutation(len(project.ids))
+    rows = []
+    done = 0
+    for wanted in sizes:
+        n = len(order) if wanted is None else min(wanted, len(order))
+        label(wb, project, order, done, n)
+        done = n
+        if sample_texts:  # the sample: held-out are the records not labeled yet
+            rest = order[n:]
+            held = ([sample_texts[i] for i in rest], [project.gold[i] for i in rest])
+        else:
+            held = (project.held_texts, project.held_gold)
+        rows.append(quality_step(wb, project, order, n, held))
+        print_row(project.name, rows[-1])
+    return rows
+
+
+HEADER = (
+    "| data | labels | train / test | auto (picked) | tfidf-nb | tfidf-logreg | "
+    "sklearn TF-IDF + LR | auto - sklearn | held-out n | auto | tfidf-nb | tfidf-logreg | "
+    "sklearn | seconds auto / nb / logreg / sklearn |"
+)
+
+
+def cell(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.3f}"
+
+
+def print_row(name: str, row: dict[str, Any]) -> None:
+    t, h, s = row["test_f1"], row["held_f1"], row["seconds"]
+    print(
+        f"| {name} | {row['labels']:,} | {row['train']:,} / {row['test']:,} "
+        f"| {cell(t['auto'])} ({row['picked']}) | {cell(t['tfidf-nb'])} "
+        f"| {cell(t['tfidf-logreg'])} | {cell(t['sklearn'])} | {t['auto'] - t['sklearn']:+.3f} "
+        f"| {row['held']:,} | {cell(h['auto'])} | {cell(h['tfidf-nb'])} "
+        f"| {cell(h['tfidf-logreg'])} | {cell(h['sklearn'])} "
+        f"| {s['auto']:.1f} / {s['tfidf-nb']:.1f} / {s['tfidf-logreg']:.1f} / "
+        f"{s['sklearn']:.1f} |",
+        flush=True,
+    )
+
+
+# -- (b) training time --------------------------------------------------------------------------
+
+
+def training_time(wb: Workbench, n: int) -> dict[str, Any]:
+    """Train ``tfidf-logreg`` through the product with about ``n`` training records (the test
+    split takes its share of the labeled ones), then the algorithm alone and the peer on
+    exactly ``n`` texts."""
+    data = ag_news()
+    base = data.pool + data.held
+    base_gold = data.pool_gold + data.held_gold
+    labeled = math.ceil(n / 0.8)
+    frame = pd.DataFrame([base[i % len(base)] for i in range(labeled)])
+    frame.insert(0, "rid", range(labeled))
+    gold = [base_gold[i % len(base)] for i in range(labeled)]
+    project = "training-time"
+    start = time.perf_counter()
+    wb.import_dataframe(frame, project, primary_key=["rid"])
+    wb.add_task(project, TASK, "classification", labels=sorted(set(gold)))
+    wb.update_model_settings(project, TASK, retrain_after=0)
+    wb.import_dataframe(
+        pd.DataFrame({"rid": range(labeled), f"__{TASK}__MANUAL": gold}),
+        project,
+        primary_key=["rid"],
+    )
+    print(
+        f"(b) {labeled:,} labeled records (kern-ag-news's {len(base):,} repeated, distinct keys) "
+        f"imported and labeled in {time.perf_counter() - start:.1f} s; load average "
+        f"{load()}",
+        flush=True,
+    )
+    start = time.perf_counter()
+    job = wb.train_model(project, TASK, algorithm="tfidf-logreg", wait=True)
+    wall = time.perf_counter() - start
+    if job["status"] != "done":
+        raise SystemExit(f"training failed: {job['error']}")
+    doc = wb.get_model(project, TASK, int(job["result"]["version"]))
+    result: dict[str, Any] = {
+        "labeled": labeled,
+        "train_records": doc["training"]["records"],
+        "test_records": doc["metrics"]["test_records"],
+        "job_wall": wall,
+        "training_seconds": doc["training"]["seconds"],
+        "macro_f1": doc["metrics"]["macro_f1"],
+    }
+    texts = [
+        "\n".join(row[c] for c in data.columns)
+        for row in frame[data.columns].head(n).to_dict("records")
+    ]
+    labels = sorted(set(gold))
+    y = np.array([labels.index(g) for g in gold[:n]])
+    start = time.perf_counter()
+    text_models.fit("tfidf-logreg", texts, y, labels=labels, multi_label=False)
+    result["fit_alone"] = time.perf_counter() - start
+    start = time.perf_counter()
+    peer().fit(texts, gold[:n])
+    result["sklearn_fit"] = time.perf_counter() - start
+    result["fit_records"] = n
+    result["load_average"] = load()
+    return result
+
+
+def load() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    p: argparse.ArgumentParser = parser(__doc__.splitlines()[0], 100_000, 2_000)
+    p.add_argument("--datasets", default=None, help=f"shared data sets ({', '.join(SHARED)})")
+    p.add_argument("--parts", default="quality,training", help="quality, training or both")
+    args = p.parse_args()
+    parts = set(args.parts.split(","))
+    if args.datasets is not None:
+        chosen = [d for d in args.datasets.split(",") if d]
+    else:
+        chosen = ["wrench-youtube"] if args.quick else list(SHARED)
+    started = time.perf_counter()
+    print(f"load average at the start: {load()}", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        wb = Workbench(Settings(data_dir=Path(tmp) / "assay"))
+        try:
+            run(wb, args, parts, chosen)
+        finally:
+            wb.close()
+    print(f"total {time.perf_counter() - started:.0f} s; load average at the end: {load()}")
+
+
+def run(wb: Workbench, args: argparse.Namespace, parts: set[str], chosen: list[str]) -> None:
+    if "quality" in parts:
+        print("(a) test-split macro-F1 (held-out: records the project never labeled)")
+        print(HEADER)
+        print("|" + "---|" * HEADER.count(" | ") + "---|")
+        project, texts = load_sample(wb)
+        quality(wb, project, SIZES, texts)
+    if chosen or "training" in parts:
+        skip_without(DATA)
+    if "quality" in parts:
+        for name in chosen:
+            data = SHARED[name]()
+            shared_sizes = (100, None) if args.quick else SIZES
+            quality(wb, load_shared(wb, data), shared_sizes, [])
+    if "training" in parts:
+        r = training_time(wb, size(args))
+        print(
+            f"(b) tfidf-logreg, {r['labeled']:,} labeled records: trained on "
+            f"{r['train_records']:,} (test {r['test_records']:,}): job wall "
+            f"{r['job_wall']:.1f} s, training.seconds {r['training_seconds']:.1f} s "
+            f"(macro-F1 {r['macro_f1']:.3f}); text_models.fit alone on {r['fit_records']:,}: "
+            f"{r['fit_alone']:.1f} s; sklearn TfidfVectorizer + LogisticRegression fit on the "
+            f"same: {r['sklearn_fit']:.1f} s (fit alone / sklearn "
+            f"{r['fit_alone'] / r['sklearn_fit']:.2f}x); load average {r['load_average']}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
