@@ -33,14 +33,14 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import parser, size
+from _common import parser, size, timed
 
 from assay import Settings, Workbench
 from assay.services import samples
@@ -48,6 +48,7 @@ from assay.services import samples
 PROJECT, TASK = "bench", "clickbait"
 HEADERS = {"X-Assay-Client": "bench_model_serving"}
 BATCH = 1_000
+BIG_EVERY, BIG_TEXTS = 40, 50  # during the hot swaps: one request in 40 carries 50 texts
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,22 @@ def predict(client: httpx.Client, url: str, texts: list[str]) -> dict[str, Any]:
 # --- part 1: latency and throughput --------------------------------------------------------
 
 
-def latency(url: str, texts: list[str], plan: Plan, batched: int) -> None:
+def latency(url: str, data_dir: Path, texts: list[str], plan: Plan, batched: int) -> None:
+    """Part 1, and the same calls made in this process through a Workbench on the same
+    database (no HTTP): what the server's own work costs, next to what the request costs."""
+    wb = Workbench(Settings(data_dir=data_dir))
+    for text in texts[:50]:
+        wb.predict(PROJECT, TASK, [text])
+    local = []
+    for i in range(plan.single):
+        start = time.perf_counter()
+        wb.predict(PROJECT, TASK, [texts[i % len(texts)]])
+        local.append(time.perf_counter() - start)
+    batch = [texts[i % len(texts)] for i in range(BATCH)]
+    local_batch = statistics.median(
+        timed(lambda: wb.predict(PROJECT, TASK, batch)) for _ in range(3)
+    )
+    wb.close()
     with httpx.Client(headers=HEADERS, timeout=60) as client:
         for text in texts[:50]:  # warm: the model loaded, connections open
             predict(client, url, [text])
@@ -166,6 +182,11 @@ def latency(url: str, texts: list[str], plan: Plan, batched: int) -> None:
         f"{answered / elapsed:,.0f} texts/s, {ms(elapsed / len(batches))} a batch"
         "  (target >= 5,000 texts/s)"
     )
+    print(
+        f"   the same in this process, no HTTP (Workbench.predict): one text p50 "
+        f"{ms(statistics.median(local))}  p99 {ms(quantile(local, 0.99))}; a batch of "
+        f"{BATCH:,} {ms(local_batch)} ({BATCH / local_batch:,.0f} texts/s)"
+    )
 
 
 # --- part 2: hot swap under load -------------------------------------------------------------
@@ -173,16 +194,16 @@ def latency(url: str, texts: list[str], plan: Plan, batched: int) -> None:
 
 def load_generator(url: str, rate: float, seconds: float, out: Path, texts: list[str]) -> None:
     """Open-loop load (runs in its own process): request i is due at start + i / rate, sent
-    by a pool of threads whatever the answers before it took; every 20th carries 100 texts
-    (a swap may fall inside it), the others 2. Latency counts from the due time. Writes one
-    row per request to ``out`` (JSON): due, sent, done (monotonic clock, shared by the
-    processes of this machine), status, the versions named, error."""
+    by a pool of threads whatever the answers before it took; one text each, every
+    :data:`BIG_EVERY`-th :data:`BIG_TEXTS` (a swap may fall inside it). Latency counts from
+    the due time. Writes one row per request to ``out`` (JSON): due, sent, done (monotonic
+    clock, shared by the processes of this machine), status, the versions named, error."""
     rows: list[dict[str, Any]] = []
     lock = threading.Lock()
     client = httpx.Client(headers=HEADERS, timeout=10, limits=httpx.Limits(max_connections=64))
 
     def one(i: int, due: float) -> None:
-        count = 100 if i % 20 == 0 else 2
+        count = BIG_TEXTS if i % BIG_EVERY == 0 else 1
         batch = [texts[(i * 7 + j) % len(texts)] for j in range(count)]
         row: dict[str, Any] = {"due": due, "sent": time.monotonic(), "texts": count}
         try:
@@ -227,8 +248,11 @@ class Swap:
     returned: float
 
 
-def swaps(url: str, data_dir: Path, plan: Plan, folder: Path, texts: list[str]) -> None:
-    """Part 2: the load from a second process, promotions and rollbacks from this one."""
+def swaps(
+    url: str, data_dir: Path, plan: Plan, folder: Path, texts: list[str], keep: Path | None
+) -> None:
+    """Part 2: the load from a second process, promotions and rollbacks from this one;
+    ``keep``: where to write every request's row and the swaps (JSON), to look closer."""
     seconds = 2.0 + plan.swaps * plan.spacing + 3.0
     out = folder / "load.json"
     (folder / "texts.json").write_text(json.dumps(texts))
@@ -263,40 +287,51 @@ def swaps(url: str, data_dir: Path, plan: Plan, folder: Path, texts: list[str]) 
     wb.close()
     if generator.wait() != 0:
         raise RuntimeError("the load generator failed")
-    report_swaps(json.loads(out.read_text()), events, plan)
+    rows = json.loads(out.read_text())
+    if keep is not None:
+        keep.write_text(json.dumps({"rows": rows, "swaps": [asdict(e) for e in events]}))
+    report_swaps(rows, events, plan)
 
 
 def report_swaps(rows: list[dict[str, Any]], events: list[Swap], plan: Plan) -> None:
-    rows.sort(key=lambda row: row["sent"])
+    """Failures, latency, and per swap: its delay (from its return to the first answer that
+    names the new version, among requests sent after it was called and answered before the
+    next one was) and any answer by another version after that first one."""
     failed = [row for row in rows if row["status"] != 200]
     mixed = [row for row in rows if row["status"] == 200 and len(row["versions"]) != 1]
     short = [row for row in rows if row["status"] == 200 and row["answered"] != row["texts"]]
-    span = rows[-1]["sent"] - rows[0]["sent"]
+    span = max(row["done"] for row in rows) - min(row["due"] for row in rows)
     during = [
         row["done"] - row["due"]
         for row in rows
-        if row["status"] == 200 and events[0].called <= row["sent"] <= events[-1].returned + 2
+        if row["status"] == 200 and events[0].called <= row["due"] <= events[-1].returned + 2
     ]
+    lag = [row["sent"] - row["due"] for row in rows]
     delays, regressions, missed = [], 0, 0
     for i, event in enumerate(events):
         end = events[i + 1].called if i + 1 < len(events) else float("inf")
-        after = [row for row in rows if event.called <= row["sent"] < end and "version" in row]
-        first = next((row for row in after if row["version"] == event.version), None)
-        if first is None:
+        window = [
+            row
+            for row in rows
+            if "version" in row and row["sent"] >= event.called and row["done"] < end
+        ]
+        named = [row for row in window if row["version"] == event.version]
+        if not named:
             missed += 1
             continue
-        delays.append(max(0.0, first["done"] - event.returned))
+        first = min(row["done"] for row in named)
+        delays.append(max(0.0, first - event.returned))
         regressions += sum(
-            1 for row in after if row["sent"] > first["done"] and row["version"] != event.version
+            1 for row in window if row["sent"] > first and row["version"] != event.version
         )
     calls = {
         via: [event.returned - event.called for event in events if event.via == via]
         for via in ("api", "workbench")
     }
     print(
-        f"2. hot swap: {len(rows):,} requests in {span:.1f} s ({len(rows) / span:,.0f}/s, "
-        f"open loop at {plan.rate:,.0f}/s; every 20th with 100 texts, the rest 2) from a second "
-        f"process, {len(events)} promotions and rollbacks (api and workbench alternating)"
+        f"2. hot swap: {len(rows):,} requests due at {plan.rate:,.0f}/s (open loop; 1 text "
+        f"each, every {BIG_EVERY}th {BIG_TEXTS}), answered within {span:.1f} s, from a second "
+        f"process; {len(events)} promotions and rollbacks (api and workbench alternating)"
     )
     print(
         f"   failed requests: {len(failed)} (non-200 or errors; target 0); answers naming more "
@@ -306,14 +341,14 @@ def report_swaps(rows: list[dict[str, Any]], events: list[Swap], plan: Plan) -> 
         print(f"     {row['status']}: {row.get('error')}")
     print(
         f"   latency during the swaps (from the due time): p50 {ms(statistics.median(during))}"
-        f"  p99 {ms(quantile(during, 0.99))}  max {ms(max(during))}  ({len(during):,} requests)"
+        f"  p99 {ms(quantile(during, 0.99))}  max {ms(max(during))}  ({len(during):,} requests;"
+        f" sent late by the generator: p99 {ms(quantile(lag, 0.99))})"
     )
     if delays:
         print(
             f"   swap delay (promotion returned -> first answer naming the new version): "
-            f"p50 {ms(statistics.median(delays))}  max {ms(max(delays))}; "
-            f"{missed} never seen before the next swap; {regressions} answers by the old "
-            f"version after the new one had answered"
+            f"p50 {ms(statistics.median(delays))}  max {ms(max(delays))}; {missed} not seen "
+            f"before the next swap; {regressions} answers by another version after the first"
         )
     for via, durations in calls.items():
         if durations:
@@ -399,6 +434,9 @@ def learning(
 
 def main() -> None:
     arguments = parser(__doc__ or "", full=100_000, quick=10_000)
+    arguments.add_argument(
+        "--rows", type=Path, help="write the hot swap's requests and swaps here (JSON)"
+    )
     hidden = argparse.SUPPRESS  # the load generator's own process
     arguments.add_argument("--load", help=hidden)
     arguments.add_argument("--rate", type=float, help=hidden)
@@ -424,9 +462,13 @@ def main() -> None:
         )
         server, url = start_server(data_dir, folder / "server.log")
         try:
-            latency(url, texts, plan, size(args))
-            swaps(url, data_dir, plan, folder, texts)
-            learning(url, data_dir, plan, kept, texts)
+            for part in (
+                lambda: latency(url, data_dir, texts, plan, size(args)),
+                lambda: swaps(url, data_dir, plan, folder, texts, args.rows),
+                lambda: learning(url, data_dir, plan, kept, texts),
+            ):
+                part()
+                print(f"   (load average over the last minute: {os.getloadavg()[0]:.1f})")
         except BaseException:
             print((folder / "server.log").read_text()[-3000:], file=sys.stderr)
             raise
