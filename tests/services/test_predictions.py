@@ -228,7 +228,7 @@ def test_audit_items_are_blind_until_reviewed_and_give_the_live_accuracy(wb: Wor
     texts = ["goal match team", "bank loan budget", "rain storm snow", "goal bank"]
     served = wb.predict("p", "topic", texts, store=True)["predictions"]
     queue = wb.list_predictions("p", "topic", audit=True)["predictions"]
-    assert [p["id"] for p in queue] == [i["prediction_id"] for i in served]
+    assert [p["id"] for p in queue] == sorted(i["prediction_id"] for i in served)
     for pending in queue:
         assert pending["audit"] and pending["label"] is None
         assert pending["confidence"] is None and pending["scores"] is None
@@ -268,7 +268,10 @@ def test_the_queue_pages_oldest_first(wb: Workbench) -> None:
     wb.update_model_settings("p", "topic", audit_share=0.0)
     first = wb.predict("p", "topic", [f"goal {i}" for i in range(4)])["predictions"]
     second = wb.predict("p", "topic", [f"bank {i}" for i in range(3)])["predictions"]
-    expected = [i["prediction_id"] for i in first + second]
+    # Oldest call first; a call's items share its time, and come by id.
+    expected = sorted(i["prediction_id"] for i in first) + sorted(
+        i["prediction_id"] for i in second
+    )
     seen: list[str] = []
     cursor = None
     while True:

@@ -9,7 +9,8 @@
 - Confidence: classification, the top label's probability; multi-label, the mean
   probability of the labels chosen (those at or above :data:`THRESHOLD`), or, when none is,
   one minus the highest probability (the confidence that no label applies).
-- :func:`page`: the review queue, oldest first, by keyset pages; an audit prediction shows
+- :func:`page`: the review queue, oldest call first (a call's items share its time, and
+  come in the order of their ids), by keyset pages; an audit prediction shows
   no answer (label, confidence, scores) while it is pending.
 - :func:`review`: accept, reject or correct. Accepted and corrected labels become the
   reviewer's manual labels of the prediction's record; a rejected prediction stays as
@@ -23,15 +24,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from assay import documents
@@ -48,6 +50,7 @@ from assay.services import (
 from assay.services.files import table_from_records
 from assay.services.queries import decode_cursor, encode_cursor
 from assay.services.serving import Served, Serving
+from assay.storage import bulk
 from assay.storage.models import (
     Annotation,
     LabelingTask,
@@ -146,7 +149,7 @@ def predict(
     answers = _answers(served, np.asarray(proba, dtype=np.float64))
     share = model_registry.state(session, task).audit_share
     rows = _rows(project, task, served, texts, record_ids, answers, share)
-    session.execute(insert(core_table(Prediction)), rows)
+    _insert(session, rows)
     if store is not None:
         _write_model_labels(session, task, served, rows)
     return {
@@ -236,8 +239,8 @@ def _rows(
     """The call's ``prediction`` rows, as one bulk insert takes them."""
     now = utcnow()
     rows = []
-    for index, (text, record_id, (output, confidence, scores)) in enumerate(
-        zip(texts, record_ids, answers, strict=True)
+    for text, record_id, (output, confidence, scores) in zip(
+        texts, record_ids, answers, strict=True
     ):
         prediction_id = uuid.uuid4().hex
         rows.append(
@@ -254,11 +257,48 @@ def _rows(
                 "scores": scores,
                 "audit": audited(prediction_id, share),
                 "status": "pending",
-                # A microsecond apart: the review queue, oldest first, keeps the input order.
-                "created_at": now + timedelta(microseconds=index),
+                "created_at": now,
             }
         )
     return rows
+
+
+# The columns a new prediction sets (the review's stay null), in the order _insert writes them.
+_COLUMNS = (
+    "id",
+    "project_id",
+    "task_id",
+    "version_id",
+    "version",
+    "record_id",
+    "text",
+    "output",
+    "confidence",
+    "scores",
+    "audit",
+    "status",
+    "created_at",
+)
+_JSON = frozenset({"output", "scores"})
+
+
+def _insert(session: Session, rows: list[dict[str, Any]]) -> None:
+    """The call's rows in one bulk insert through the driver (SQLite multi-row INSERT,
+    PostgreSQL COPY). Measured on SQLite, 5,000 rows: 246 ms through SQLAlchemy's
+    executemany, 150 ms this way, most of it encoding the scores as JSON."""
+    if not rows:
+        return
+    # The call's one time, bound once (binding it a row cost 20 µs a row).
+    column = core_table(Prediction).c.created_at
+    created = bulk.bound_datetime(session, column, rows[0]["created_at"])
+
+    def stored(row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            created if c == "created_at" else json.dumps(row[c]) if c in _JSON else row[c]
+            for c in _COLUMNS
+        )
+
+    bulk.insert_rows(session, "prediction", _COLUMNS, (stored(row) for row in rows))
 
 
 def _item(row: dict[str, Any]) -> documents.PredictionItem:
