@@ -334,7 +334,7 @@ function Versions({
                     <td className="decision" data-stat="decision">
                       {v.decision && (v.status === "candidate" || !v.decision.promoted) ? (
                         <span className={v.decision.promoted ? undefined : "muted"}>
-                          {v.decision.promoted ? "promoted: " : "not promoted: "}
+                          {v.decision.promoted ? "promoted: " : "not promoted after training: "}
                           {v.decision.reason}
                         </span>
                       ) : v.decision ? (
@@ -359,7 +359,9 @@ function Versions({
             </table>
           </div>
           {oldestFirst.length > 1 && (
-            <BarChart
+            <>
+              <h3>Test-split figures by version</h3>
+              <BarChart
               title="Test-split figures by version"
               rows={oldestFirst.map((v) => ({
                 label: `v${v.version}${v.version === live ? " (live)" : ""}`,
@@ -370,6 +372,7 @@ function Versions({
                 { name: "accuracy", color: COLORS.accuracy },
               ]}
             />
+            </>
           )}
           <History overview={overview} />
         </>

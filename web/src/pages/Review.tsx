@@ -78,10 +78,12 @@ function ReviewView({ project }: { project: Project }) {
   );
 }
 
-interface Done {
+/** The last review given here, and whether the server has stored it yet. */
+interface Last {
+  id: string;
   action: string;
   label: string | string[] | null;
-  text: string;
+  saved: boolean;
 }
 
 function Queue({ project, task, reviewer }: { project: Project; task: Task; reviewer: string }) {
@@ -90,7 +92,7 @@ function Queue({ project, task, reviewer }: { project: Project; task: Task; revi
   const [sent, setSent] = useState<Set<string>>(new Set());
   const [correcting, setCorrecting] = useState(false);
   const [picked, setPicked] = useState<string[]>([]);
-  const [last, setLast] = useState<Done | null>(null);
+  const [last, setLast] = useState<Last | null>(null);
   const review = useReviewPrediction(project.name, task.name, reviewer);
   const page = queue.data;
   const items = page?.predictions.filter((p) => !sent.has(p.id)) ?? [];
@@ -105,15 +107,18 @@ function Queue({ project, task, reviewer }: { project: Project; task: Task; revi
     setSent((old) => new Set(old).add(id));
     setCorrecting(false);
     setPicked([]);
+    setLast({ id, action: change.action, label: change.label ?? current.label, saved: false });
     review.mutateAsync({ prediction: id, ...change }).then(
-      () => setLast({ action: change.action, label: change.label ?? current.label, text: current.text }),
-      () =>
+      () => setLast((old) => (old && old.id === id ? { ...old, saved: true } : old)),
+      () => {
         // Not stored: back in the queue, with the error shown.
+        setLast((old) => (old && old.id === id ? null : old));
         setSent((old) => {
           const next = new Set(old);
           next.delete(id);
           return next;
-        }),
+        });
+      },
     );
   };
   /** A label chosen while correcting (or answering an audit item): a classification answers
@@ -169,6 +174,7 @@ function Queue({ project, task, reviewer }: { project: Project; task: Task; revi
             {" "}
             · last: {last.action}
             {last.label !== null && ` (${[last.label].flat().join(", ")})`}
+            {last.saved ? ", saved" : ", saving…"}
           </span>
         )}
       </p>
