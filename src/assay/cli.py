@@ -1042,14 +1042,10 @@ def predict(
     project: ProjectOpt,
     task: TaskOpt,
     texts: Annotated[list[str], typer.Argument(help="Texts to predict (quote each).")],
-    store: Annotated[
-        bool,
-        typer.Option("--store", help="Keep them as records with a pending model prediction."),
-    ] = False,
 ) -> None:
     """Predict texts with the task's live model (JSON lines: label or labels, confidence,
-    model_version, prediction_id)."""
-    result = _workbench().predict(project, task, texts, store=store)
+    model_version, prediction_id); each is kept for review."""
+    result = _workbench().predict(project, task, texts)
     for item in result["predictions"]:
         multi = item["labels"] is not None
         line = {
@@ -1059,6 +1055,14 @@ def predict(
             "prediction_id": item["prediction_id"],
         }
         typer.echo(json.dumps(line, ensure_ascii=False))
+
+
+def _login_name() -> str:
+    """The user's login name: the default reviewer (annotator) of the CLI."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError) as exc:  # no USER/LOGNAME and no passwd entry
+        raise AssayError("cannot tell your user name: name the reviewer with --reviewer") from exc
 
 
 @app.command()
@@ -1100,7 +1104,7 @@ def review(
         action, prediction_id = given[0]
         value = None if not label else label[0] if len(label) == 1 else label
         done = wb.review_prediction(
-            project, task, prediction_id, action, reviewer or getpass.getuser(), label=value
+            project, task, prediction_id, action, reviewer or _login_name(), label=value
         )
         typer.echo(json.dumps(done, ensure_ascii=False))
         return
