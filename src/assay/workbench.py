@@ -53,9 +53,12 @@ class Workbench(Data, Labeling, UserCode, Embeddings, Models, Predictions):
         self.statistics_refresher = Debouncer(
             lambda task_id: heuristics.refresh_task(self.db, task_id)
         )
+        # Tasks with a model train again after enough new manual labels (facade/models.py).
+        self.retrain_watcher = Debouncer(lambda task_id: self._retrain_if_due(task_id))
 
     def close(self) -> None:
         self.statistics_refresher.close()
+        self.retrain_watcher.close()
         if self._executor is not None:
             self._executor.shutdown()
         if self._sandbox is not None:

@@ -26,6 +26,7 @@ class Facade:
     settings: Settings
     db: Database
     statistics_refresher: Debouncer
+    retrain_watcher: Debouncer
 
     def _in(self, project: str, work: Callable[[Any, Any], T]) -> T:
         """``work(session, project)`` in one unit of work, the project found by name."""
@@ -109,12 +110,14 @@ class Facade:
 
     def after_labels_changed(self, project: str, task_ids: list[int] | None = None) -> None:
         """Labels of the project (of these tasks; default all) changed: its heuristics'
-        statistics follow, later, off the request path."""
+        statistics follow, later, off the request path; a task with a model trains again
+        once it has enough new manual labels (a job, queued off the request path)."""
         if task_ids is None:
             with self.db.session() as s:
                 task_ids = tasks.ids(s, projects.find(s, project))
         for task_id in task_ids:
             self.statistics_refresher.mark(task_id)
+            self.retrain_watcher.mark(task_id)
 
     def after_records_changed(self, project: str) -> None:
         """Records of the project were added or changed: its embeddings that have vectors
