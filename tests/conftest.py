@@ -57,14 +57,19 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_workbench(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Workbench:
+def postgres_workbench(
+    postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workbench]:
     data_dir = tmp_path_factory.mktemp("pg-data")
-    return Workbench(Settings(data_dir=data_dir, database_url=postgres_url))
+    workbench = Workbench(Settings(data_dir=data_dir, database_url=postgres_url))
+    yield workbench
+    workbench.close()  # its background work ends before the database is dropped
 
 
 def _truncate(wb: Workbench) -> None:
     # The last test's background work first: it must not hold locks TRUNCATE waits for.
     wb.statistics_refresher.flush()
+    wb.retrain_watcher.flush()
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with wb.db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
