@@ -6,6 +6,7 @@ accuracy from them, and the review queue's pages."""
 from __future__ import annotations
 
 import random
+import threading
 import uuid
 from typing import Any
 
@@ -172,6 +173,32 @@ def test_accept_makes_the_models_label_the_reviewers(wb: Workbench) -> None:
         wb.review_prediction("p", "topic", item["prediction_id"], "reject", "rev2")
     with pytest.raises(NotFound):
         wb.review_prediction("p", "topic", uuid.uuid4().hex, "accept", "rev")
+
+
+def test_two_reviews_at_once_one_wins(wb: Workbench) -> None:
+    _project(wb)
+    item = _one_pending(wb, "goal team coach")
+    outcomes: list[str] = []
+    start = threading.Barrier(2, timeout=30)
+
+    def reviewer(name: str) -> None:
+        start.wait()
+        try:
+            wb.review_prediction("p", "topic", item["prediction_id"], "accept", name)
+            outcomes.append("reviewed")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=reviewer, args=(f"rev{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(outcomes) == ["conflict", "reviewed"]
+    winner = wb.list_predictions("p", "topic", status="accepted")["predictions"][0]["reviewer"]
+    loser = "rev1" if winner == "rev0" else "rev0"
+    assert _manual(wb, item["record_id"], winner) == [item["label"]]
+    assert _manual(wb, item["record_id"], loser) == []
 
 
 def test_correct_makes_the_given_label_the_reviewers(wb: Workbench) -> None:

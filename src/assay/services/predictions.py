@@ -457,6 +457,8 @@ def review(
         raise NotFound(
             f"task {task.name!r} has no prediction {prediction_id!r}", prediction=prediction_id
         )
+    if row.status != "pending":
+        raise _reviewed(row)
     status, given, manual = _decision(session, task, row, action, label)
     # One review wins: the update claims the row only while it is still pending.
     claimed = session.execute(
@@ -467,17 +469,21 @@ def review(
         .execution_options(synchronize_session=False)
     ).first()
     session.refresh(row)
-    if claimed is None:
-        raise Conflict(
-            f"prediction {row.id} was already reviewed ({row.status} by {row.reviewer})",
-            prediction=row.id,
-            status=row.status,
-        )
+    if claimed is None:  # another review came first
+        raise _reviewed(row)
     record = session.get(Record, row.record_id) if row.record_id is not None else None
     if record is None or manual is None:
         return describe(row, task.name), None
     _label_record(session, record, task, manual, reviewer)
     return describe(row, task.name), task.id
+
+
+def _reviewed(row: Prediction) -> Conflict:
+    return Conflict(
+        f"prediction {row.id} was already reviewed ({row.status} by {row.reviewer})",
+        prediction=row.id,
+        status=row.status,
+    )
 
 
 def _decision(

@@ -13,6 +13,7 @@ seconds.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from assay.errors import AssayError, NoLiveModel
+from assay.errors import ArtifactInvalid, AssayError, NoLiveModel
 from assay.services import model_registry
 from assay.storage.models import LabelingTask, ModelTask, ModelVersion, Project
 
@@ -157,7 +158,14 @@ class Serving:
                     f"version {current.version} serves on" if current else "none serves",
                 )
                 slot.failed, slot.failed_at = key, now
-                slot.error = exc if isinstance(exc, AssayError) else AssayError(str(exc))
+                slot.error = (
+                    exc
+                    if isinstance(exc, AssayError)
+                    else ArtifactInvalid(
+                        f"the live model of task {task.name!r} cannot be loaded: {exc}",
+                        task=task.name,
+                    )
+                )
                 return self._fallback(slot)
         slot.served = loaded  # the swap: one reference
         slot.failed, slot.error = None, None
@@ -185,4 +193,4 @@ class Serving:
         if slot.served is not None:
             return slot.served
         assert slot.error is not None  # a failed load recorded it
-        raise slot.error
+        raise copy.copy(slot.error)  # a fresh one a request: raising one object grows its trace
