@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from assay.documents import ModelAlgorithm, ModelMetric, ReviewAction
+from assay.services.predictions import MAX_ITEMS
 
 
 class ProjectCreate(BaseModel):
@@ -229,9 +230,9 @@ class EmbeddingCreate(BaseModel):
 
 # --- models: training, registry, serving, review ------------------------------------------------
 
-PREDICT_MAX_ITEMS = 10_000
-"""The most texts (or records) one predict call takes: more answer 422 before any is read, so
-that one call cannot hold the server; send larger batches in several calls."""
+PREDICT_MAX_ITEMS = MAX_ITEMS
+"""The most texts (or records) one predict call takes: the schema refuses more (422) before
+any is read, the service's own limit."""
 
 
 class ModelTrain(BaseModel):
