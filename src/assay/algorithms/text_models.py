@@ -126,7 +126,7 @@ class TextClassifier:
     multi_label: bool
     parameters: dict[str, Any]
     arrays: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    _vectorizers: list[Any] = field(default_factory=list, init=False, repr=False)
+    _vectorizers: list[_TfidfBlock] = field(default_factory=list, init=False, repr=False)
     _weights: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)), init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -136,7 +136,7 @@ class TextClassifier:
         # keeps a single prediction under a millisecond.
         self._weights = np.ascontiguousarray(self.arrays["coef"].T)
         if self.algorithm != "embedding-logreg":
-            self._vectorizers = [_rebuild_vectorizer(self, b) for b in self.parameters["blocks"]]
+            self._vectorizers = [_rebuild_block(self, b) for b in self.parameters["blocks"]]
 
     def features(
         self, texts: Sequence[str] | None = None, vectors: np.ndarray | None = None
@@ -329,34 +329,64 @@ def _check_consistent(model: TextClassifier) -> None:
         raise ValueError(f"coef has {coef.shape[1]} columns, the vocabularies {width}")
 
 
-def _rebuild_vectorizer(model: TextClassifier, block: dict[str, Any]) -> Any:
-    """A TfidfVectorizer that transforms like the fitted one, built without fitting."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+class _TfidfBlock:
+    """One TF-IDF block rebuilt from its vocabulary and idf, without fitting.
 
+    It reads texts with scikit-learn's own analyzer (so tokens and n-grams are the fitted
+    TfidfVectorizer's) and does the rest with numpy: the same counts, ``1 + log(tf)``,
+    idf and L2 norm as TfidfVectorizer, checked equal by a test. Skipping scikit-learn's
+    per-call validation halves the time of one text (0.33 against 0.6 ms per block) and
+    saves 30 % on batches (10,000 headlines, char_wb 3-5: 0.95 against 1.34 s)."""
+
+    def __init__(self, block: dict[str, Any], terms: list[str], idf: np.ndarray) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        name, analyzer, ngram = block["name"], block["analyzer"], block["ngram_range"]
+        if (
+            analyzer not in _ANALYZERS
+            or not isinstance(ngram, list)
+            or len(ngram) != 2
+            or not all(isinstance(n, int) and 1 <= n <= 10 for n in ngram)
+            or ngram[0] > ngram[1]
+            or not isinstance(block["sublinear_tf"], bool)
+        ):
+            raise ValueError(f"block {name!r}: unsupported settings {block!r}")
+        self.vocabulary = {term: i for i, term in enumerate(terms)}
+        if len(self.vocabulary) != len(terms):
+            raise ValueError(f"block {name!r}: repeated terms")
+        self.analyze = TfidfVectorizer(analyzer=analyzer, ngram_range=tuple(ngram)).build_analyzer()
+        self.sublinear = block["sublinear_tf"]
+        self.idf = idf
+
+    def transform(self, texts: list[str]) -> Any:
+        from sklearn.preprocessing import normalize
+
+        get, analyze = self.vocabulary.get, self.analyze
+        columns: list[int] = []
+        pointers = [0]
+        for text in texts:
+            columns.extend(j for j in map(get, analyze(text)) if j is not None)
+            pointers.append(len(columns))
+        matrix = sp.csr_matrix(
+            (
+                np.ones(len(columns), dtype=np.float32),
+                np.asarray(columns, dtype=np.int64),
+                np.asarray(pointers, dtype=np.int64),
+            ),
+            shape=(len(texts), len(self.vocabulary)),
+        )
+        matrix.sum_duplicates()
+        if self.sublinear:
+            np.log(matrix.data, out=matrix.data)
+            matrix.data += 1
+        matrix.data *= self.idf[matrix.indices]
+        return normalize(matrix, copy=False)
+
+
+def _rebuild_block(model: TextClassifier, block: dict[str, Any]) -> _TfidfBlock:
     name = block["name"]
-    analyzer, ngram = block["analyzer"], block["ngram_range"]
-    if (
-        analyzer not in _ANALYZERS
-        or not isinstance(ngram, list)
-        or len(ngram) != 2
-        or not all(isinstance(n, int) and 1 <= n <= 10 for n in ngram)
-        or ngram[0] > ngram[1]
-        or not isinstance(block["sublinear_tf"], bool)
-    ):
-        raise ValueError(f"block {name!r}: unsupported settings {block!r}")
     terms = _decode_terms(model.arrays[f"{name}_terms"], model.arrays[f"{name}_offsets"])
-    vocabulary = {term: i for i, term in enumerate(terms)}
-    if len(vocabulary) != len(terms):
-        raise ValueError(f"block {name!r}: repeated terms")
-    vectorizer = TfidfVectorizer(
-        analyzer=analyzer,
-        ngram_range=tuple(ngram),
-        sublinear_tf=block["sublinear_tf"],
-        vocabulary=vocabulary,
-        dtype=np.float32,
-    )
-    vectorizer.idf_ = model.arrays[f"{name}_idf"]
-    return vectorizer
+    return _TfidfBlock(block, terms, model.arrays[f"{name}_idf"])
 
 
 def _encode_terms(terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
