@@ -330,8 +330,9 @@ def report_swaps(rows: list[dict[str, Any]], events: list[Swap], plan: Plan) -> 
     }
     print(
         f"2. hot swap: {len(rows):,} requests due at {plan.rate:,.0f}/s (open loop; 1 text "
-        f"each, every {BIG_EVERY}th {BIG_TEXTS}), answered within {span:.1f} s, from a second "
-        f"process; {len(events)} promotions and rollbacks (api and workbench alternating)"
+        f"each, every {BIG_EVERY}th {BIG_TEXTS}) from a second process, answered within "
+        f"{span:.1f} s ({len(rows) / span:,.0f}/s); {len(events)} promotions and rollbacks "
+        "(api and workbench alternating)"
     )
     print(
         f"   failed requests: {len(failed)} (non-200 or errors; target 0); answers naming more "
