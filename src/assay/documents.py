@@ -18,7 +18,7 @@ from typing_extensions import TypedDict
 
 TaskType = Literal["classification", "multi-label", "extraction"]
 DataType = Literal["text", "category", "integer", "float", "boolean"]
-HeuristicKind = Literal["labeling_function", "active_learner", "zero_shot"]
+HeuristicKind = Literal["labeling_function", "active_learner", "zero_shot", "model"]
 JobStatus = Literal["queued", "running", "done", "failed", "cancelled"]
 EmbeddingState = Literal["queued", "running", "failed", "ready"]
 EmbeddingLevel = Literal["attribute", "token"]

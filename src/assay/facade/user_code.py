@@ -41,7 +41,8 @@ class UserCode(Facade):
         """Add a heuristic of ``kind`` for a task: a labeling function (``name`` and
         ``code``: Python defining one function of the record), an active learner or a
         zero-shot heuristic (``embedding=...`` and their settings, see
-        :meth:`add_active_learner` and :meth:`add_zero_shot`; defaults: ``heuristics.KINDS``)."""
+        :meth:`add_active_learner` and :meth:`add_zero_shot`; defaults: ``heuristics.KINDS``),
+        or the task's live model (``model``, :meth:`add_model_heuristic`)."""
         return self._in(
             project,
             lambda s, p: heuristics.describe(
@@ -71,6 +72,15 @@ class UserCode(Facade):
         semantic ``embedding``'s space, where its probability reaches ``min_confidence``
         (default: 40% of the way from chance to certainty, 0.7 for two labels)."""
         return self.add_heuristic(project, task, kind="zero_shot", embedding=embedding, **settings)
+
+    def add_model_heuristic(
+        self, project: str, task: str, *, name: str | None = None
+    ) -> documents.HeuristicPublic:
+        """Add a model heuristic (default name ``model-<task>``): the task's live model
+        votes on every record (its best label, or each label at one half or more), with the
+        version live when the heuristics run; its statistics are measured on the task's test
+        split only, outside every version's training data."""
+        return self.add_heuristic(project, task, name, kind="model")
 
     def list_heuristics(self, project: str) -> list[documents.HeuristicPublic]:
         return self._in(

@@ -1,6 +1,6 @@
 """Heuristics: labeling functions written in Python for a labeling task, run in the sandbox,
 and the other kinds of heuristic (active learners, zero-shot heuristics:
-``services/embedding_heuristics.py``).
+``services/embedding_heuristics.py``; the task's live model: ``services/model_heuristic.py``).
 
 A heuristic's votes are annotations with source ``heuristic`` and ``source_id`` its id; a run
 replaces them in one transaction and remembers the code version it came from. Statistics
@@ -31,6 +31,7 @@ from assay.services import lookup_lists, named, names, projects, user_code
 from assay.services import tasks as task_service
 from assay.services.embedding_heuristics import ActiveLearnerKind, ZeroShotKind
 from assay.services.heuristic_kinds import Draft, Kind, Tools, check_settings
+from assay.services.model_heuristic import ModelKind
 from assay.storage.db import Database
 from assay.storage.models import Annotation, Heuristic, LabelingTask, Project, Record, utcnow
 
@@ -70,7 +71,8 @@ class LabelingFunctionKind(Kind):
 
 # The kinds of heuristic, by the name stored in ``heuristic.kind``.
 KINDS: dict[str, Kind] = {
-    kind.name: kind for kind in (LabelingFunctionKind(), ActiveLearnerKind(), ZeroShotKind())
+    kind.name: kind
+    for kind in (LabelingFunctionKind(), ActiveLearnerKind(), ZeroShotKind(), ModelKind())
 }
 
 
