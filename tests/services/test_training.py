@@ -270,3 +270,32 @@ def test_an_embedding_model_reads_the_embedding(wb: Workbench) -> None:
         proba = model_inputs.probabilities(s, classifier, texts, data_dir=wb.settings.data_dir)
     assert proba.shape == (2, 2)
     assert [classifier.labels[i] for i in proba.argmax(axis=1)] == ["yes", "no"]
+
+
+def test_a_multi_label_task_trains_with_auto(wb: Workbench) -> None:
+    """One-vs-rest over the labels; ``auto`` says what each candidate scored in
+    cross-validation on the training records; the split is stratified on each record's
+    rarest label."""
+    words = {"sport": "goal match team", "money": "bank market loan", "food": "soup bread"}
+    tags = [["sport"], ["money"], ["sport", "money"], ["food"], ["food", "money"]] * 16
+    frame = pd.DataFrame(
+        {
+            "rid": range(len(tags)),
+            "headline": [" ".join(words[t] for t in ts) + f" {i}" for i, ts in enumerate(tags)],
+            "__tags__MANUAL": tags,
+        }
+    )
+    wb.import_dataframe(frame, "m", primary_key=["rid"])
+    job = wb.train_model("m", "tags", wait=True)
+    assert job["status"] == "done", job["error"]
+    version = wb.get_model("m", "tags", 1)
+    assert version["requested"] == "auto" and version["status"] == "live"
+    assert version["algorithm"] in version["training"]["cross_validation"]
+    assert set(version["training"]["cross_validation"]) == {"tfidf-logreg", "tfidf-nb"}
+    assert version["metrics"]["confusion"] is None
+    assert set(version["metrics"]["per_label"]) == {"sport", "money", "food"}
+    assert version["metrics"]["micro_f1"] > 0.9
+    # Stratified on each record's rarest label (sport 32 times, food 32, money 48): strata
+    # sport (sport; sport+money: 32 records), food (food; food+money: 32) and money (16)
+    # give round(20 %) each: 6 + 6 + 3.
+    assert version["test"]["records"] == 15

@@ -277,7 +277,6 @@ class _Inputs:
     """What a training reads from the database, before its long work starts."""
 
     task_id: int
-    task_name: str
     with_weak: float | None
     examples: Examples
     train_texts: list[str]
@@ -310,7 +309,6 @@ def _read(
     with db.session() as s:
         inputs = _Inputs(
             found.id,
-            found.name,
             with_weak,
             examples,
             model_inputs.texts_of(s, found, examples.train),
