@@ -173,11 +173,7 @@ function TrainPanel({ project, task }: { project: Project; task: Task }) {
             Embedding
             <select value={embedding} onChange={(event) => setEmbedding(event.target.value)}>
               {ready.length === 0 && <option value="">no ready embedding</option>}
-              {ready.map((e) => (
-                <option key={e.name} value={e.name}>
-                  {e.name}
-                </option>
-              ))}
+              <Options choices={ready.map((e) => [e.name, e.name] as const)} />
             </select>
           </label>
         )}

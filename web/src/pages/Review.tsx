@@ -2,7 +2,7 @@
 // one at a time, by keyboard. `a` accepts the suggestion, `r` rejects it, `c` then a label's
 // hotkey corrects it; an audit item hides the suggestion and a label's hotkey answers it
 // blind. Accepted and corrected labels become the reviewer's manual labels.
-import { useEffect, useLayoutEffect, useRef, useState } from "react";
+import { useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import type { Project, Task } from "../api/client";
 import { useAnnotator } from "../annotator";
@@ -17,8 +17,8 @@ import { useProject } from "../api/projects";
 import { Empty, InlineError, Loading, QueryView } from "../components/States";
 import { NoTasks, TaskSelect } from "../components/Tasks";
 import { formatNumber, formatTime } from "../format";
+import { useShortcuts } from "../keys";
 import { projectPath } from "../routes";
-import { typing } from "./labelingHooks";
 import { LabelButtons, LabelChip } from "./LabelingPanels";
 import { hotkeyLabel } from "./labelingSession";
 import { AnnotatorPrompt } from "./LabelingViews";
@@ -135,9 +135,8 @@ function Queue({ project, task, reviewer }: { project: Project; task: Task; revi
     if (answering && multi && picked.length) act({ action: "correct", label: picked });
   };
 
-  const onKey = (event: KeyboardEvent) => {
-    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (typing(event.target) || !current || !reviewer) return;
+  useShortcuts((event) => {
+    if (!current || !reviewer) return false;
     const key = event.key.toLowerCase();
     if (answering) {
       const label = hotkeyLabel(task, event.key);
@@ -146,22 +145,13 @@ function Queue({ project, task, reviewer }: { project: Project; task: Task; revi
       else if (key === "escape" && correcting) {
         setCorrecting(false);
         setPicked([]);
-      } else return;
+      } else return false;
     } else if (key === "a") act({ action: "accept" });
     else if (key === "r") act({ action: "reject" });
     else if (key === "c") setCorrecting(true);
-    else return;
-    event.preventDefault();
-  };
-  const keyHandler = useRef(onKey);
-  useLayoutEffect(() => {
-    keyHandler.current = onKey;
+    else return false;
+    return true;
   });
-  useEffect(() => {
-    const listener = (event: KeyboardEvent) => keyHandler.current(event);
-    window.addEventListener("keydown", listener);
-    return () => window.removeEventListener("keydown", listener);
-  }, []);
 
   if (queue.isPending) return <Loading what="Loading the review queue" />;
   if (queue.isError) return <InlineError error={queue.error} />;
@@ -242,7 +232,6 @@ function Item({
     >
       <div className="review-meta muted">
         <span>model version {p.model_version}</span>
-        {p.record_id !== null && <span>record {p.record_id}</span>}
         <span>{formatTime(p.created_at)}</span>
         {p.audit && <span className="badge badge-warn">audit</span>}
       </div>
@@ -281,6 +270,16 @@ function Item({
           </button>
         </div>
       )}
+      <p className="muted lab-keys">
+        {p.audit ? (
+          <>a label's key answers{multi && <>, <kbd>Enter</kbd> saves the labels</>}</>
+        ) : (
+          <>
+            <kbd>a</kbd> accept · <kbd>r</kbd> reject · <kbd>c</kbd> then a label's key: correct
+            {multi && <> (<kbd>Enter</kbd> saves the labels)</>} · <kbd>Esc</kbd> cancels
+          </>
+        )}
+      </p>
       {answering && (
         <div aria-label="Labels" role="group">
           <p className="muted">

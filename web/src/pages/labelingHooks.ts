@@ -1,10 +1,11 @@
 // The labeling session's hooks: the settings and the records done (kept in this browser), the
 // position in the URL, the label actions with the text selection they use, and the keyboard.
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { useCallback, useLayoutEffect, useRef, useState } from "react";
 import { useSearchParams } from "react-router-dom";
 import { useAnnotate } from "../api/annotations";
 import type { Annotation, Project, RecordDetail, Task } from "../api/client";
 import type { TokenRange } from "../components/SpanText";
+import { useShortcuts } from "../keys";
 import {
   choiceChange,
   DEFAULT_SETTINGS,
@@ -174,17 +175,6 @@ export function useLabeling(args: LabelingArgs) {
 
 export type Labeling = ReturnType<typeof useLabeling>;
 
-/** True while the user types in a field: hotkeys and arrows are the field's then. */
-export function typing(target: EventTarget | null): boolean {
-  if (!(target instanceof HTMLElement)) return false;
-  if (target.isContentEditable) return true;
-  if (target instanceof HTMLTextAreaElement || target instanceof HTMLSelectElement) return true;
-  if (target instanceof HTMLInputElement) {
-    return !["checkbox", "button", "submit", "reset"].includes(target.type);
-  }
-  return false;
-}
-
 /** The keyboard: arrows move, Escape drops the selected words, a label's hotkey labels for
  * the task chosen for hotkeys. */
 export function useLabelingKeys({
@@ -198,9 +188,7 @@ export function useLabelingKeys({
   total: number | undefined;
   step: (delta: number, total: number | undefined) => void;
 }) {
-  const onKey = (event: KeyboardEvent) => {
-    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (typing(event.target)) return;
+  useShortcuts((event) => {
     if (event.key === "ArrowRight" && total !== undefined) {
       step(1, total);
     } else if (event.key === "ArrowLeft") {
@@ -209,21 +197,12 @@ export function useLabelingKeys({
       labeling.clearSelection();
     } else {
       const label = hotkeyLabel(labeling.activeTask, event.key);
-      if (!label || !labeling.canLabel) return;
+      if (!label || !labeling.canLabel) return false;
       // The address bar has moved on and this render's record is about to go: a label now
       // would land on the record the user has left.
-      if (addressIndex() !== index) return;
+      if (addressIndex() !== index) return false;
       labeling.choose(labeling.activeTask, label.name);
     }
-    event.preventDefault();
-  };
-  const keyHandler = useRef(onKey);
-  useLayoutEffect(() => {
-    keyHandler.current = onKey;
+    return true;
   });
-  useEffect(() => {
-    const listener = (event: KeyboardEvent) => keyHandler.current(event);
-    window.addEventListener("keydown", listener);
-    return () => window.removeEventListener("keydown", listener);
-  }, []);
 }
