@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from assay import Workbench
-from assay.errors import Conflict, ValidationError
+from assay.errors import Conflict, JobCancelled, ValidationError
 from assay.services import (
     annotating,
     model_inputs,
@@ -299,3 +299,24 @@ def test_a_multi_label_task_trains_with_auto(wb: Workbench) -> None:
     # sport (sport; sport+money: 32 records), food (food; food+money: 32) and money (16)
     # give round(20 %) each: 6 + 6 + 3.
     assert version["test"]["records"] == 15
+
+
+def test_a_cancelled_or_failed_training_changes_nothing(wb: Workbench) -> None:
+    _import(wb, _gold(200))
+    _train(wb, algorithm="tfidf-nb")
+    before = wb.models_overview("clickbait", "clickbait")
+
+    def cancel_before_storing(_done: float, message: str = "") -> None:
+        if message.startswith("storing"):
+            raise JobCancelled("cancelled")
+
+    with pytest.raises(JobCancelled):
+        training.run(
+            wb.db,
+            "clickbait",
+            "clickbait",
+            algorithm="tfidf-logreg",
+            data_dir=wb.settings.data_dir,
+            progress=cancel_before_storing,
+        )
+    assert wb.models_overview("clickbait", "clickbait") == before
