@@ -101,6 +101,9 @@ def test_records_without_the_models_text_are_refused(wb: Workbench) -> None:
     with pytest.raises(ValidationError) as caught:
         wb.predict("p", "topic", records=[{"headline": "goal"}, {"title": "goal"}])
     assert "records[1]" in caught.value.message and "'headline'" in caught.value.message
+    with pytest.raises(ValidationError) as caught:
+        wb.predict("p", "topic", records=[{"headline": "goal"}, {"headline": "nul\x00"}])
+    assert "records[1]" in caught.value.message and "NUL" in caught.value.message
 
 
 def test_every_answer_is_kept_pending_without_a_record(wb: Workbench) -> None:

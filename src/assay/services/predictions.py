@@ -172,7 +172,10 @@ def _texts_of_records(
                 field="records",
                 index=index,
             )
-    return [model_inputs.text_of_data(session, task, item) for item in items]
+    texts = [model_inputs.text_of_data(session, task, item) for item in items]
+    for index, text in enumerate(texts):
+        names.check_text(text, f"records[{index}]", index=index)
+    return texts
 
 
 def _store(
