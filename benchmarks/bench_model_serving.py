@@ -132,6 +132,16 @@ def start_server(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], st
     raise RuntimeError(f"the server did not start:\n{log.read_text()[-2000:]}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user + system) a process has used, from /proc (Linux; NaN elsewhere):
+    what a request costs the server whatever else shares the machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def task_url(url: str) -> str:
     return f"{url}/api/projects/{PROJECT}/tasks/{TASK}"
 
@@ -146,17 +156,20 @@ def predict(client: httpx.Client, url: str, texts: list[str]) -> dict[str, Any]:
 # --- part 1: latency and throughput --------------------------------------------------------
 
 
-def latency(url: str, data_dir: Path, texts: list[str], plan: Plan, batched: int) -> None:
+def latency(
+    url: str, server: int, data_dir: Path, texts: list[str], plan: Plan, batched: int
+) -> None:
     """Part 1, and the same calls made in this process through a Workbench on the same
     database (no HTTP): what the server's own work costs, next to what the request costs."""
     wb = Workbench(Settings(data_dir=data_dir))
     for text in texts[:50]:
         wb.predict(PROJECT, TASK, [text])
-    local = []
+    local, cpu = [], time.process_time()
     for i in range(plan.single):
         start = time.perf_counter()
         wb.predict(PROJECT, TASK, [texts[i % len(texts)]])
         local.append(time.perf_counter() - start)
+    local_cpu = (time.process_time() - cpu) / plan.single
     batch = [texts[i % len(texts)] for i in range(BATCH)]
     local_batch = statistics.median(
         timed(lambda: wb.predict(PROJECT, TASK, batch)) for _ in range(3)
@@ -166,30 +179,35 @@ def latency(url: str, data_dir: Path, texts: list[str], plan: Plan, batched: int
         for text in texts[:50]:  # warm: the model loaded, connections open
             predict(client, url, [text])
         single = []
+        cpu = cpu_seconds(server)
         for i in range(plan.single):
             start = time.perf_counter()
             predict(client, url, [texts[i % len(texts)]])
             single.append(time.perf_counter() - start)
+        single_cpu = (cpu_seconds(server) - cpu) / plan.single
         batches = [
             [texts[(start + i) % len(texts)] for i in range(BATCH)]
             for start in range(0, batched, BATCH)
         ]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_seconds(server)
         answered = sum(len(predict(client, url, batch)["predictions"]) for batch in batches)
         elapsed = time.perf_counter() - start
+        batch_cpu = (cpu_seconds(server) - cpu) / len(batches)
     print(f"1. predict over HTTP ({len(single):,} sequential one-text requests)")
     print(
         f"   one text:  p50 {ms(statistics.median(single))}  p99 {ms(quantile(single, 0.99))}"
-        f"  max {ms(max(single))}  (target p50 <= 10 ms)"
+        f"  max {ms(max(single))}  (target p50 <= 10 ms); the server's CPU a request "
+        f"{ms(single_cpu)}"
     )
     print(
         f"   batches of {BATCH:,}: {answered:,} texts in {elapsed:.2f} s, "
         f"{answered / elapsed:,.0f} texts/s, {ms(elapsed / len(batches))} a batch"
-        "  (target >= 5,000 texts/s)"
+        f"  (target >= 5,000 texts/s); the server's CPU a batch {ms(batch_cpu)}"
     )
     print(
         f"   the same in this process, no HTTP (Workbench.predict): one text p50 "
-        f"{ms(statistics.median(local))}  p99 {ms(quantile(local, 0.99))}; a batch of "
+        f"{ms(statistics.median(local))}  p99 {ms(quantile(local, 0.99))} (CPU "
+        f"{ms(local_cpu)}); a batch of "
         f"{BATCH:,} {ms(local_batch)} ({BATCH / local_batch:,.0f} texts/s)"
     )
 
@@ -254,7 +272,13 @@ class Swap:
 
 
 def swaps(
-    url: str, data_dir: Path, plan: Plan, folder: Path, texts: list[str], keep: Path | None
+    url: str,
+    server: int,
+    data_dir: Path,
+    plan: Plan,
+    folder: Path,
+    texts: list[str],
+    keep: Path | None,
 ) -> None:
     """Part 2: the load from a second process, promotions and rollbacks from this one;
     ``keep``: where to write every request's row and the swaps (JSON), to look closer."""
@@ -265,7 +289,7 @@ def swaps(
         [sys.executable, __file__, "--load", url, "--rate", str(plan.rate),
          "--seconds", str(seconds), "--out", str(out), "--texts", str(folder / "texts.json")],
     )  # fmt: skip
-    started = out.with_suffix(".started")
+    started, cpu = out.with_suffix(".started"), cpu_seconds(server)
     while not started.exists():
         if generator.poll() is not None:
             raise RuntimeError("the load generator ended before it started")
@@ -292,10 +316,12 @@ def swaps(
     wb.close()
     if generator.wait() != 0:
         raise RuntimeError("the load generator failed")
+    busy = (cpu_seconds(server) - cpu) / (time.monotonic() - float(started.read_text()))
     rows = json.loads(out.read_text())
     if keep is not None:
         keep.write_text(json.dumps({"rows": rows, "swaps": [asdict(e) for e in events]}))
     report_swaps(rows, events, plan)
+    print(f"   the server's CPU during the load: {busy:.0%} of a core")
 
 
 def report_swaps(rows: list[dict[str, Any]], events: list[Swap], plan: Plan) -> None:
@@ -499,8 +525,8 @@ def main() -> None:
         server, url = start_server(data_dir, folder / "server.log")
         try:
             for part in (
-                lambda: latency(url, data_dir, texts, plan, size(args)),
-                lambda: swaps(url, data_dir, plan, folder, texts, args.rows),
+                lambda: latency(url, server.pid, data_dir, texts, plan, size(args)),
+                lambda: swaps(url, server.pid, data_dir, plan, folder, texts, args.rows),
                 lambda: learning(url, data_dir, plan, kept, texts),
             ):
                 part()
