@@ -7,7 +7,7 @@ to 1) or a sigmoid per label (multi-label: independent one-vs-rest probabilities
 algorithms differ in is how ``X`` is made and how ``coef`` is learned:
 
 ======================  ====================================================================
-``tfidf-logreg``        TF-IDF of word 1-2-grams and of ``char_wb`` 3-5-grams (sublinear tf,
+``tfidf-logreg``        TF-IDF of word 1-2-grams and of ``char_wb`` 3-4-grams (sublinear tf,
                         each block L2-normalized, side by side) + logistic regression
                         (multinomial, ``saga``; one binary model per label for multi-label).
 ``tfidf-nb``            Reyearn's: TF-IDF of words (scikit-learn's defaults) + multinomial
@@ -88,7 +88,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
             {
                 "name": "char",
                 "analyzer": "char_wb",
-                "ngram_range": [3, 5],
+                "ngram_range": [3, 4],
                 "sublinear_tf": True,
                 "max_features": 150_000,
             },
