@@ -21,10 +21,11 @@ const CLASSIFIERS = [
   ["k-neighbors", "k nearest neighbours"],
 ] as const;
 
-/** The kinds of heuristic that learn from an embedding (all but labeling functions). */
-export type LearnedKind = Exclude<Heuristic["kind"], "labeling_function">;
+/** The kinds of heuristic that learn from an embedding (all but labeling functions, and the
+ * task's live model, which votes as trained on the models page). */
+export type LearnedKind = Exclude<Heuristic["kind"], "labeling_function" | "model">;
 export const LEARNED_KINDS = HEURISTIC_KINDS.filter(
-  (kind): kind is LearnedKind => kind !== "labeling_function",
+  (kind): kind is LearnedKind => kind !== "labeling_function" && kind !== "model",
 );
 
 export const KIND_TITLES: Record<LearnedKind, string> = {
