@@ -37,7 +37,9 @@ export function useModels(project: string, task: string) {
   return useQuery({
     queryKey: modelKeys.overview(project, task),
     queryFn: () =>
-      unwrap(api.GET("/api/projects/{project}/tasks/{task}/models", { params: taskPath(project, task) })),
+      unwrap(
+        api.GET("/api/projects/{project}/tasks/{task}/models", { params: taskPath(project, task) }),
+      ),
   });
 }
 
@@ -152,7 +154,11 @@ export function useReviewPrediction(
           body: { action, label: label ?? null, reviewer },
         }),
       ),
-    [modelKeys.queue(project, task), modelKeys.liveAccuracy(project, task), recordKeys.all(project)],
+    [
+      modelKeys.queue(project, task),
+      modelKeys.liveAccuracy(project, task),
+      recordKeys.all(project),
+    ],
     then,
   );
 }

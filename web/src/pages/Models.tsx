@@ -114,7 +114,10 @@ function ModelsView({ project }: { project: Project }) {
           Task
           <TaskSelect tasks={tasks} value={task.name} onChange={(name) => open({ task: name })} />
         </label>
-        <Link className="button" to={`${projectPath(project.name, "review")}?task=${encodeURIComponent(task.name)}`}>
+        <Link
+          className="button"
+          to={`${projectPath(project.name, "review")}?task=${encodeURIComponent(task.name)}`}
+        >
           Review predictions
         </Link>
       </div>
@@ -154,9 +157,8 @@ function TrainPanel({ project, task }: { project: Project; task: Task }) {
     <section className="panel" aria-labelledby="train-heading">
       <h2 id="train-heading">Train</h2>
       <p className="muted">
-        Trains on the task's manual labels outside its fixed test split, scores the new version
-        on that split, and makes it live only when a paired test says it is better than the live
-        one.
+        Trains on the task's manual labels outside its fixed test split, scores the new version on
+        that split, and makes it live only when a paired test says it is better than the live one.
       </p>
       <form className="form-row" onSubmit={submit}>
         <label>
@@ -221,9 +223,20 @@ function TaskModels({
           data.versions[0];
         return (
           <>
-            <Versions project={project} task={task} overview={data} shown={shown?.version} onChoose={onChoose} />
+            <Versions
+              project={project}
+              task={task}
+              overview={data}
+              shown={shown?.version}
+              onChoose={onChoose}
+            />
             {shown && <VersionDetail project={project} task={task} version={shown} />}
-            <SettingsPanel key={JSON.stringify(data.settings)} project={project} task={task} settings={data.settings} />
+            <SettingsPanel
+              key={JSON.stringify(data.settings)}
+              project={project}
+              task={task}
+              settings={data.settings}
+            />
           </>
         );
       }}
@@ -323,7 +336,10 @@ function Versions({
                       {figure(v.metrics.macro_f1)}
                     </td>
                     <td data-stat="accuracy">
-                      <WithInterval value={v.metrics.accuracy} interval={v.metrics.accuracy_interval} />
+                      <WithInterval
+                        value={v.metrics.accuracy}
+                        interval={v.metrics.accuracy_interval}
+                      />
                     </td>
                     <td className="num">{formatNumber(v.metrics.test_records)}</td>
                     <td>{formatTime(v.created_at)}</td>
@@ -358,16 +374,16 @@ function Versions({
             <>
               <h3>Test-split figures by version</h3>
               <BarChart
-              title="Test-split figures by version"
-              rows={oldestFirst.map((v) => ({
-                label: `v${v.version}${v.version === live ? " (live)" : ""}`,
-                values: [v.metrics.macro_f1, v.metrics.accuracy],
-              }))}
-              series={[
-                { name: "macro-F1", color: COLORS.f1 },
-                { name: "accuracy", color: COLORS.accuracy },
-              ]}
-            />
+                title="Test-split figures by version"
+                rows={oldestFirst.map((v) => ({
+                  label: `v${v.version}${v.version === live ? " (live)" : ""}`,
+                  values: [v.metrics.macro_f1, v.metrics.accuracy],
+                }))}
+                series={[
+                  { name: "macro-F1", color: COLORS.f1 },
+                  { name: "accuracy", color: COLORS.accuracy },
+                ]}
+              />
             </>
           )}
           <History overview={overview} />
@@ -426,7 +442,15 @@ function LiveAccuracyLine({ project, task }: { project: Project; task: Task }) {
   );
 }
 
-function VersionDetail({ project, task, version: v }: { project: Project; task: Task; version: ModelVersion }) {
+function VersionDetail({
+  project,
+  task,
+  version: v,
+}: {
+  project: Project;
+  task: Task;
+  version: ModelVersion;
+}) {
   const m = v.metrics;
   return (
     <section className="panel" aria-labelledby="version-heading" data-testid="version-detail">
@@ -440,15 +464,26 @@ function VersionDetail({ project, task, version: v }: { project: Project; task: 
       </div>
       <dl className="model-facts">
         <Fact name="Algorithm" value={<span className="mono">{v.algorithm}</span>} />
-        <Fact name="Macro P / R / F1" value={`${figure(m.macro_precision)} / ${figure(m.macro_recall)} / ${figure(m.macro_f1)}`} />
-        <Fact name="Micro P / R / F1" value={`${figure(m.micro_precision)} / ${figure(m.micro_recall)} / ${figure(m.micro_f1)}`} />
-        <Fact name="Accuracy" value={<WithInterval value={m.accuracy} interval={m.accuracy_interval} />} />
+        <Fact
+          name="Macro P / R / F1"
+          value={`${figure(m.macro_precision)} / ${figure(m.macro_recall)} / ${figure(m.macro_f1)}`}
+        />
+        <Fact
+          name="Micro P / R / F1"
+          value={`${figure(m.micro_precision)} / ${figure(m.micro_recall)} / ${figure(m.micro_f1)}`}
+        />
+        <Fact
+          name="Accuracy"
+          value={<WithInterval value={m.accuracy} interval={m.accuracy_interval} />}
+        />
         <Fact name="Calibration error (ECE)" value={figure(m.ece)} />
         <Fact name="Test records" value={formatNumber(m.test_records)} />
         <Fact
           name="Training records"
           value={`${formatNumber(v.training.records)} (${formatNumber(v.training.manual)} manual${
-            v.training.weak ? `, ${formatNumber(v.training.weak)} weak above ${v.training.with_weak}` : ""
+            v.training.weak
+              ? `, ${formatNumber(v.training.weak)} weak above ${v.training.with_weak}`
+              : ""
           })`}
         />
         <Fact name="Training time" value={`${v.training.seconds.toFixed(1)} s`} />
@@ -530,13 +565,22 @@ const PLOT = { left: 30, right: 190, top: 10, bottom: 170 };
 
 /** Confidence against accuracy per bin: on the diagonal, a confidence means what it says; below
  * it, the model is over-confident. A point's size grows with its bin's test records. */
-function ReliabilityCurve({ bins, title }: { bins: ModelVersion["metrics"]["reliability"]; title: string }) {
+function ReliabilityCurve({
+  bins,
+  title,
+}: {
+  bins: ModelVersion["metrics"]["reliability"];
+  title: string;
+}) {
   const filled = bins.filter((b) => b.count > 0 && b.confidence !== null && b.accuracy !== null);
   const x = (c: number) => PLOT.left + c * (PLOT.right - PLOT.left);
   const y = (a: number) => PLOT.bottom - a * (PLOT.bottom - PLOT.top);
   const most = Math.max(1, ...filled.map((b) => b.count));
   const summary = `${title}: ${filled
-    .map((b) => `confidence ${figure(b.confidence)}, accuracy ${figure(b.accuracy)} (${b.count} records)`)
+    .map(
+      (b) =>
+        `confidence ${figure(b.confidence)}, accuracy ${figure(b.accuracy)} (${b.count} records)`,
+    )
     .join("; ")}`;
   if (filled.length === 0) return <p className="muted">No test predictions to bin.</p>;
   return (
@@ -550,7 +594,12 @@ function ReliabilityCurve({ bins, title }: { bins: ModelVersion["metrics"]["reli
           points={filled.map((b) => `${x(b.confidence!)},${y(b.accuracy!)}`).join(" ")}
         />
         {filled.map((b, i) => (
-          <circle key={i} cx={x(b.confidence!)} cy={y(b.accuracy!)} r={2 + 3 * Math.sqrt(b.count / most)}>
+          <circle
+            key={i}
+            cx={x(b.confidence!)}
+            cy={y(b.accuracy!)}
+            r={2 + 3 * Math.sqrt(b.count / most)}
+          >
             <title>{`${b.lower.toFixed(1)}–${b.upper.toFixed(1)}: confidence ${figure(b.confidence)}, accuracy ${figure(b.accuracy)}, ${b.count} records`}</title>
           </circle>
         ))}
@@ -564,10 +613,21 @@ function ReliabilityCurve({ bins, title }: { bins: ModelVersion["metrics"]["reli
             </text>
           </g>
         ))}
-        <text x={(PLOT.left + PLOT.right) / 2} y={PLOT.bottom + 23} className="tick" textAnchor="middle">
+        <text
+          x={(PLOT.left + PLOT.right) / 2}
+          y={PLOT.bottom + 23}
+          className="tick"
+          textAnchor="middle"
+        >
           confidence
         </text>
-        <text x={8} y={(PLOT.top + PLOT.bottom) / 2} className="tick" textAnchor="middle" transform={`rotate(-90 8 ${(PLOT.top + PLOT.bottom) / 2})`}>
+        <text
+          x={8}
+          y={(PLOT.top + PLOT.bottom) / 2}
+          className="tick"
+          textAnchor="middle"
+          transform={`rotate(-90 8 ${(PLOT.top + PLOT.bottom) / 2})`}
+        >
           accuracy
         </text>
       </svg>
@@ -585,7 +645,15 @@ const SETTING_FIELDS = [
 
 type NumericSetting = (typeof SETTING_FIELDS)[number][0];
 
-function SettingsPanel({ project, task, settings }: { project: Project; task: Task; settings: ModelSettings }) {
+function SettingsPanel({
+  project,
+  task,
+  settings,
+}: {
+  project: Project;
+  task: Task;
+  settings: ModelSettings;
+}) {
   const [draft, setDraft] = useState<Record<NumericSetting, string>>(() => ({
     retrain_after: String(settings.retrain_after),
     audit_share: String(settings.audit_share),
@@ -626,11 +694,18 @@ function SettingsPanel({ project, task, settings }: { project: Project; task: Ta
         ))}
         <label>
           Promotion metric
-          <select value={metric} onChange={(event) => setMetric(event.target.value as ModelSettings["metric"])}>
+          <select
+            value={metric}
+            onChange={(event) => setMetric(event.target.value as ModelSettings["metric"])}
+          >
             <Options choices={METRICS} />
           </select>
         </label>
-        <button type="submit" className="primary" disabled={Object.keys(changes).length === 0 || update.isPending}>
+        <button
+          type="submit"
+          className="primary"
+          disabled={Object.keys(changes).length === 0 || update.isPending}
+        >
           Save settings
         </button>
       </form>

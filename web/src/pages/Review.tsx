@@ -259,7 +259,12 @@ function Item({
       )}
       {!p.audit && (
         <div className="review-actions">
-          <button type="button" className="primary" disabled={disabled} onClick={() => onAct({ action: "accept" })}>
+          <button
+            type="button"
+            className="primary"
+            disabled={disabled}
+            onClick={() => onAct({ action: "accept" })}
+          >
             Accept<kbd aria-hidden="true">a</kbd>
           </button>
           <button type="button" disabled={disabled} onClick={() => onAct({ action: "reject" })}>
@@ -272,11 +277,24 @@ function Item({
       )}
       <p className="muted lab-keys">
         {p.audit ? (
-          <>a label's key answers{multi && <>, <kbd>Enter</kbd> saves the labels</>}</>
+          <>
+            a label's key answers
+            {multi && (
+              <>
+                , <kbd>Enter</kbd> saves the labels
+              </>
+            )}
+          </>
         ) : (
           <>
             <kbd>a</kbd> accept · <kbd>r</kbd> reject · <kbd>c</kbd> then a label's key: correct
-            {multi && <> (<kbd>Enter</kbd> saves the labels)</>} · <kbd>Esc</kbd> cancels
+            {multi && (
+              <>
+                {" "}
+                (<kbd>Enter</kbd> saves the labels)
+              </>
+            )}{" "}
+            · <kbd>Esc</kbd> cancels
           </>
         )}
       </p>
@@ -292,7 +310,12 @@ function Item({
             onChoose={onChoose}
           />
           {multi && (
-            <button type="button" className="primary" disabled={disabled || picked.length === 0} onClick={onSubmitPicked}>
+            <button
+              type="button"
+              className="primary"
+              disabled={disabled || picked.length === 0}
+              onClick={onSubmitPicked}
+            >
               Save {picked.length} label(s)<kbd aria-hidden="true">Enter</kbd>
             </button>
           )}
