@@ -279,3 +279,39 @@ def test_a_multi_label_model_votes_each_label_at_one_half(wb: Workbench, project
             if p >= 0.5
         }
         assert voted.get(record, {}) == expected
+
+
+def test_a_weighted_vote_measures_the_model_outside_its_training_data(
+    wb: Workbench, project: str
+) -> None:
+    label(wb, project, 150)
+    train(wb, project, "tfidf-logreg")
+    model = wb.add_model_heuristic(project, TASK)["name"]
+    wb.add_heuristic(project, TASK, "always-no", 'def always_no(record):\n    return "no"\n')
+    assert run(wb, project)["status"] == "done"
+    voted = votes(wb, project, model)
+    # Relabel every training record against the model: measured there, it would look always
+    # wrong, and the "no" of the other heuristic would win wherever they disagree.
+    with wb.db.session() as s:
+        task = tasks.get(s, projects.get(s, project), TASK)
+        trained_on = split_service.train_ids(s, task.id)
+    assert trained_on
+    for record in trained_on:
+        wb.annotate(project, record, TASK, "no" if voted[record][0] == "yes" else "yes", "ann")
+    job = wb.weak_supervise(project, TASK, model="weighted", wait=True)
+    assert job["status"] == "done", job
+    with wb.db.session() as s:
+        names = {label.id: label.name for label in tasks.labels(s, task)}
+        weak = dict(
+            s.execute(
+                select(Annotation.record_id, Annotation.label_id).where(
+                    Annotation.task_id == task.id, Annotation.source == "weak_supervision"
+                )
+            ).all()
+        )
+    says_yes = [r for r, (name, _) in voted.items() if name == "yes"]
+    assert says_yes
+    # Measured on its test records, where its labels were never learned, the model is the
+    # more precise: its "yes" wins.
+    assert all(names[weak[r]] == "yes" for r in says_yes if r in weak)
+    assert sum(r in weak for r in says_yes) == len(says_yes)

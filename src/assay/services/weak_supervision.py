@@ -89,7 +89,8 @@ def run(
     started = time.perf_counter()
     votes = _read_votes(session, task, chosen, [lb.id for lb in labels])
     read = time.perf_counter()
-    fit = _Fit(session, task, votes, len(chosen), len(labels), model, params)
+    scopes = tuple(heuristic_service.kind_of(h.kind).statistics_records(session, h) for h in chosen)
+    fit = _Fit(session, task, votes, len(chosen), len(labels), model, params, scopes)
     try:  # the model's own checks say what is wrong with a name or a parameter
         result = _FITS[task.task_type](fit)
     except (TypeError, ValueError) as exc:
@@ -286,6 +287,9 @@ class _Fit:
     k: int
     model: str
     params: dict[str, Any] | None
+    # Per column, the records whose manual labels may measure it (None: all): a weighted
+    # vote estimates a model heuristic's precision outside its training data only.
+    scopes: tuple[IntArray | None, ...] = ()
 
     def parts(
         self,
@@ -305,7 +309,7 @@ def _classify(fit: _Fit) -> dict[str, Any]:
         gold[rows_of] = labels_of
         _need_reference(task, bool((gold >= 0).any()) or "precisions" in (params or {}))
     started = time.perf_counter()
-    estimator.fit(matrix, gold)
+    estimator.fit(_in_scope(fit, matrix, gold >= 0), gold)
     fitted = time.perf_counter() - started
     if isinstance(estimator, label_models.WeightedVote):
         predicted = estimator.predict(matrix, tie_break="abstain")
@@ -348,7 +352,9 @@ def _multi_label(fit: _Fit) -> dict[str, Any]:
         _need_reference(task, bool(known.any()) or "precisions" in (params or {}))
     estimator = label_models.MultiLabel(estimator=base)
     started = time.perf_counter()
-    estimator.fit(Y, gold)
+    estimator.fit(
+        Y if gold is None else _in_scope(fit, Y, np.asarray((gold >= 0).any(axis=1))), gold
+    )
     fitted = time.perf_counter() - started
     proba = estimator.predict_proba(Y)
     predicted = estimator.predict(Y, tie_break="abstain")
@@ -363,6 +369,20 @@ def _multi_label(fit: _Fit) -> dict[str, Any]:
         "ties": int(((predicted == -1) & voted).sum()),
         "fit_seconds": fitted,
     }
+
+
+def _in_scope(fit: _Fit, votes: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """The votes a weighted vote learns precisions from (a row per record of
+    ``fit.votes["records"]``, a column per heuristic): on the records with a manual label
+    (``known``) outside a heuristic's scope, its votes abstain, so that a model is not
+    measured on the labels it learned."""
+    scoped = [(j, scope) for j, scope in enumerate(fit.scopes) if scope is not None]
+    if not scoped or not known.any():
+        return votes
+    votes = votes.copy()
+    for j, scope in scoped:
+        votes[known & ~np.isin(fit.votes["records"], scope), j] = -1
+    return votes
 
 
 def _extract(fit: _Fit) -> dict[str, Any]:
