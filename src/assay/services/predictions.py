@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -37,6 +36,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from assay import documents
+from assay.algorithms import model_evaluation
 from assay.errors import Conflict, NotFound, ValidationError
 from assay.services import (
     annotating,
@@ -74,7 +74,6 @@ SOURCE = "model"
 STATUSES = documents.values(documents.PredictionStatus)
 ACTIONS = documents.values(documents.ReviewAction)
 MAX_PAGE = 1000
-Z_95 = 1.959963984540054  # the standard normal's 97.5th percentile
 
 # An item's answer: the label (or the sorted labels chosen), the confidence, the scores.
 _Answer = tuple[Any, float, dict[str, float]]
@@ -209,16 +208,18 @@ def _answers(served: Served, proba: np.ndarray) -> list[_Answer]:
     """Each row's answer (a label name, or the sorted names chosen), its confidence (see the
     module's docstring) and its scores per label."""
     labels = served.labels
+    picked = model_evaluation.predictions(
+        proba, multi_label=served.multi_label, threshold=THRESHOLD
+    )
     answers: list[_Answer] = []
-    for row in proba.tolist():
+    for row, choice in zip(proba.tolist(), picked.tolist(), strict=True):
         scores = dict(zip(labels, row, strict=True))
         if not served.multi_label:
-            best = max(range(len(row)), key=row.__getitem__)
-            answers.append((labels[best], row[best], scores))
+            answers.append((labels[choice], row[choice], scores))
             continue
-        chosen = [p for p in row if p >= THRESHOLD]
-        output = sorted(label for label, p in scores.items() if p >= THRESHOLD)
-        confidence = sum(chosen) / len(chosen) if chosen else 1.0 - max(row)
+        chosen = [j for j, on in enumerate(choice) if on]
+        output = sorted(labels[j] for j in chosen)
+        confidence = sum(row[j] for j in chosen) / len(chosen) if chosen else 1.0 - max(row)
         answers.append((output, confidence, scores))
     return answers
 
@@ -588,14 +589,5 @@ def live_accuracy(session: Session, project: Project, task_name: str) -> documen
         "reviewed": reviewed,
         "correct": correct,
         "accuracy": correct / reviewed if reviewed else None,
-        "interval": list(wilson_interval(correct, reviewed)) if reviewed else None,
+        "interval": model_evaluation.wilson(correct, reviewed) if reviewed else None,
     }
-
-
-def wilson_interval(successes: int, n: int) -> tuple[float, float]:
-    """The 95 % Wilson score interval of a proportion (sound at small n and near 0 or 1)."""
-    p = successes / n
-    z2 = Z_95 * Z_95
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z_95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
