@@ -20,6 +20,8 @@ from assay import Workbench
 
 P = "reactions"
 HEADLINES = [f"headline number {i} about {topic}" for i in range(24) for topic in ["cats"]]
+# Labeled so that a model trains (and predictions exist to review): even rids yes, odd no.
+TRAINING = {rid: ("yes" if rid % 2 == 0 else "no") for rid in range(5, 24)}
 CODE = """
 def cats(record):
     if "cats" in record["headline"].text:
@@ -36,9 +38,15 @@ LABEL_WRITES: dict[str, Write] = {
     ),
     "update_label": lambda wb, tmp: wb.update_label(P, "kind", "no", new_name="nope"),
     "delete_label": lambda wb, tmp: wb.delete_label(P, "kind", "no"),
+    "review_prediction": lambda wb, tmp: wb.review_prediction(
+        P, "kind", _pending(wb), "correct", "reviewer", label="no"
+    ),
 }
 RECORD_WRITES: dict[str, Write] = {
     "run_calculated_attribute": lambda wb, tmp: wb.run_calculated_attribute(P, "length", wait=True),
+    "predict": lambda wb, tmp: wb.predict(
+        P, "kind", records=[{"rid": 101, "headline": "stored"}], store=True
+    ),
 }
 BOTH_WRITES: dict[str, Write] = {
     "import_file": lambda wb, tmp: wb.import_file(_file(tmp, "rid,headline\n99,more cats\n"), P),
@@ -53,19 +61,21 @@ BOTH_WRITES: dict[str, Write] = {
 # a heuristic's run stores its statistics, weak supervision is a source of its own).
 NEITHER = {
     "add_active_learner", "add_calculated_attribute", "add_embedding", "add_heuristic",
-    "add_label", "add_task", "add_terms", "add_zero_shot", "after_labels_changed",
-    "after_records_changed", "archive", "cancel_job", "cancel_try_run", "close",
-    "create_lookup_list", "create_outlier_slice", "create_project", "create_sample",
+    "add_label", "add_model_heuristic", "add_task", "add_terms", "add_zero_shot",
+    "after_labels_changed", "after_records_changed", "archive", "cancel_job", "cancel_try_run",
+    "close", "create_lookup_list", "create_outlier_slice", "create_project", "create_sample",
     "create_slice", "delete_calculated_attribute", "delete_embedding", "delete_heuristic",
-    "delete_lookup_list", "delete_project", "delete_slice", "delete_task", "executor",
-    "export", "export_terms", "get_calculated_attribute", "get_embedding", "get_heuristic",
-    "get_job", "get_lookup_list", "get_project", "get_record", "get_slice", "import_terms",
-    "list_calculated_attributes", "list_embedders", "list_embeddings", "list_heuristics",
-    "list_jobs", "list_lookup_lists", "list_projects", "list_slices", "list_tasks",
-    "outliers", "preview_file", "query", "remove_terms", "rename_slice", "rename_task",
-    "run_embedding", "run_heuristics", "run_snippet", "sandbox", "similar", "statistics",
-    "try_calculated_attribute", "try_heuristic", "update_calculated_attribute",
-    "update_heuristic", "weak_supervise", "weak_supervision_info",
+    "delete_lookup_list", "delete_project", "delete_slice", "delete_task", "executor", "export",
+    "export_model", "export_terms", "get_calculated_attribute", "get_embedding", "get_heuristic",
+    "get_job", "get_lookup_list", "get_model", "get_project", "get_record", "get_slice",
+    "import_terms", "list_calculated_attributes", "list_embedders", "list_embeddings",
+    "list_heuristics", "list_jobs", "list_lookup_lists", "list_models", "list_predictions",
+    "list_projects", "list_slices", "list_tasks", "live_accuracy", "model_settings",
+    "models_overview", "outliers", "preview_file", "promote_model", "query", "remove_terms",
+    "rename_slice", "rename_task", "rollback_model", "run_embedding", "run_heuristics",
+    "run_snippet", "sandbox", "serving", "similar", "statistics", "train_model",
+    "try_calculated_attribute", "try_heuristic", "update_calculated_attribute", "update_heuristic",
+    "update_model_settings", "weak_supervise", "weak_supervision_info",
 }  # fmt: skip
 
 
@@ -89,6 +99,11 @@ def project(wb: Workbench, tmp_path: Path) -> str:
     wb.import_dataframe(frame, P, primary_key=["rid"])
     wb.add_task(P, "kind", "classification", labels=["yes", "no"])
     wb.annotate(P, "rid=0", "kind", "yes", "ann")
+    for rid, label in TRAINING.items():
+        wb.annotate(P, f"rid={rid}", "kind", label, "ann")
+    trained = wb.train_model(P, "kind", algorithm="tfidf-nb", wait=True)
+    assert trained["status"] == "done", trained
+    wb.predict(P, "kind", records=[{"rid": 100, "headline": "to review"}], store=True)
     wb.add_heuristic(P, "kind", "cats", CODE)
     assert wb.run_heuristics(P, wait=True)["status"] == "done"
     wb.add_calculated_attribute(P, "length", "integer", "def length(r):\n    return 1\n")
@@ -97,6 +112,10 @@ def project(wb: Workbench, tmp_path: Path) -> str:
     assert wb.statistics_refresher.flush()
     _settle(wb)
     return P
+
+
+def _pending(wb: Workbench) -> str:
+    return wb.list_predictions(P, "kind")["predictions"][0]["id"]
 
 
 def _settle(wb: Workbench) -> None:
@@ -140,7 +159,7 @@ def test_deleting_a_label_refreshes_the_statistics_of_its_task(wb: Workbench, pr
         wb.annotate(project, f"rid={rid}", "kind", "no", "ann")
     assert wb.statistics_refresher.flush()
     before = wb.get_heuristic(project, "cats")["statistics"]
-    assert before["false_positives"] == 4, before
+    assert before["false_positives"] == 4 + list(TRAINING.values()).count("no"), before
     wb.delete_label(project, "kind", "no")
     assert wb.statistics_refresher.flush()
     after = wb.get_heuristic(project, "cats")["statistics"]
