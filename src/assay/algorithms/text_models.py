@@ -35,9 +35,10 @@ offsets (a term's column is its position), which is a fraction of a fixed-width 
 :func:`load` refuses anything it cannot check: too large, not a zip, unknown format, object
 arrays, shapes or dtypes other than the header says, inconsistent sizes, non-finite numbers.
 
-Speed (``tfidf-logreg`` defaults, 2 shared cores): 100,000 headlines train in about 20-25 s,
-vectorizing included; see ``fit``'s parameters ``max_iter`` and ``tol`` for why ``saga``
-stops early on large sets.
+Speed of ``tfidf-logreg``'s defaults on 100,000 headlines and 7 labels (the 2-core machine,
+measured in CPU seconds while it ran at a load of 11): training 30.4 s, vectorizing included
+(see :func:`fit` on why ``saga`` stops early on large sets); predicting 7,270 texts/s in a
+batch, one text 1.4 ms (median).
 """
 
 from __future__ import annotations
@@ -423,9 +424,11 @@ def fit(
     ``(n, len(labels))`` 0/1 array. ``params`` overrides the algorithm's defaults (``C``,
     ``class_weight``, ``tol``, ``max_iter``, ``alpha``, ``standardize``, ``blocks``).
 
-    ``saga`` runs at most ``max_iter`` epochs, by default ``clip(2,000,000 / n, 15, 100)``:
-    on 100,000 headlines 20 epochs reach a macro-F1 within 0.002 of full convergence at a
-    third of the time, while small sets get the epochs they need.
+    ``saga`` runs at most ``max_iter`` epochs, by default ``clip(2,000,000 / n, 15, 100)``
+    (20 at 100,000 records), while small sets get the epochs they need. Measured on 80,000
+    headlines: ``saga`` stopped after 15-17 epochs scored a macro-F1 of 0.820 in 6-7 s, where
+    ``lbfgs`` after 100 iterations (not converged) scored 0.808 in 57 s and ``liblinear``
+    one-vs-rest 0.820 in 71 s.
 
     Raises :class:`~assay.errors.ValidationError` for an unknown algorithm, fewer than two
     classes present (classification), texts or vectors missing or of another length than
