@@ -3,7 +3,7 @@
 The Workbench (its methods in ``assay.facade``) calls them, and the API and the CLI call the
 Workbench; only they, and the runtime's job runner for job rows, touch storage. Each long
 job (an import, an export, a heuristic or calculated-attribute run, an embedding, weak
-supervision) is one function that takes the database and a progress callback and owns its
+supervision, a training) is one function that takes the database and a progress callback and owns its
 transactions.
 
 Projects and records:
@@ -35,4 +35,13 @@ Embeddings:
 
 - ``embeddings``: vectors of a text attribute; ``embedding_runs``: computing them;
   ``embedders``: the embedders on offer; ``search``: similar records and outliers.
+
+Models:
+
+- ``training``: a model trained outside the task's test split, scored on it and promoted
+  when a paired test says it is better (a long job), and the retrain trigger;
+  ``test_splits``: the fixed test split; ``model_inputs``: what a model reads of a record.
+- ``model_registry``: versions, loading with the sha256 check, promotion, rollback;
+  ``serving``: the live model per task in memory, hot-swapped; ``predictions``: predictions
+  served, stored, audited and reviewed; ``model_heuristic``: the live model as a heuristic.
 """
