@@ -20,7 +20,14 @@ import { formatNumber, formatTime } from "../format";
 import { useShortcuts } from "../keys";
 import { projectPath } from "../routes";
 import { LabelButtons, LabelChip } from "./LabelingPanels";
-import { hotkeyLabel } from "./labelingSession";
+import {
+  answering,
+  chooseLabel,
+  reviewKey,
+  sendPicked,
+  type ReviewState,
+  type ReviewStep,
+} from "./reviewSession";
 import { AnnotatorPrompt } from "./LabelingViews";
 import "./Labeling.css";
 import "./Models.css";
@@ -98,11 +105,10 @@ function Queue({ project, task, reviewer }: { project: Project; task: Task; revi
   const items = page?.predictions.filter((p) => !sent.has(p.id)) ?? [];
   const current = items[0];
   const pending = page ? Math.max(0, page.total - (page.predictions.length - items.length)) : 0;
-  const multi = task.type === "multi-label";
-  const answering = !!current && (current.audit || correcting);
+  const state: ReviewState = { audit: !!current?.audit, correcting, picked };
 
-  const act = (change: Omit<ReviewChange, "prediction">) => {
-    if (!current || !reviewer) return;
+  const send = (change: Omit<ReviewChange, "prediction">) => {
+    if (!current) return;
     const id = current.id;
     setSent((old) => new Set(old).add(id));
     setCorrecting(false);
@@ -121,37 +127,20 @@ function Queue({ project, task, reviewer }: { project: Project; task: Task; revi
       },
     );
   };
-  /** A label chosen while correcting (or answering an audit item): a classification answers
-   * at once; a multi-label task collects labels until Enter. */
-  const choose = (label: string) => {
-    if (!answering) return;
-    if (multi) {
-      setPicked((old) => (old.includes(label) ? old.filter((l) => l !== label) : [...old, label]));
+  /** Does what a key or a button asks (reviewSession.ts); false: nothing to do. */
+  const apply = (step: ReviewStep): boolean => {
+    if (!step || !current || !reviewer) return false;
+    if ("send" in step) {
+      send(step.send);
+    } else if ("correcting" in step) {
+      setCorrecting(step.correcting);
+      setPicked([]);
     } else {
-      act({ action: "correct", label });
+      setPicked(step.picked);
     }
-  };
-  const submitPicked = () => {
-    if (answering && multi && picked.length) act({ action: "correct", label: picked });
-  };
-
-  useShortcuts((event) => {
-    if (!current || !reviewer) return false;
-    const key = event.key.toLowerCase();
-    if (answering) {
-      const label = hotkeyLabel(task, event.key);
-      if (label) choose(label.name);
-      else if (key === "enter" && multi) submitPicked();
-      else if (key === "escape" && correcting) {
-        setCorrecting(false);
-        setPicked([]);
-      } else return false;
-    } else if (key === "a") act({ action: "accept" });
-    else if (key === "r") act({ action: "reject" });
-    else if (key === "c") setCorrecting(true);
-    else return false;
     return true;
-  });
+  };
+  useShortcuts((event) => apply(reviewKey(task, state, event.key)));
 
   if (queue.isPending) return <Loading what="Loading the review queue" />;
   if (queue.isError) return <InlineError error={queue.error} />;
@@ -174,13 +163,9 @@ function Queue({ project, task, reviewer }: { project: Project; task: Task; revi
           key={current.id}
           task={task}
           prediction={current}
-          correcting={correcting}
-          picked={picked}
+          state={state}
           disabled={!reviewer}
-          onAct={act}
-          onCorrect={() => setCorrecting((on) => !on)}
-          onChoose={choose}
-          onSubmitPicked={submitPicked}
+          onStep={apply}
         />
       ) : pending > 0 ? (
         <Loading what="Loading the next predictions" />
@@ -201,27 +186,19 @@ function Queue({ project, task, reviewer }: { project: Project; task: Task; revi
 function Item({
   task,
   prediction: p,
-  correcting,
-  picked,
+  state,
   disabled,
-  onAct,
-  onCorrect,
-  onChoose,
-  onSubmitPicked,
+  onStep,
 }: {
   task: Task;
   prediction: Prediction;
-  correcting: boolean;
-  picked: string[];
+  state: ReviewState;
   disabled: boolean;
-  onAct: (change: Omit<ReviewChange, "prediction">) => void;
-  onCorrect: () => void;
-  onChoose: (label: string) => void;
-  onSubmitPicked: () => void;
+  onStep: (step: ReviewStep) => void;
 }) {
   const multi = task.type === "multi-label";
   const suggested = p.label === null ? [] : [p.label].flat();
-  const answering = p.audit || correcting;
+  const { correcting, picked } = state;
   return (
     <section
       className={`panel review-card${p.audit ? " review-audit" : ""}`}
@@ -263,14 +240,23 @@ function Item({
             type="button"
             className="primary"
             disabled={disabled}
-            onClick={() => onAct({ action: "accept" })}
+            onClick={() => onStep({ send: { action: "accept" } })}
           >
             Accept<kbd aria-hidden="true">a</kbd>
           </button>
-          <button type="button" disabled={disabled} onClick={() => onAct({ action: "reject" })}>
+          <button
+            type="button"
+            disabled={disabled}
+            onClick={() => onStep({ send: { action: "reject" } })}
+          >
             Reject<kbd aria-hidden="true">r</kbd>
           </button>
-          <button type="button" aria-pressed={correcting} disabled={disabled} onClick={onCorrect}>
+          <button
+            type="button"
+            aria-pressed={correcting}
+            disabled={disabled}
+            onClick={() => onStep({ correcting: !correcting })}
+          >
             Correct<kbd aria-hidden="true">c</kbd>
           </button>
         </div>
@@ -298,7 +284,7 @@ function Item({
           </>
         )}
       </p>
-      {answering && (
+      {answering(state) && (
         <div aria-label="Labels" role="group">
           <p className="muted">
             {p.audit ? "The right label:" : "The right label (Escape: cancel):"}
@@ -307,14 +293,14 @@ function Item({
             task={task}
             disabled={disabled}
             pressed={(label) => picked.includes(label)}
-            onChoose={onChoose}
+            onChoose={(label) => onStep(chooseLabel(task, state, label))}
           />
           {multi && (
             <button
               type="button"
               className="primary"
               disabled={disabled || picked.length === 0}
-              onClick={onSubmitPicked}
+              onClick={() => onStep(sendPicked(task, state))}
             >
               Save {picked.length} label(s)<kbd aria-hidden="true">Enter</kbd>
             </button>
