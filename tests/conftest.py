@@ -70,6 +70,8 @@ def _truncate(wb: Workbench) -> None:
     # The last test's background work first: it must not hold locks TRUNCATE waits for.
     wb.statistics_refresher.flush()
     wb.retrain_watcher.flush()
+    # Ids restart below: the previous test's live models must not answer this one's.
+    wb.serving.forget()
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with wb.db.engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
