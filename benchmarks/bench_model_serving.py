@@ -4,8 +4,9 @@ loopback (`assay serve`, SQLite, the sample project labeled with its gold answer
 1. prediction latency: one text per request, sequential (p50/p99, target p50 <= 10 ms), and
    batches of 1,000 texts (texts/s, target >= 5,000);
 2. hot swap under a steady, open-loop 200 requests/s from a second process, with 20
-   promotions and rollbacks during the load, half through the API and half from a Workbench
-   in this process on the same database (as the CLI does): failed requests (target 0), the
+   promotions and rollbacks during the load, in pairs through the API, a Workbench in this
+   process on the same database and the CLI (`assay models promote|rollback`, its own
+   process; the time from its start to its exit): failed requests (target 0), the
    versions each answer names, latency p50/p99, and the swap delay (from a promotion's return
    to the first answer naming the new version);
 3. learning again: the task's retrain_after set to N, N manual labels through the server's
@@ -220,7 +221,8 @@ def load_generator(url: str, rate: float, seconds: float, out: Path, texts: list
     by a pool of threads whatever the answers before it took; one text each, every
     :data:`BIG_EVERY`-th :data:`BIG_TEXTS` (a swap may fall inside it). Latency counts from
     the due time. Writes one row per request to ``out`` (JSON): due, sent, done (monotonic
-    clock, shared by the processes of this machine), status, the versions named, error."""
+    clock, shared by the processes of this machine), status, the versions named, error.
+    Stops after ``seconds``, or when the file ``out`` with the suffix .stop appears."""
     rows: list[dict[str, Any]] = []
     lock = threading.Lock()
     client = httpx.Client(headers=HEADERS, timeout=10, limits=httpx.Limits(max_connections=64))
@@ -246,18 +248,56 @@ def load_generator(url: str, rate: float, seconds: float, out: Path, texts: list
         with lock:
             rows.append(row)
 
-    total = int(seconds * rate)
+    stop = out.with_suffix(".stop")
     with ThreadPoolExecutor(max_workers=64) as pool:
         start = time.monotonic()
         out.with_suffix(".started").write_text(str(start))
-        for i in range(total):
+        for i in range(int(seconds * rate)):
             due = start + i / rate
+            if i % 20 == 0 and stop.exists():
+                break
             pause = due - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
             pool.submit(one, i, due)
     client.close()
     out.write_text(json.dumps(rows))
+
+
+VIAS = ("api", "workbench", "cli")
+
+
+def swap(
+    via: str, action: str, client: httpx.Client, url: str, wb: Workbench, data_dir: Path
+) -> int:
+    """Promote version 2 or roll back, through ``via``; the version made live."""
+    if via == "api":
+        path = "models/2/promote" if action == "promote" else "models/rollback"
+        response = client.post(f"{task_url(url)}/{path}")
+        response.raise_for_status()
+        return int(response.json()["version"])
+    if via == "workbench":
+        done = (
+            wb.promote_model(PROJECT, TASK, 2)
+            if action == "promote"
+            else wb.rollback_model(PROJECT, TASK)
+        )
+        return done["version"]
+    command = [
+        sys.executable,
+        "-m",
+        "assay",
+        "models",
+        action,
+        "--project",
+        PROJECT,
+        "--task",
+        TASK,
+    ]
+    command += ["--version", "2"] if action == "promote" else []
+    env = {**os.environ, "ASSAY_DATA_DIR": str(data_dir)}
+    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    return int(json.loads(output)["version"])
 
 
 @dataclass
@@ -280,14 +320,14 @@ def swaps(
     texts: list[str],
     keep: Path | None,
 ) -> None:
-    """Part 2: the load from a second process, promotions and rollbacks from this one;
+    """Part 2: the load from a second process; promotions and rollbacks from this one, in
+    pairs through the API, a Workbench on the same database and the CLI (its own process);
     ``keep``: where to write every request's row and the swaps (JSON), to look closer."""
-    seconds = 2.0 + plan.swaps * plan.spacing + 3.0
     out = folder / "load.json"
     (folder / "texts.json").write_text(json.dumps(texts))
     generator = subprocess.Popen(
         [sys.executable, __file__, "--load", url, "--rate", str(plan.rate),
-         "--seconds", str(seconds), "--out", str(out), "--texts", str(folder / "texts.json")],
+         "--seconds", "600", "--out", str(out), "--texts", str(folder / "texts.json")],
     )  # fmt: skip
     started, cpu = out.with_suffix(".started"), cpu_seconds(server)
     while not started.exists():
@@ -299,21 +339,15 @@ def swaps(
     wb = Workbench(Settings(data_dir=data_dir))  # another process on the same database
     with httpx.Client(headers=HEADERS, timeout=30) as client:
         for i in range(plan.swaps):
-            via = "api" if (i // 2) % 2 == 0 else "workbench"
+            via = VIAS[(i // 2) % len(VIAS)]
             action = "promote" if i % 2 == 0 else "rollback"
             called = time.monotonic()
-            if via == "api":
-                path = "models/2/promote" if action == "promote" else "models/rollback"
-                response = client.post(f"{task_url(url)}/{path}")
-                response.raise_for_status()
-                version = response.json()["version"]
-            elif action == "promote":
-                version = wb.promote_model(PROJECT, TASK, 2)["version"]
-            else:
-                version = wb.rollback_model(PROJECT, TASK)["version"]
+            version = swap(via, action, client, url, wb, data_dir)
             events.append(Swap(via, action, version, called, time.monotonic()))
             time.sleep(max(0.0, called + plan.spacing - time.monotonic()))
     wb.close()
+    time.sleep(3.0)
+    out.with_suffix(".stop").touch()
     if generator.wait() != 0:
         raise RuntimeError("the load generator failed")
     busy = (cpu_seconds(server) - cpu) / (time.monotonic() - float(started.read_text()))
@@ -356,14 +390,13 @@ def report_swaps(rows: list[dict[str, Any]], events: list[Swap], plan: Plan) -> 
             1 for row in window if row["sent"] > first and row["version"] != event.version
         )
     calls = {
-        via: [event.returned - event.called for event in events if event.via == via]
-        for via in ("api", "workbench")
+        via: [event.returned - event.called for event in events if event.via == via] for via in VIAS
     }
     print(
         f"2. hot swap: {len(rows):,} requests due at {plan.rate:,.0f}/s (open loop; 1 text "
         f"each, every {BIG_EVERY}th {BIG_TEXTS}) from a second process, answered within "
         f"{span:.1f} s ({len(rows) / span:,.0f}/s); {len(events)} promotions and rollbacks "
-        "(api and workbench alternating)"
+        "(in pairs through the api, a workbench, the cli)"
     )
     print(
         f"   failed requests: {len(failed)} (non-200 or errors; target 0); answers naming more "
