@@ -343,8 +343,11 @@ def swaps(
             action = "promote" if i % 2 == 0 else "rollback"
             called = time.monotonic()
             version = swap(via, action, client, url, wb, data_dir)
-            events.append(Swap(via, action, version, called, time.monotonic()))
-            time.sleep(max(0.0, called + plan.spacing - time.monotonic()))
+            returned = time.monotonic()
+            events.append(Swap(via, action, version, called, returned))
+            # The next no sooner than the spacing after this call, and 1.5 s after its return
+            # (a CLI call lasts longer than the spacing; the server needs time to notice it).
+            time.sleep(max(called + plan.spacing - returned, 1.5))
     wb.close()
     time.sleep(3.0)
     out.with_suffix(".stop").touch()
