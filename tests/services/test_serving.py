@@ -105,6 +105,19 @@ def test_the_answer_names_its_version_and_the_versions_own_scores(wb: Workbench)
     assert result["predictions"][1]["label"] == "money"
 
 
+def test_a_promotion_in_this_process_answers_the_next_request(
+    wb: Workbench, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No half-second wait for this process's own moves: the very next call reads them."""
+    _two_versions(wb)
+    monkeypatch.setattr(wb.serving, "check_every", 3600.0)  # only the move makes it look
+    assert wb.predict("p", "topic", PROBES[:1])["model_version"] == 1
+    wb.promote_model("p", "topic", 2)
+    assert wb.predict("p", "topic", PROBES[:1])["model_version"] == 2
+    wb.rollback_model("p", "topic")
+    assert wb.predict("p", "topic", PROBES[:1])["model_version"] == 1
+
+
 def test_a_promotion_by_another_process_serves_within_seconds(wb: Workbench) -> None:
     _two_versions(wb)
     assert wb.predict("p", "topic", PROBES[:1])["model_version"] == 1

@@ -19,6 +19,9 @@ from assay.runtime.sandbox import Sandbox
 from assay.services import embeddings, files, jobs, projects, tasks
 from assay.services.database import Database
 
+if TYPE_CHECKING:
+    from assay.services.serving import Serving
+
 T = TypeVar("T")
 
 
@@ -49,6 +52,9 @@ class Facade:
             self, project: str, name: str, *, wait: bool = False
         ) -> documents.JobPublic: ...
 
+        @property
+        def serving(self) -> Serving: ...
+
     # --- jobs and the reactions to writes: in one place --------------------------------------
 
     # The changes a job kind's success makes: the reactions they call for follow the job,
@@ -56,6 +62,7 @@ class Facade:
     _CHANGES: ClassVar[dict[str, tuple[str, ...]]] = {
         "import": ("labels", "records"),  # an archive's restore too
         "calculated_attribute": ("records",),  # an embedding may embed the attribute
+        "training": ("live",),  # it may have made a new version live
     }
 
     def _start(
@@ -104,6 +111,8 @@ class Facade:
                 self.after_labels_changed(changed)
             if "records" in changes:
                 self.after_records_changed(changed)
+            if "live" in changes:
+                self.after_live_moved()
             return result
 
         return run
@@ -129,6 +138,12 @@ class Facade:
             # next run (by hand, or after the next import) embeds what it missed.
             with contextlib.suppress(Conflict):
                 self.run_embedding(project, name)
+
+    def after_live_moved(self) -> None:
+        """This process moved a task's live pointer (a promotion, a rollback, a training that
+        promoted): its next predictions read the pointers at once, not after the half-second
+        check that catches the moves of other processes."""
+        self.serving.recheck()
 
     def get_job(self, job_id: int) -> documents.JobPublic:
         with self.db.session() as s:

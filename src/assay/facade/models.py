@@ -90,7 +90,9 @@ class Models(Facade):
             )
             return model_registry.describe(promoted, found.name)
 
-        return self._in(project, promote)
+        promoted = self._in(project, promote)
+        self.after_live_moved()
+        return promoted
 
     def rollback_model(self, project: str, task: str) -> documents.ModelVersionPublic:
         """Make the version live before the current one live again; returns it."""
@@ -99,7 +101,9 @@ class Models(Facade):
             found = task_service.get(s, p, task)
             return model_registry.describe(model_registry.rollback(s, found), found.name)
 
-        return self._in(project, rollback)
+        live = self._in(project, rollback)
+        self.after_live_moved()
+        return live
 
     def model_settings(self, project: str, task: str) -> documents.ModelSettings:
         return self._in(

@@ -3,23 +3,15 @@ of its predictions."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from assay import documents
 from assay.facade.base import Facade
 from assay.services import importing, predictions
 
-if TYPE_CHECKING:
-    from assay.services.serving import Serving
-
 
 class Predictions(Facade):
     """Predict with the live model; review predictions; the live-accuracy estimate."""
-
-    if TYPE_CHECKING:  # the Workbench's own (workbench.py)
-
-        @property
-        def serving(self) -> Serving: ...
 
     def predict(
         self,

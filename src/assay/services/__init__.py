@@ -3,8 +3,8 @@
 The Workbench (its methods in ``assay.facade``) calls them, and the API and the CLI call the
 Workbench; only they, and the runtime's job runner for job rows, touch storage. Each long
 job (an import, an export, a heuristic or calculated-attribute run, an embedding, weak
-supervision, a training) is one function that takes the database and a progress callback and owns its
-transactions.
+supervision, a training) is one function that takes the database and a progress callback
+and owns its transactions.
 
 Projects and records:
 

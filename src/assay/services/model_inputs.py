@@ -97,7 +97,7 @@ def embedding_for(
     where = f"attribute {attribute.name!r}" if attribute else "the task's text"
     raise ValidationError(
         f"the algorithm {EMBEDDING_ALGORITHM!r} needs a ready attribute-level embedding of "
-        f"{where}, and task {task.name!r} has none: add one (assay embeddings add) and run it",
+        f"{where}, and task {task.name!r} has none: add one (assay embed)",
         task=task.name,
     )
 

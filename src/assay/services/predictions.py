@@ -10,7 +10,7 @@
   probability of the labels chosen (those at or above :data:`THRESHOLD`), or, when none is,
   one minus the highest probability (the confidence that no label applies).
 - :func:`page`: the review queue, oldest call first (a call's items share its time, and
-  come in the order of their ids), by keyset pages; an audit prediction shows
+  in input order: an id begins with the place in its call), by keyset pages; an audit shows
   no answer (label, confidence, scores) while it is pending.
 - :func:`review`: accept, reject or correct. Accepted and corrected labels become the
   reviewer's manual labels of the prediction's record; a rejected prediction stays as
@@ -243,10 +243,11 @@ def _rows(
     """The call's ``prediction`` rows, as one bulk insert takes them."""
     now = utcnow()
     rows = []
-    for text, record_id, (output, confidence, scores) in zip(
-        texts, record_ids, answers, strict=True
+    for place, (text, record_id, (output, confidence, scores)) in enumerate(
+        zip(texts, record_ids, answers, strict=True)
     ):
-        prediction_id = uuid.uuid4().hex
+        # Its place in the call, then random: the queue (created_at, id) keeps input order.
+        prediction_id = f"{place:08x}{uuid.uuid4().hex[8:]}"
         rows.append(
             {
                 "id": prediction_id,

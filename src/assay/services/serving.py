@@ -105,6 +105,12 @@ class Serving:
         finally:
             slot.lock.release()
 
+    def recheck(self) -> None:
+        """Read every task's pointer on its next request, not after ``check_every``: this
+        process just moved one. (A bare write: at worst one more check than needed.)"""
+        for slot in list(self._slots.values()):
+            slot.checked = float("-inf")
+
     def forget(self, task_id: int | None = None) -> None:
         """Drop the loaded model of a task (all tasks: ``None``), e.g. when it is deleted; the
         next request reads the pointer and loads again."""

@@ -457,8 +457,9 @@ class ModelEvent(Base):
 class Prediction(Base):
     """A prediction served by a model version, kept for review: pending until a reviewer
     accepts, rejects or corrects it. An audit prediction is reviewed blind (the model's
-    answer hidden), which estimates the live accuracy. ``id`` is made by the server (a uuid4
-    hex), so that a prediction is named before its row is written."""
+    answer hidden), which estimates the live accuracy. ``id`` is made by the server (32 hex
+    digits: the prediction's place in its call, then random), so that a prediction is named
+    before its row is written and a call's predictions keep their order in the queue."""
 
     __tablename__ = "prediction"
     __table_args__ = (Index("ix_prediction_task_status", "task_id", "status", "created_at"),)
