@@ -17,7 +17,8 @@ def test_wilson_interval_by_hand() -> None:
     # spread = 1.96 * sqrt(3.8416 / 16) = 0.9604, scale = 1 + 3.8416 / 2 = 2.9208,
     # low = (1.9604 - 0.9604) / 2.9208 = 0.3424.
     low, high = wilson_interval(2, 2) or (0.0, 0.0)
-    assert high == pytest.approx(1.0)
+    assert high == 1.0  # exactly: the proportion itself lies inside
+    assert wilson_interval(0, 7) == (0.0, pytest.approx(0.3543, abs=1e-4))
     assert low == pytest.approx(0.3424, abs=1e-4)
     assert low < 0.35  # two of two is visibly uncertain
     low, high = wilson_interval(80, 100) or (0.0, 0.0)

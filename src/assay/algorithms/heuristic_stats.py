@@ -66,7 +66,10 @@ def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float
     centre = p + z * z / (2 * trials)
     spread = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
     scale = 1 + z * z / trials
-    return (max(0.0, (centre - spread) / scale), min(1.0, (centre + spread) / scale))
+    # At p = 0 or 1 the bound is exactly 0 or 1; rounding would leave the proportion outside.
+    low = 0.0 if successes <= 0 else max(0.0, (centre - spread) / scale)
+    high = 1.0 if successes >= trials else min(1.0, (centre + spread) / scale)
+    return (low, high)
 
 
 def as_units(rows: Sequence[Sequence[int]] | np.ndarray) -> Units:
