@@ -1,14 +1,20 @@
-"""Shared pieces of the benchmarks: synthetic headlines, timing, argument parsing."""
+"""Shared pieces of the benchmarks: synthetic headlines, timing, argument parsing, a server."""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import os
 import random
+import socket
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import httpx
 
 WORDS = [
     "government",
@@ -153,3 +159,25 @@ def skip_without(path: Path) -> None:
             f"skipped: {path} is absent (the shared datasets exist only in this workplace and CI)"
         )
         raise SystemExit(0)
+
+
+def start_server(data_dir: Path, log: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """``assay serve`` over ``data_dir`` on a free loopback port, once it answers; its output
+    goes to ``log`` (default: nowhere). Returns the process and the base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "ASSAY_DATA_DIR": str(data_dir)}
+    command = [sys.executable, "-m", "assay", "serve", "--port", str(port)]
+    with log.open("wb") if log is not None else open(os.devnull, "wb") as output:
+        server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/api/projects").status_code == 200:
+                return server, url
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.terminate()
+    said = log.read_text(errors="replace")[-2000:] if log is not None else ""
+    raise RuntimeError(f"the server did not start\n{said}")

@@ -31,7 +31,6 @@ import argparse
 import csv
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,7 +45,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import parser, size, timed
+from _common import parser, size, start_server, timed
 
 from assay import Settings, Workbench
 from assay.services import samples
@@ -111,26 +110,6 @@ def prepare(data_dir: Path, keep_unlabeled: int) -> list[dict[str, Any]]:
     finally:
         wb.close()
     return kept
-
-
-def start_server(data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``assay serve`` on a free loopback port, once it answers."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "ASSAY_DATA_DIR": str(data_dir)}
-    command = [sys.executable, "-m", "assay", "serve", "--port", str(port)]
-    with log.open("wb") as output:
-        server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/api/projects").status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    server.terminate()
-    raise RuntimeError(f"the server did not start:\n{log.read_text()[-2000:]}")
 
 
 def cpu_seconds(pid: int) -> float:

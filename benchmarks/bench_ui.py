@@ -10,19 +10,14 @@ figures are compared with the issue's targets (first page <= 1 s, label and next
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import headlines, parser, percentiles, size, write_csv
+from _common import headlines, parser, percentiles, size, start_server, write_csv
 
 from assay import Settings, Workbench
 from assay.api.app import UI_DIR
@@ -35,25 +30,6 @@ def bundle_sizes() -> tuple[int, int]:
     scripts = list((UI_DIR / "assets").glob("*.js"))
     raw = sum(p.stat().st_size for p in scripts)
     return raw, sum(len(gzip.compress(p.read_bytes())) for p in scripts)
-
-
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "ASSAY_DATA_DIR": str(data_dir)}
-    command = [sys.executable, "-m", "assay", "serve", "--port", str(port)]
-    server = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            if httpx.get(f"{url}/api/projects").status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError("the server did not start")
 
 
 def main() -> None:
