@@ -113,7 +113,8 @@ class HeuristicCreate(BaseModel):
         default=None,
         min_length=1,
         max_length=200,
-        description="required for a labeling function; else default <kind>-<embedding>",
+        description="required for a labeling function; else default <kind>-<embedding> "
+        "(a model heuristic: model-<task>)",
     )
     code: str | None = Field(
         default=None,
@@ -122,7 +123,9 @@ class HeuristicCreate(BaseModel):
     )
     description: str = ""
     kind: str = Field(
-        default="labeling_function", description="labeling_function | active_learner | zero_shot"
+        default="labeling_function",
+        description="labeling_function | active_learner | zero_shot | model (the task's live "
+        "model votes: no code, no embedding, no config)",
     )
     embedding: str | None = Field(
         default=None, description="the embedding an active learner or zero-shot heuristic reads"

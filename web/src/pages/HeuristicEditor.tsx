@@ -1,7 +1,10 @@
 // The editor of one heuristic: name, Python code (CodeMirror, loaded on demand), save, delete,
 // and "Run on 10": the code's results, printed output and errors on 10 random records, with
 // nothing stored. Running unsaved code saves it first (the try endpoint runs stored code).
+// A zero-shot heuristic has settings instead of code; a model heuristic neither (it votes with
+// the task's live model: the editor says which version).
 import { useState } from "react";
+import { Link } from "react-router-dom";
 import type { Project, Task } from "../api/client";
 import {
   createHeuristic,
@@ -20,6 +23,7 @@ import { Confirm } from "../components/Confirm";
 import { LabelDescriptions, MinConfidence } from "../components/HeuristicFields";
 import { ClosingHead } from "../components/Panel";
 import { ErrorState, InlineError, Loading } from "../components/States";
+import { projectPath } from "../routes";
 
 /** Starting code for a task: the function's shape for its type, on the task's text. */
 export function template(project: Project, task: Task): string {
@@ -92,6 +96,8 @@ function EditorForm({
   const [code, setCode] = useState(heuristic?.code ?? template(project, task));
   // A zero-shot heuristic has settings instead of code.
   const zeroShot = heuristic?.kind === "zero_shot";
+  // A model heuristic has neither: the task's live model votes.
+  const model = heuristic?.kind === "model";
   const stored = readConfig(heuristic?.config);
   const [config, setConfig] = useState<ZeroShotConfig>(stored);
   const [deleting, setDeleting] = useState(false);
@@ -181,6 +187,8 @@ function EditorForm({
       </div>
       {zeroShot ? (
         <ZeroShotSettings task={task} config={config} onChange={setConfig} />
+      ) : model ? (
+        <ModelFacts project={project} task={task} config={heuristic.config} />
       ) : (
         <>
           <Code value={code} onChange={setCode} label="Code" />
@@ -285,6 +293,32 @@ function ZeroShotSettings({
         descriptions={config.descriptions}
         onChange={(descriptions) => onChange({ ...config, descriptions })}
       />
+    </div>
+  );
+}
+
+/** A model heuristic's facts: the version it last voted with and the task's live one. */
+function ModelFacts({ project, task, config }: { project: Project; task: Task; config: unknown }) {
+  const { version, live_version: live } = (config ?? {}) as {
+    version?: number | null;
+    live_version?: number | null;
+  };
+  const models = `${projectPath(project.name, "models")}?task=${encodeURIComponent(task.name)}`;
+  return (
+    <div className="model-heuristic" data-testid="model-heuristic">
+      <p className="muted">
+        A model heuristic: the task&apos;s live model votes its most probable label
+        {task.type === "multi-label" ? "s (each at 50% or more)" : ""}, with the probability as
+        confidence; no code, no settings. Its statistics count only the manual labels of the
+        task&apos;s test split, which no version trained on.
+      </p>
+      <p>
+        {version != null ? `Last voted with version ${version}` : "Not run yet"}
+        {" · "}
+        {live != null ? `live now: version ${live}` : "no live model now"}
+        {version != null && live != null && version !== live && " (run it again to vote with it)"}
+        . <Link to={models}>Models of {task.name}</Link>
+      </p>
     </div>
   );
 }

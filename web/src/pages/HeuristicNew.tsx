@@ -1,12 +1,14 @@
 // New heuristics that learn from an embedding: an active learner (generated code around a
 // scikit-learn classifier, trained on the manual labels, then editable like any labeling
 // function) and a zero-shot heuristic (records scored against the label names and
-// descriptions in a semantic embedder's space).
+// descriptions in a semantic embedder's space); and a model heuristic, the task's live
+// trained model voting (no code, no embedding).
 import { useState, type FormEvent } from "react";
 import { Link } from "react-router-dom";
 import type { Project, Task } from "../api/client";
 import { useEmbeddings, type Embedding } from "../api/embeddings";
 import { useCreateHeuristic, type Heuristic } from "../api/heuristics";
+import { modelTasks, useModels } from "../api/models";
 import { HEURISTIC_KINDS } from "../api/values";
 import { Options } from "../components/Fields";
 import { LabelDescriptions, MinConfidence } from "../components/HeuristicFields";
@@ -21,11 +23,20 @@ const CLASSIFIERS = [
   ["k-neighbors", "k nearest neighbours"],
 ] as const;
 
+/** The kind whose heuristic is the task's live model, and the tasks it is offered for (those
+ * a model is trained for). */
+export const MODEL_KIND = "model" satisfies Heuristic["kind"];
+export const MODEL_TITLE = "Trained model (the live version)";
+
+export function modelKindFits(project: Project, task: Task): boolean {
+  return modelTasks(project).some((t) => t.name === task.name);
+}
+
 /** The kinds of heuristic that learn from an embedding (all but labeling functions, and the
  * task's live model, which votes as trained on the models page). */
-export type LearnedKind = Exclude<Heuristic["kind"], "labeling_function" | "model">;
+export type LearnedKind = Exclude<Heuristic["kind"], "labeling_function" | typeof MODEL_KIND>;
 export const LEARNED_KINDS = HEURISTIC_KINDS.filter(
-  (kind): kind is LearnedKind => kind !== "labeling_function" && kind !== "model",
+  (kind): kind is LearnedKind => kind !== "labeling_function" && kind !== MODEL_KIND,
 );
 
 export const KIND_TITLES: Record<LearnedKind, string> = {
@@ -165,6 +176,83 @@ export function NewLearnedHeuristic({
           <div className="actions">
             <button type="submit" className="primary" disabled={create.isPending || !embedding}>
               {create.isPending ? "Creating…" : `Create ${KIND_TITLES[kind].toLowerCase()}`}
+            </button>
+          </div>
+          <InlineError error={create.error} />
+        </form>
+      )}
+    </section>
+  );
+}
+
+/** A new model heuristic: nothing to choose but an optional name (the server's default
+ * `model-<task>`); it votes with whichever version of the task's model is live when it runs. */
+export function NewModelHeuristic({
+  project,
+  task,
+  onCreated,
+  onClose,
+}: {
+  project: Project;
+  task: Task;
+  onCreated: (name: string) => void;
+  onClose: () => void;
+}) {
+  const models = useModels(project.name, task.name);
+  const live = models.data?.live_version ?? null;
+  const [name, setName] = useState("");
+  const create = useCreateHeuristic(project.name, (made) => onCreated(made.name));
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const chosen = name.trim() || null;
+    create.mutate({ task: task.name, name: chosen, kind: MODEL_KIND, description: "" });
+  };
+  const title = `New trained-model heuristic for ${task.name}`;
+  const modelsLink = `${projectPath(project.name, "models")}?task=${encodeURIComponent(task.name)}`;
+  return (
+    <section className="panel heuristic-editor" aria-label={title}>
+      <ClosingHead title={title} onClose={onClose} />
+      <p className="muted">
+        The task&apos;s live model votes: the most probable label
+        {task.type === "multi-label" ? " (here: each label at 50% or more)" : ""}, with its
+        probability as confidence. Each run uses the version live when it starts. Its statistics
+        are measured on the manual labels of the task&apos;s test split only, which no version
+        trained on.
+      </p>
+      {!modelKindFits(project, task) ? (
+        <p className="inline-error" role="alert">
+          Models are trained for classification and multi-label tasks; {task.name} is a{" "}
+          {task.type} task.
+        </p>
+      ) : (
+        <form onSubmit={submit} aria-label={title}>
+          <p className="muted" data-testid="live-model">
+            {models.isPending ? (
+              "Looking for the live model…"
+            ) : live !== null ? (
+              <>
+                Live now: version {live}. <Link to={modelsLink}>Models</Link>
+              </>
+            ) : (
+              <>
+                No live model yet: it can be added now, and runs once a version is live.{" "}
+                <Link to={modelsLink}>Train one</Link>
+              </>
+            )}
+          </p>
+          <div className="form-row">
+            <label className="grow">
+              Name
+              <input
+                value={name}
+                placeholder={`${MODEL_KIND}-${task.name}`}
+                onChange={(event) => setName(event.target.value)}
+              />
+            </label>
+          </div>
+          <div className="actions">
+            <button type="submit" className="primary" disabled={create.isPending}>
+              {create.isPending ? "Creating…" : "Create model heuristic"}
             </button>
           </div>
           <InlineError error={create.error} />

@@ -20,7 +20,11 @@ import { HeuristicEditor } from "./HeuristicEditor";
 import {
   KIND_TITLES,
   LEARNED_KINDS,
+  MODEL_KIND,
+  MODEL_TITLE,
+  modelKindFits,
   NewLearnedHeuristic,
+  NewModelHeuristic,
   type LearnedKind,
 } from "./HeuristicNew";
 import { WeakSupervision } from "./WeakSupervision";
@@ -61,7 +65,17 @@ interface LastRun {
   votes: number;
   seconds: number;
   finished_at: string;
+  /** a model heuristic's: the version it voted with */
+  model?: { version: number; algorithm: string };
 }
+
+/** A model heuristic's `config`: the version it last voted with and the task's live one. */
+interface ModelConfig {
+  version: number | null;
+  live_version: number | null;
+}
+
+type NewKind = LearnedKind | typeof MODEL_KIND;
 
 export function Heuristics() {
   const { project = "" } = useParams();
@@ -91,10 +105,11 @@ function HeuristicsView({ project }: { project: Project }) {
   const editing = params.get("edit");
   const creating = params.get("new") === "1";
   const learning = LEARNED_KINDS.find((kind) => kind === params.get("new")) ?? null;
+  const addingModel = params.get("new") === MODEL_KIND;
   // The last "Run on 10" of the editor, kept here: saving a new heuristic (or a rename) opens
   // the editor anew under its name, and its results should stay in view.
   const [tried, setTried] = useState<Tried | null>(null);
-  const open = (next: { edit?: string; new?: boolean | LearnedKind; task?: string }) => {
+  const open = (next: { edit?: string; new?: boolean | NewKind; task?: string }) => {
     const search = new URLSearchParams({ task: next.task ?? task.name });
     if (next.edit) search.set("edit", next.edit);
     if (next.new) search.set("new", next.new === true ? "1" : next.new);
@@ -118,6 +133,11 @@ function HeuristicsView({ project }: { project: Project }) {
               {KIND_TITLES[kind]}
             </button>
           ))}
+          {modelKindFits(project, task) && (
+            <button type="button" onClick={() => open({ new: MODEL_KIND })}>
+              {MODEL_TITLE}
+            </button>
+          )}
           <button type="button" className="primary" onClick={() => open({ new: true })}>
             New heuristic
           </button>
@@ -129,6 +149,15 @@ function HeuristicsView({ project }: { project: Project }) {
           project={project}
           task={task}
           kind={learning}
+          onCreated={(name) => open({ edit: name })}
+          onClose={() => open({})}
+        />
+      )}
+      {addingModel && (
+        <NewModelHeuristic
+          key={`${MODEL_KIND} ${task.name}`}
+          project={project}
+          task={task}
           onCreated={(name) => open({ edit: name })}
           onClose={() => open({})}
         />
@@ -189,7 +218,11 @@ function HeuristicList({
             </Empty>
           );
         }
-        const reference = (mine[0]?.statistics as Statistics | null)?.reference_records;
+        // The manual labels most heuristics are measured on (a model heuristic: its test split
+        // only, said in its row).
+        const reference = (
+          mine.find((h) => h.kind !== MODEL_KIND)?.statistics as Statistics | null | undefined
+        )?.reference_records;
         // Extraction counts missed spans too (a true positive is an exact span match).
         const extraction = task.type === "extraction";
         return (
@@ -300,6 +333,7 @@ function HeuristicRow({
 }) {
   const stats = h.statistics as Statistics | null;
   const run = h.last_run as LastRun | null;
+  const model = h.kind === MODEL_KIND ? (h.config as ModelConfig | null) : null;
   const count = (n: number) =>
     stats && stats.records ? `${formatNumber(n)} (${share(n, stats.records)})` : formatNumber(n);
   return (
@@ -317,6 +351,13 @@ function HeuristicRow({
           {h.name}
         </button>
         <div className="muted">{h.kind}</div>
+        {model && (
+          <div className="muted small" data-stat="model-scope">
+            {stats?.reference_records === undefined
+              ? "measured on the test split"
+              : `measured on the test split (${formatNumber(stats.reference_records)} labeled)`}
+          </div>
+        )}
         {stats && Object.keys(stats.labels).length > 0 && (
           <button type="button" className="link small" aria-expanded={expanded} onClick={onExpand}>
             {expanded ? "Hide labels" : "Per label"}
@@ -356,12 +397,20 @@ function HeuristicRow({
           <>
             {formatTime(run.finished_at)}
             <div className="muted">
-              code v{run.code_version} · {formatNumber(run.votes)} votes · {run.seconds.toFixed(1)}{" "}
-              s
+              {model && run.model ? `model v${run.model.version}` : `code v${run.code_version}`} ·{" "}
+              {formatNumber(run.votes)} votes · {run.seconds.toFixed(1)} s
             </div>
             {h.stale && (
               <span className="badge badge-warn" title="The code changed since this run">
                 stale: code v{h.code_version}
+              </span>
+            )}
+            {model && model.version !== model.live_version && (
+              <span
+                className="badge badge-warn"
+                title="Another version went live since this run: run it again to vote with it"
+              >
+                {model.live_version === null ? "no live model now" : `live: v${model.live_version}`}
               </span>
             )}
           </>

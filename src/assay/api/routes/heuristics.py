@@ -27,7 +27,7 @@ def list_heuristics(wb: WorkbenchDep, project: str) -> list[documents.HeuristicP
 @router.post(
     HEURISTICS,
     status_code=201,
-    summary="Add a labeling function, an active learner or a zero-shot heuristic",
+    summary="Add a labeling function, an active learner, a zero-shot or a model heuristic",
 )
 def add_heuristic(
     wb: WorkbenchDep, project: str, body: schemas.HeuristicCreate
