@@ -180,7 +180,7 @@ function EditorForm({
           <input value={name} onChange={(event) => setName(event.target.value)} required />
         </label>
         <span className="muted">
-          Task {task.name} ({task.type}){heuristic && ` · code v${heuristic.code_version}`}
+          Task {task.name} ({task.type}){heuristic && !model && ` · code v${heuristic.code_version}`}
           {heuristic?.embedding && ` · embedding ${heuristic.embedding}`}
           {dirty && heuristic && " · unsaved changes"}
         </span>
