@@ -534,14 +534,18 @@ def heuristics_add(
     task: Annotated[str, typer.Option("--task", help="Labeling task.")],
     name: Annotated[
         str | None,
-        typer.Option("--name", help="Heuristic name (active learner, zero-shot: optional)."),
+        typer.Option("--name", help="Heuristic name (active learner, zero-shot, model: optional)."),
     ] = None,
     file: Annotated[
         Path | None, typer.Option("--file", help="Python file defining one function (class).")
     ] = None,
     kind: Annotated[
         str,
-        typer.Option("--kind", help="labeling-function | active-learner | zero-shot"),
+        typer.Option(
+            "--kind",
+            help="labeling-function | active-learner | zero-shot | model (the task's live "
+            "model votes)",
+        ),
     ] = "labeling-function",
     embedding: Annotated[
         str | None, typer.Option("--embedding", help="Embedding (active learner, zero-shot).")
@@ -568,7 +572,7 @@ def heuristics_add(
 ) -> None:
     """Add a labeling function from a file (or, with --replace, give one new code); or an
     active learner (code from a template, or --file) or a zero-shot heuristic on an
-    embedding."""
+    embedding; or a model heuristic (the task's live model votes)."""
     code = None
     if file is not None:
         try:

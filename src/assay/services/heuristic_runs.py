@@ -22,11 +22,13 @@ transaction. A heuristic that failed keeps its previous votes and cache; the job
 its error after the others were stored.
 
 **Active learners and zero-shot heuristics** (``services/embedding_heuristics.py``) read an
-embedding instead of records: their kind plans each one as a whole (``Kind.plan``: an active
-learner in one sandbox run, through the executor's ``map`` too), run after the partitions.
-Their key covers the embedding's version, their code or settings and, for an active
-learner, the labels it trains on; with the same key and unchanged records, a run keeps
-their votes.
+embedding instead of records, and **model heuristics** (``services/model_heuristic.py``)
+predict with the task's live model: their kind plans each one as a whole (``Kind.plan``: an
+active learner in one sandbox run, through the executor's ``map`` too; a model in this
+process, the server's own code), run after the partitions. Their key covers the embedding's
+version, their code or settings and, for an active learner, the labels it trains on; a
+model heuristic's covers the live version, the task's labels and the text attributes; with
+the same key and unchanged records, a run keeps their votes.
 
 :func:`run` is a run's one entry point, as a job's body.
 """
@@ -96,7 +98,7 @@ class _Plan:
     error: AssayError | None = None
     kind: str = "labeling_function"
     # Run over the records' partitions (a labeling function), or as a whole (``whole``:
-    # an active learner, a zero-shot heuristic), adding ``facts`` to its last_run.
+    # an active learner, a zero-shot or model heuristic), adding ``facts`` to its last_run.
     over_records: bool = True
     whole: WholeRun | None = None
     facts: dict[str, Any] = field(default_factory=dict)
@@ -427,7 +429,7 @@ def store(session: Session, project: Project, run: Run) -> dict[str, Any]:
             "finished_at": now.isoformat(),
         }
         facts = plan.facts or previous.get("model")
-        if facts:  # an active learner's or zero-shot heuristic's: its embedding, its labels
+        if facts:  # a whole run's: its embedding and labels, or the model version it used
             last_run["model"] = facts
         heuristic.last_run = done[plan.name] = last_run
     session.flush()
