@@ -10,6 +10,7 @@ run prints the folder at its end.
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import socket
@@ -26,6 +27,9 @@ import httpx
 import pytest
 
 from assay.api.app import UI_DIR
+from assay.config import Settings
+from assay.services import samples
+from assay.workbench import Workbench
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -33,6 +37,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
 ]
+MODEL_PROJECT = "clickbait"  # the project and task of `bench`, which trains a model of it
+MODEL_LABELED = 300  # records `bench` labels by hand from the sample's gold answers
 SCREENSHOTS = Path(os.environ.get("ASSAY_SCREENSHOTS") or tempfile.mkdtemp(prefix="assay-shots-"))
 
 
@@ -119,6 +125,32 @@ def server(_browser_ready: None, tmp_path_factory: pytest.TempPathFactory) -> It
         process.terminate()
         process.wait(timeout=30)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def bench(server: Server, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workbench]:
+    """A Workbench on the server's own SQLite database (its data dir), so that what it writes
+    the page shows, with the clickbait sample, its first MODEL_LABELED records labeled by hand
+    from the gold answers and version 1 of a model trained (made live: there was none). The
+    loop's own retraining is off and no prediction is audited, so the versions and the review
+    queue are the tests' alone."""
+    workbench = Workbench(Settings(data_dir=server.data_dir, database_url=None))
+    project = task = MODEL_PROJECT
+    try:
+        workbench.create_sample("clickbait")
+        workbench.update_model_settings(project, task, retrain_after=0, audit_share=0.0)
+        labels = tmp_path_factory.mktemp("labels") / "labels.csv"
+        with labels.open("w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out)
+            writer.writerow(["key", "task", "label", "annotator"])
+            for answer in samples.gold()[:MODEL_LABELED]:
+                writer.writerow([answer["running_id"], task, answer["clickbait"], "ann"])
+        assert workbench.annotate_file(project, labels) == {"applied": MODEL_LABELED}
+        job = workbench.train_model(project, task, algorithm="tfidf-logreg", wait=True)
+        assert job["status"] == "done", job
+        yield workbench
+    finally:
+        workbench.close()
 
 
 @pytest.fixture(scope="session")

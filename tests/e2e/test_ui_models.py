@@ -5,58 +5,29 @@ page (accept with ``a``, reject with ``r``, correct with ``c`` then a label's ke
 accepted one is the reviewer's manual label; an audit item is answered blind and counts in the
 live accuracy.
 
-The Workbench of these tests opens the server's own SQLite database (its data dir), so what it
-writes the page shows, and what the page does the Workbench reads. The tests build on each
-other, in order, on one server."""
+The Workbench of these tests (``bench``, conftest.py) opens the server's own SQLite database
+(its data dir), so what it writes the page shows, and what the page does the Workbench reads.
+The tests build on each other, in order, on one server."""
 
 from __future__ import annotations
 
-import csv
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from playwright.sync_api import expect
 
-from assay.config import Settings
-from assay.services import samples
 from assay.workbench import Workbench
 
 PROJECT = "clickbait"
 TASK = "clickbait"
 MODELS = f"/projects/{PROJECT}/models"
 REVIEW = f"/projects/{PROJECT}/review"
-LABELED = 300  # records labeled by hand from the sample's gold answers: the training data
 REVIEWER = "rita"
 TEXTS = [
     "You Won't Believe What This Cat Did Next",
     "Parliament approves the budget for next year",
     "17 Tricks Doctors Don't Want You To Know",
 ]
-
-
-@pytest.fixture(scope="module")
-def bench(server: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workbench]:
-    """A Workbench on the server's database, with the sample project, LABELED records labeled
-    by hand and version 1 trained (made live: there was none). The loop's own retraining is
-    off and no prediction is audited, so the versions and the queue are the tests' alone."""
-    workbench = Workbench(Settings(data_dir=server.data_dir, database_url=None))
-    try:
-        workbench.create_sample("clickbait")
-        workbench.update_model_settings(PROJECT, TASK, retrain_after=0, audit_share=0.0)
-        labels = tmp_path_factory.mktemp("labels") / "labels.csv"
-        with labels.open("w", newline="", encoding="utf-8") as out:
-            writer = csv.writer(out)
-            writer.writerow(["key", "task", "label", "annotator"])
-            for answer in samples.gold()[:LABELED]:
-                writer.writerow([answer["running_id"], TASK, answer["clickbait"], "ann"])
-        assert workbench.annotate_file(PROJECT, labels) == {"applied": LABELED}
-        job = workbench.train_model(PROJECT, TASK, algorithm="tfidf-logreg", wait=True)
-        assert job["status"] == "done", job
-        yield workbench
-    finally:
-        workbench.close()
 
 
 def wait_job_done(page: Any, title: str, timeout: int = 120_000) -> None:
