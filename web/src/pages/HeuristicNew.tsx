@@ -226,9 +226,11 @@ export function NewModelHeuristic({
         </p>
       ) : (
         <form onSubmit={submit} aria-label={title}>
-          <p className="muted" data-testid="live-model">
+          <div className="muted" data-testid="live-model">
             {models.isPending ? (
               "Looking for the live model…"
+            ) : models.isError ? (
+              <InlineError error={models.error} />
             ) : live !== null ? (
               <>
                 Live now: version {live}. <Link to={modelsLink}>Models</Link>
@@ -239,7 +241,7 @@ export function NewModelHeuristic({
                 <Link to={modelsLink}>Train one</Link>
               </>
             )}
-          </p>
+          </div>
           <div className="form-row">
             <label className="grow">
               Name
