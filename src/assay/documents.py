@@ -492,7 +492,8 @@ class HeuristicPublic(TypedDict):
         Field(
             description="code_version, records (all of the run), ran (records the code ran "
             "on), cached (records served from the result cache), records_with_votes, votes, "
-            "seconds, finished_at"
+            "seconds, finished_at; a model heuristic's also model (version, version_id, "
+            "algorithm)"
         ),
     ]
     stale: Annotated[bool, Field(description="the stored votes come from an older code version")]
@@ -500,7 +501,8 @@ class HeuristicPublic(TypedDict):
         dict[str, Any] | None,
         Field(
             description="coverage, records, hits, overlaps, conflicts, true_positives, "
-            "false_positives, false_negatives, precision, interval (95% Wilson), labels"
+            "false_positives, false_negatives, precision, interval (95% Wilson), labels; a "
+            "model heuristic's true/false positives only on the task's test split"
         ),
     ]
     embedding: Annotated[
@@ -508,7 +510,10 @@ class HeuristicPublic(TypedDict):
     ]
     config: Annotated[
         dict[str, Any] | None,
-        Field(description="active learner: classifier, folds; zero-shot: its settings"),
+        Field(
+            description="active learner: classifier, folds; zero-shot: its settings; model: "
+            "version (it last voted with), live_version"
+        ),
     ]
     created_at: Timestamp
     updated_at: Timestamp
