@@ -4,11 +4,12 @@ loopback (`assay serve`, SQLite, the sample project labeled with its gold answer
 1. prediction latency: one text per request, sequential (p50/p99, target p50 <= 10 ms), and
    batches of 1,000 texts (texts/s, target >= 5,000);
 2. hot swap under a steady, open-loop 200 requests/s from a second process, with 20
-   promotions and rollbacks during the load, in pairs through the API, a Workbench in this
-   process on the same database and the CLI (`assay models promote|rollback`, its own
-   process; the time from its start to its exit): failed requests (target 0), the
-   versions each answer names, latency p50/p99, and the swap delay (from a promotion's return
-   to the first answer naming the new version);
+   promotions and rollbacks during the load, in pairs through the API and a Workbench in
+   this process on the same database, alternating, then two pairs through the CLI (`assay
+   models promote|rollback`, its own process; timed from its start to its exit): failed
+   requests (target 0), the versions each answer names, latency p50/p99 (also while each
+   kind of swap runs), and the swap delay (from a promotion's return to the first answer
+   naming the new version);
 3. learning again: the task's retrain_after set to N, N manual labels through the server's
    API, then the time from the N-th label to the new version existing (training included) and
    to its serving (target p95 <= 10 s); a version the promotion test keeps a candidate is
@@ -246,6 +247,16 @@ def load_generator(url: str, rate: float, seconds: float, out: Path, texts: list
 VIAS = ("api", "workbench", "cli")
 
 
+def via_of(i: int, count: int) -> str:
+    """Through what the i-th of ``count`` swaps goes: in pairs (promote, roll back), the API
+    and a Workbench alternating, the last two pairs through the CLI (when there are 10 swaps
+    or more: a CLI process takes seconds of CPU of its own, so it comes last, apart)."""
+    pair = i // 2
+    if count >= 10 and pair >= count // 2 - 2:
+        return "cli"
+    return "api" if pair % 2 == 0 else "workbench"
+
+
 def swap(
     via: str, action: str, client: httpx.Client, url: str, wb: Workbench, data_dir: Path
 ) -> int:
@@ -318,7 +329,7 @@ def swaps(
     wb = Workbench(Settings(data_dir=data_dir))  # another process on the same database
     with httpx.Client(headers=HEADERS, timeout=30) as client:
         for i in range(plan.swaps):
-            via = VIAS[(i // 2) % len(VIAS)]
+            via = via_of(i, plan.swaps)
             action = "promote" if i % 2 == 0 else "rollback"
             called = time.monotonic()
             version = swap(via, action, client, url, wb, data_dir)
@@ -371,14 +382,21 @@ def report_swaps(rows: list[dict[str, Any]], events: list[Swap], plan: Plan) -> 
         regressions += sum(
             1 for row in window if row["sent"] > first and row["version"] != event.version
         )
-    calls = {
-        via: [event.returned - event.called for event in events if event.via == via] for via in VIAS
-    }
+    calls: dict[str, list[float]] = {via: [] for via in VIAS}
+    meanwhile: dict[str, list[float]] = {via: [] for via in VIAS}
+    for i, event in enumerate(events):
+        calls[event.via].append(event.returned - event.called)
+        end = events[i + 1].called if i + 1 < len(events) else event.returned + 2
+        meanwhile[event.via] += [
+            row["done"] - row["due"]
+            for row in rows
+            if row["status"] == 200 and event.called <= row["due"] < end
+        ]
     print(
         f"2. hot swap: {len(rows):,} requests due at {plan.rate:,.0f}/s (open loop; 1 text "
         f"each, every {BIG_EVERY}th {BIG_TEXTS}) from a second process, answered within "
         f"{span:.1f} s ({len(rows) / span:,.0f}/s); {len(events)} promotions and rollbacks "
-        "(in pairs through the api, a workbench, the cli)"
+        "(in pairs through the api and a workbench, alternating, then the cli)"
     )
     print(
         f"   failed requests: {len(failed)} (non-200 or errors; target 0); answers naming more "
@@ -399,9 +417,12 @@ def report_swaps(rows: list[dict[str, Any]], events: list[Swap], plan: Plan) -> 
         )
     for via, durations in calls.items():
         if durations:
+            latency = meanwhile[via]
             print(
-                f"   a promotion or rollback through the {via}: p50 "
-                f"{ms(statistics.median(durations))}  max {ms(max(durations))}"
+                f"   through the {via}: a promotion or rollback p50 "
+                f"{ms(statistics.median(durations))}  max {ms(max(durations))}; the requests "
+                f"due meanwhile p50 {ms(statistics.median(latency))}  p99 "
+                f"{ms(quantile(latency, 0.99))}"
             )
 
 
