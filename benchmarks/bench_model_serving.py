@@ -396,7 +396,7 @@ def report_swaps(rows: list[dict[str, Any]], events: list[Swap], plan: Plan) -> 
         f"2. hot swap: {len(rows):,} requests due at {plan.rate:,.0f}/s (open loop; 1 text "
         f"each, every {BIG_EVERY}th {BIG_TEXTS}) from a second process, answered within "
         f"{span:.1f} s ({len(rows) / span:,.0f}/s); {len(events)} promotions and rollbacks "
-        "(in pairs through the api and a workbench, alternating, then the cli)"
+        f"(in pairs, through: {', '.join(dict.fromkeys(event.via for event in events))})"
     )
     print(
         f"   failed requests: {len(failed)} (non-200 or errors; target 0); answers naming more "
