@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -560,11 +561,12 @@ def main() -> None:
         )
         server, url = start_server(data_dir, folder / "server.log")
         try:
-            for part in (
+            parts: tuple[Callable[[], None], ...] = (
                 lambda: latency(url, server.pid, data_dir, texts, plan, size(args)),
                 lambda: swaps(url, server.pid, data_dir, plan, folder, texts, args.rows),
                 lambda: learning(url, data_dir, plan, kept, texts),
-            ):
+            )
+            for part in parts:
                 part()
                 print(f"   (load average over the last minute: {os.getloadavg()[0]:.1f})")
         except BaseException:
