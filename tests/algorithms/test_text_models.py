@@ -149,6 +149,40 @@ def test_rebuilt_vectorizer_transforms_like_the_fitted_one(synthetic):
         np.testing.assert_allclose(current.features(new_texts).toarray(), expected_new, rtol=1e-6)
 
 
+def test_char_ngrams_counted_by_words_are_scikit_learns():
+    """The char_wb block counts each distinct word's n-grams once (fast on long texts) and
+    still fits and transforms exactly as TfidfVectorizer does: unicode, odd whitespace,
+    words shorter than an n-gram, repeated n-grams, an empty text, and pruning by document
+    frequency (1,200 texts: min_df 2) and by max_features with tied totals."""
+    texts, y = _synthetic(1200, seed=5)
+    odd = ["", "  İstanbul\tÉCOLE\n\nX  y", "aaaa aaaa ab", "naïve\u00a0café  x", "Ωmega\rpi"]
+    texts = [f"{t} {odd[i % len(odd)]}" if i % 3 else t for i, t in enumerate(texts)]
+    texts[7] = ""
+    char = {
+        "name": "char",
+        "analyzer": "char_wb",
+        "ngram_range": [2, 4],
+        "sublinear_tf": True,
+        "max_features": 400,
+    }
+    model = _fit("tfidf-logreg", texts, y, params={"blocks": [char]})
+    reference = TfidfVectorizer(
+        analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, max_features=400, min_df=2
+    )
+    expected = reference.fit_transform(texts).toarray()
+    terms = tm._decode_terms(model.arrays["char_terms"], model.arrays["char_offsets"])
+    assert terms == reference.get_feature_names_out().tolist()
+    np.testing.assert_allclose(model.arrays["char_idf"], reference.idf_, rtol=1e-6)
+    new_texts = ["an unseen İstanbul phrase", "", "aaaa", *texts[:30]]
+    for current in (model, tm.load(model.save())):
+        np.testing.assert_allclose(current.features(texts).toarray(), expected, rtol=1e-6)
+        np.testing.assert_allclose(
+            current.features(new_texts).toarray(),
+            reference.transform(new_texts).toarray(),
+            rtol=1e-6,
+        )
+
+
 def test_logreg_probabilities_are_scikit_learns(synthetic):
     """The linear kernel + softmax reproduces LogisticRegression.predict_proba."""
     texts, y = synthetic
@@ -159,6 +193,9 @@ def test_logreg_probabilities_are_scikit_learns(synthetic):
     np.testing.assert_allclose(
         model.predict_proba(texts), reference.predict_proba(model.features(texts)), atol=1e-6
     )
+    # The epochs saga was given are recorded: 100 on small sets, fewer on large ones.
+    assert model.parameters["max_iter"] == 100
+    assert [tm._max_iter({}, n) for n in (10_000, 20_000, 100_000, 1_000_000)] == [100, 50, 10, 10]
 
 
 def test_binary_and_absent_labels(synthetic):
