@@ -76,6 +76,10 @@ _HEADER = "header.json"
 _UNPACK_RATIO = 8
 _DTYPES = {"uint8", "int64", "float64"}
 _ANALYZERS = {"word", "char", "char_wb"}
+# Up to this many texts, char_wb n-grams are counted text by text: counting by words
+# (:func:`_char_wb_counts`) pays off on batches, but its two sparse matrices and their
+# product cost 0.5 ms, where one text of 236 characters takes 0.1 ms text by text.
+_FEW_TEXTS = 16
 
 # Defaults per algorithm; ``params`` of :func:`fit` overrides any of them.
 _DEFAULTS: dict[str, dict[str, Any]] = {
@@ -364,7 +368,7 @@ class _TfidfBlock:
 
     def transform(self, texts: list[str]) -> Any:
         """The TF-IDF matrix of ``texts`` (rows L2-normalized)."""
-        if self.ngram is not None:
+        if self.ngram is not None and len(texts) > _FEW_TEXTS:
             counts = _char_wb_counts(texts, self.ngram, self.vocabulary, grow=False)
             return _tfidf(counts, self.idf, self.sublinear)
         get, analyze = self.vocabulary.get, self.analyze
@@ -485,19 +489,15 @@ def _fit_char_wb(
     found = list(vocabulary)
     if not found:
         raise ValidationError("no char_wb features in the texts: empty vocabulary")
-    # Columns in term order, as scikit-learn sorts them before pruning (``order[i]``: the
-    # column found i-th in that order).
-    order = np.array(sorted(range(len(found)), key=found.__getitem__), dtype=np.int64)
-    dfs = np.bincount(counts.indices, minlength=len(found))[order]
-    mask = dfs >= min_df
+    # The columns frequent enough, in term order as scikit-learn sorts them (only these
+    # need sorting: many n-grams occur in one text).
+    frequent = np.flatnonzero(np.bincount(counts.indices, minlength=len(found)) >= min_df)
+    kept = frequent[sorted(range(frequent.size), key=lambda i: found[frequent[i]])]
     limit = block.get("max_features")
-    if limit is not None and mask.sum() > limit:
-        totals = np.bincount(counts.indices, counts.data, minlength=len(found))[order]
-        chosen = (-totals.astype(np.float32)[mask]).argsort()[:limit]
-        keep = np.zeros(len(found), dtype=bool)
-        keep[np.where(mask)[0][chosen]] = True
-        mask = keep
-    kept = order[mask]  # the found columns kept, in term order
+    if limit is not None and kept.size > limit:
+        totals = np.bincount(counts.indices, counts.data, minlength=len(found))[kept]
+        chosen = (-totals.astype(np.float32)).argsort()[:limit]
+        kept = kept[np.sort(chosen)]  # the found columns kept, in term order
     if kept.size == 0:
         raise ValidationError("no char_wb features in the texts: no terms remain after pruning")
     # Pruning the words' n-grams and multiplying again is 4 times faster than pruning the
