@@ -40,7 +40,7 @@ measured in CPU seconds while it ran at a load of 11): training 30.4 s, vectoriz
 (see :func:`fit` on why ``saga`` stops early on large sets); predicting 7,270 texts/s in a
 batch, one text 1.4 ms (median). On 100,000 kern-ag-news texts, 4 labels (load 2-3): title
 and description (236 characters) 22 s, titles (42 characters) 5 s, where counting the
-``char_wb`` n-grams text by text and 20 ``saga`` epochs took 40 s and 11 s; one text 1.2 ms.
+``char_wb`` n-grams text by text and 20 ``saga`` epochs took 43 s and 11 s; one text 0.9 ms.
 """
 
 from __future__ import annotations
