@@ -186,13 +186,17 @@ def test_openapi_lists_the_routes(client: TestClient) -> None:
     schema = client.get("/api/openapi.json").json()
     assert "/api/projects/{project}/records/query" in schema["paths"]
     assert client.get("/docs").status_code == 200
-    # Every operation documents a typed response (the web UI's client is generated from it).
+    # Every operation documents a typed response (the web UI's client is generated from it);
+    # downloads and event streams document their media type instead.
+    streams = ("/export", "/events", "/artifact")
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
-            if method == "delete" or path.endswith("/export") or path.endswith("/events"):
+            if method == "delete" or path.endswith(streams):
                 continue
             body = next(iter(operation["responses"].values()))["content"]["application/json"]
             assert body["schema"], (method, path)
+    artifact = schema["paths"]["/api/projects/{project}/tasks/{task}/models/{version}/artifact"]
+    assert "application/octet-stream" in artifact["get"]["responses"]["200"]["content"]
 
 
 def test_unknown_api_path_is_an_error_not_the_ui_page(client: TestClient) -> None:
