@@ -117,7 +117,8 @@ def get_model(
 @router.post(
     MODELS + "/{version}/promote",
     summary="Make a version live, whatever its figures (the manual override)",
-    description="404: unknown version; 409: its artifact cannot be loaded (artifact_invalid).",
+    description="404: unknown version. Only the live pointer moves: serving loads the version "
+    "on its next request and keeps the old one if it cannot be loaded.",
 )
 def promote_model(
     wb: WorkbenchDep, project: str, task: str, version: Version
