@@ -54,6 +54,19 @@ ModelStatus = Literal["candidate", "live", "retired"]
 ModelMetric = Literal["macro_f1", "micro_f1", "accuracy"]
 PredictionStatus = Literal["pending", "accepted", "rejected", "corrected"]
 ReviewAction = Literal["accept", "reject", "correct"]
+SelectionStrategy = Literal[
+    "random", "coreset", "typical", "cluster", "uncertainty", "hybrid", "auto"
+]
+"""How ``select`` picks records to label next; ``auto`` picks ``typical`` while a task has few
+manual labels and ``hybrid`` after (``coreset`` where no probabilities exist)."""
+UncertaintyMeasure = Literal["margin", "least_confidence", "entropy"]
+UncertaintySource = Literal["model", "weak_supervision", "heuristic"]
+"""Where ``uncertainty`` and ``hybrid`` read probabilities: the task's live model, the weak
+supervision's confidence, or an active learner (a heuristic, named by ``heuristic``)."""
+RunKind = Literal["selection", "split", "quality", "duplicates"]
+RunStatus = Literal["running", "done", "failed"]
+DuplicateKind = Literal["exact", "lexical", "semantic"]
+QualityList = Literal["label_error", "weak_disagreement", "annotator_disagreement"]
 
 
 def values(closed: Any) -> tuple[str, ...]:
@@ -847,3 +860,158 @@ class LiveAccuracy(TypedDict):
     correct: int
     accuracy: float | None
     interval: Annotated[list[float] | None, Field(description="95 % Wilson score interval")]
+
+
+# --- selection, splits, label quality, near-duplicates -------------------------------------------
+
+
+class RunInfo(TypedDict):
+    """A run of a selection, split, quality check or duplicate search (resumable, stored)."""
+
+    id: int
+    kind: RunKind
+    status: RunStatus
+    fingerprint: Annotated[str, Field(description="sha256 of the run's inputs and parameters")]
+    params: dict[str, Any]
+    reused: Annotated[
+        bool, Field(description="a rerun on unchanged inputs: the stored result, returned at once")
+    ]
+    resumed_chunks: Annotated[
+        int, Field(description="chunks read back from an interrupted run instead of recomputed")
+    ]
+    chunks: Annotated[int, Field(description="chunks the run's stored result is made of")]
+    created_at: Timestamp
+    finished_at: str | None
+
+
+class LabelingSession(TypedDict):
+    """Where the labeling suite opens on a result: the records of ``slice`` in its order."""
+
+    slice: str
+    where: dict[str, Any]
+    order_by: str
+    path: Annotated[str, Field(description="the web UI's labeling page on it")]
+
+
+class SelectionResult(TypedDict):
+    run: RunInfo
+    strategy: SelectionStrategy
+    used: Annotated[
+        SelectionStrategy,
+        Field(description="the strategy that picked the records (auto names its choice)"),
+    ]
+    reason: Annotated[str, Field(description="why auto chose it; empty for the others")]
+    task: str | None
+    embedding: str | None
+    size: int
+    pool: Annotated[int, Field(description="records the selection picked from")]
+    slice: Annotated[str, Field(description="the static slice, in the selection's order")]
+    session: LabelingSession
+    records: Annotated[
+        list[ScoredRecord], Field(description="the first 100 picked, best first, with scores")
+    ]
+
+
+class SplitSet(TypedDict):
+    name: str
+    records: int
+    share: float
+    labels: Annotated[dict[str, int], Field(description="records per label (manual reference)")]
+    label_shares: dict[str, float]
+
+
+class SplitDistance(TypedDict):
+    """How far a set's embedding distribution is from the pool's, next to random splits."""
+
+    name: str
+    mmd: Annotated[float, Field(description="squared MMD to the pool (Gaussian kernel)")]
+    random_median: Annotated[float, Field(description="the same for random sets of that size")]
+    random_p95: float
+    percentile: Annotated[
+        float, Field(description="share of the random sets farther from the pool than this one")
+    ]
+
+
+class SplitReport(TypedDict):
+    run: RunInfo
+    task: str
+    seed: int
+    embedding: str | None
+    records: Annotated[int, Field(description="labeled records split")]
+    sets: list[SplitSet]
+    distances: Annotated[list[SplitDistance], Field(description="empty without an embedding")]
+    random_splits: Annotated[int, Field(description="random splits the distances are set against")]
+    duplicate_groups: Annotated[int, Field(description="near-duplicate groups kept together")]
+    duplicates_across_sets: Annotated[
+        int, Field(description="groups whose records lie in more than one set (0)")
+    ]
+
+
+class QualityListSummary(TypedDict):
+    list: QualityList
+    slice: Annotated[str, Field(description="the ranked static slice, most suspect first")]
+    count: int
+
+
+class QualityResult(TypedDict):
+    run: RunInfo
+    task: str
+    embedding: str | None
+    lists: list[QualityListSummary]
+
+
+class QualityFinding(TypedDict):
+    id: int
+    key: str | None
+    position: RecordPosition
+    rank: Annotated[int, Field(description="1: most suspect")]
+    score: Annotated[float, Field(description="higher: more suspect")]
+    given: Annotated[Any, Field(description="the label given (a name, or names)")]
+    suggested: Annotated[Any, Field(description="the label suggested instead, if any")]
+    data: dict[str, Any]
+
+
+class QualityPage(TypedDict):
+    run: RunInfo
+    task: str
+    list: QualityList
+    slice: str
+    total: int
+    findings: list[QualityFinding]
+    next_cursor: Annotated[str | None, Field(description="pass back as cursor for the next page")]
+
+
+class DuplicateMember(TypedDict):
+    id: int
+    key: str | None
+    position: RecordPosition
+    labels: Annotated[
+        dict[str, Any], Field(description="per task, the manual reference label (or null)")
+    ]
+    data: dict[str, Any]
+
+
+class DuplicateGroup(TypedDict):
+    group: int
+    size: int
+    mixed_labels: Annotated[bool, Field(description="its records carry different manual labels")]
+    similarity: Annotated[
+        float | None, Field(description="the lowest estimated similarity that joined it")
+    ]
+    records: list[DuplicateMember]
+
+
+class DuplicatesResult(TypedDict):
+    run: RunInfo
+    kind: DuplicateKind
+    attribute: str
+    embedding: str | None
+    threshold: float | None
+    groups: int
+    records: Annotated[int, Field(description="records in a group")]
+    mixed: Annotated[int, Field(description="groups whose records carry different labels")]
+
+
+class DuplicatesPage(DuplicatesResult):
+    page: Annotated[list[DuplicateGroup], Field(description="largest groups first")]
+    next_cursor: Annotated[str | None, Field(description="pass back as cursor for the next page")]

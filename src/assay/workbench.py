@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from assay import documents
 from assay.config import Settings
 from assay.errors import AssayError
+from assay.facade.curation import Curation
 from assay.facade.data import Data
 from assay.facade.embeddings import Embeddings
 from assay.facade.labeling import Labeling
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from assay.services.serving import Serving
 
 
-class Workbench(Data, Labeling, UserCode, Embeddings, Models, Predictions):
+class Workbench(Data, Labeling, UserCode, Embeddings, Models, Predictions, Curation):
     """``Workbench()`` opens the database named by the settings (ASSAY_* variables).
 
     Its methods come one module per capability (:mod:`assay.facade`); this class holds what

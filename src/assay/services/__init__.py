@@ -3,8 +3,8 @@
 The Workbench (its methods in ``assay.facade``) calls them, and the API and the CLI call the
 Workbench; only they, and the runtime's job runner for job rows, touch storage. Each long
 job (an import, an export, a heuristic or calculated-attribute run, an embedding, weak
-supervision, a training) is one function that takes the database and a progress callback
-and owns its transactions.
+supervision, a training, a selection, a split, a quality check, a duplicate search) is one
+function that takes the database and a progress callback and owns its transactions.
 
 Projects and records:
 
@@ -44,4 +44,11 @@ Models:
 - ``model_registry``: versions, loading with the sha256 check, promotion, rollback;
   ``serving``: the live model per task in memory, hot-swapped; ``predictions``: predictions
   served, stored, audited and reviewed; ``model_heuristic``: the live model as a heuristic.
+
+Curation:
+
+- ``selection``: what to label next, as a ranked static slice; ``splits``: named splits on
+  the records, and their report; ``label_quality``: suspected label errors and
+  disagreements; ``near_duplicates``: duplicate groups; ``stored_runs``: what makes them
+  resumable (chunks stored as they finish) and instant on unchanged inputs.
 """

@@ -12,6 +12,9 @@
 - The model loop: ``model_task`` (a task's settings, test-split salt, live version),
   ``split_record`` (each record's side of the test split), ``model_version`` (trained models
   with metrics and artifact), ``model_event`` (the live model's history) and ``prediction``.
+- Curation: ``analysis_run`` (a resumable selection, split, quality or duplicates run, by the
+  fingerprint of its inputs), its ``run_chunk`` results and ranked ``finding`` lists, and
+  ``record_set`` (each record's set in the project's split).
 """
 
 from __future__ import annotations
@@ -486,3 +489,81 @@ class Prediction(Base):
     reviewer: Mapped[str | None] = mapped_column(String(200), nullable=True)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AnalysisRun(Base):
+    """One run of a selection, split, quality check or duplicate search
+    (services/stored_runs.py), keyed by the fingerprint of its inputs and parameters: a rerun
+    on unchanged inputs finds it ``done``; one whose process died finds it ``running`` and
+    resumes from its stored chunks."""
+
+    __tablename__ = "analysis_run"
+    __table_args__ = (
+        UniqueConstraint("project_id", "kind", "fingerprint"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # selection | split | quality | duplicates
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | done | failed
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RunChunk(Base):
+    """The stored result of one chunk of a run (numpy arrays in ``np.savez`` bytes), written
+    in its own transaction as soon as the chunk is done."""
+
+    __tablename__ = "run_chunk"
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("analysis_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+
+
+class Finding(Base):
+    """A record in one of a run's ranked lists (``kind``: ``selection``, ``label_error``,
+    ``weak_disagreement``, ``annotator_disagreement``, ``exact``, ``lexical``, ``semantic``),
+    at its ``position`` (0 first: best, most suspect); duplicates carry their ``group_no``."""
+
+    __tablename__ = "finding"
+    __table_args__ = (Index("ix_finding_run_group", "run_id", "kind", "group_no"),)
+
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("analysis_run.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("record.id", ondelete="CASCADE"))
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    group_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The given label (a name or a list of names) and the one suggested instead.
+    given: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    suggested: Mapped[Any] = mapped_column(JsonType, nullable=True)
+    # A duplicate group whose records carry different manual labels.
+    mixed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class RecordSet(Base):
+    """The named set of a record in its project's split (``train``, ``validation``,
+    ``test``...): model training of every task trains on the records outside ``test`` and
+    scores on those in it."""
+
+    __tablename__ = "record_set"
+    __table_args__ = (Index("ix_record_set_project_name", "project_id", "name"),)
+
+    record_id: Mapped[int] = mapped_column(
+        ForeignKey("record.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("analysis_run.id", ondelete="SET NULL"), nullable=True
+    )
