@@ -193,7 +193,7 @@ def similar(
             if row >= 0 and row != own_row and score >= threshold
         ]
         # Records deleted (or staged by an import) since the run drop out here.
-        stored = _records(session, project, [int(vectors.ids[row]) for row, _ in hits])
+        stored = records_by_id(session, project, [int(vectors.ids[row]) for row, _ in hits])
         results = [
             (int(vectors.ids[row]), score) for row, score in hits if int(vectors.ids[row]) in stored
         ]
@@ -205,11 +205,11 @@ def similar(
     return {
         "embedding": embedding.name,
         "threshold": threshold,
-        "records": _named(session, project, best),
+        "records": scored_records(session, project, best),
     }
 
 
-def _named(
+def scored_records(
     session: Session, project: Project, found: list[dict[str, Any]]
 ) -> list[documents.ScoredRecord]:
     """The records found (id, score, key, data), each with its position in the project
@@ -227,7 +227,9 @@ def _named(
     ]
 
 
-def _records(session: Session, project: Project, ids: list[int]) -> dict[int, dict[str, Any]]:
+def records_by_id(session: Session, project: Project, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The key and data of those of ``ids`` that are visible records of the project (a
+    deleted or staged record is absent)."""
     if not ids:
         return {}
     rows = session.execute(
@@ -372,11 +374,11 @@ def outliers(
         raise ValidationError(f"limit must be between 1 and {queries.MAX_LIMIT}", limit=limit)
     found = outlier_scores(session, project, embedding, data_dir, exact_below=exact_below)
     ranked = _ranked(session, project, found, limit)
-    stored = _records(session, project, [i for i, _ in ranked])
+    stored = records_by_id(session, project, [i for i, _ in ranked])
     return {
         "embedding": embedding.name,
         "method": cast(documents.OutlierMethod, found.method),
-        "records": _named(
+        "records": scored_records(
             session, project, [{"id": i, "score": round(s, 6), **stored[i]} for i, s in ranked]
         ),
     }
@@ -391,7 +393,7 @@ def _ranked(
     for start in range(0, len(order), 4 * limit):
         chunk = order[start : start + 4 * limit]
         ids = [int(i) for i in found.ids[chunk]]
-        alive = set(_records(session, project, ids))
+        alive = set(records_by_id(session, project, ids))
         out += [
             (i, float(s))
             for i, s in zip(ids, found.scores[chunk].tolist(), strict=True)
