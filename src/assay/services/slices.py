@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, cast
+from urllib.parse import quote
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
@@ -126,3 +127,16 @@ def rename(session: Session, project: Project, name: str, new_name: str) -> Data
 def delete_slice(session: Session, project: Project, name: str) -> None:
     found = get(session, project, name)
     session.execute(delete(DataSlice).where(DataSlice.id == found.id))
+
+
+def labeling_session(project: Project, name: str) -> documents.LabelingSession:
+    """Where the labeling suite opens on the static slice ``name``: its records in its order
+    (the web UI's path, with the project's and the slice's names URL-encoded)."""
+    order = f"{queries.SLICE_ORDER}{name}"
+    return {
+        "slice": name,
+        "where": {"slice": name},
+        "order_by": order,
+        "path": f"/projects/{quote(project.name, safe='')}/labeling"
+        f"?slice={quote(name, safe='')}&order={quote(order, safe='')}",
+    }
