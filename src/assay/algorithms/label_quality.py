@@ -3,54 +3,226 @@ combined with the labels of each record's nearest neighbours in an embedding; pl
 rankings of manual-versus-weak and annotator disagreement.
 
 Labels are class indices (int, ``(n,)``); probabilities ``(n, classes)`` rows summing to 1.
+
+Confident learning (Northcutt, Jiang and Chuang, "Confident Learning: Estimating Uncertainty
+in Dataset Labels", JAIR 2021): the threshold of class j is the mean probability of j over
+the rows given j; a row is counted in the confident joint at (given, j) for the most probable
+class j whose probability reaches its threshold; the off-diagonal entries are the suspected
+errors. The neighbourhood (kNN label agreement, as in SimiFeat and deep kNN) is mixed into the
+probabilities before that, so a row whose model and whose neighbours both disagree with its
+label stands out more than one where only the model does.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+# Rows of the query block in neighbour_labels: block x n float32 similarities at a time.
+QUERY_BLOCK = 1024
+
+# Weight of the neighbours' label distribution when it is mixed with the probabilities.
+NEIGHBOUR_WEIGHT = 0.5
 
 
 def fold_of(labels: np.ndarray, folds: int, *, seed: int = 0) -> np.ndarray:
     """Each row's fold (stratified on its label); refuses (``ValueError``) a class with fewer
-    rows than ``folds``... or fewer than 2 rows (too few labels for out-of-fold probabilities)."""
-    raise NotImplementedError
+    than 2 rows, fewer than 2 classes or fewer rows than ``folds`` (too few labels for
+    out-of-fold probabilities). A class with fewer rows than ``folds`` is spread over as many
+    folds as it has rows: each of its rows is still scored by a model that saw the others.
+
+    Rows are shuffled (seeded), ordered by label and dealt to the folds in turn, so each fold
+    holds about the same share of every class and the folds differ in size by at most one.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be one class index per row, got shape {labels.shape}")
+    if folds < 2:
+        raise ValueError(f"out-of-fold probabilities need at least 2 folds, got {folds}")
+    n = len(labels)
+    values, counts = np.unique(labels, return_counts=True)
+    if len(values) < 2:
+        raise ValueError(
+            f"out-of-fold probabilities need labeled rows of at least 2 classes, "
+            f"got {len(values)} class(es) over {n} row(s)"
+        )
+    small = [(int(v), int(c)) for v, c in zip(values, counts, strict=True) if c < 2]
+    if small:
+        named = ", ".join(f"class {v}: {c} row" for v, c in small)
+        raise ValueError(
+            f"too few labels for out-of-fold probabilities: every class needs at least 2 "
+            f"labeled rows ({named})"
+        )
+    if n < folds:
+        raise ValueError(
+            f"too few labels for out-of-fold probabilities: {folds} folds need at least "
+            f"{folds} labeled rows, got {n}"
+        )
+    rng = np.random.default_rng(seed)
+    shuffled = rng.permutation(n)
+    order = shuffled[np.argsort(labels[shuffled], kind="stable")]
+    fold = np.empty(n, dtype=np.int64)
+    fold[order] = (np.arange(n) + int(rng.integers(folds))) % folds
+    return fold
 
 
 def fold_probabilities(
-    features: np.ndarray, labels: np.ndarray, classes: int, fold: np.ndarray, which: int
+    features: np.ndarray,
+    labels: np.ndarray,
+    classes: int,
+    fold: np.ndarray,
+    which: int,
+    *,
+    balanced: bool = False,
 ) -> np.ndarray:
     """Probabilities ``(rows of fold which, classes)`` of a logistic regression trained on the
-    rows of the other folds (one chunk of the out-of-fold probabilities)."""
-    raise NotImplementedError
+    rows of the other folds (one chunk of the out-of-fold probabilities).
+
+    The columns cover all ``classes``: a class with no row in the training folds gets
+    probability 0 (the model cannot predict it), and when the training folds hold a single
+    class every row gets probability 1 for it. ``balanced`` weights the classes inversely to
+    their frequency.
+    """
+    labels = np.asarray(labels)
+    fold = np.asarray(fold)
+    test = fold == which
+    train = ~test
+    out = np.zeros((int(test.sum()), classes), dtype=np.float64)
+    if not test.any():
+        return out
+    seen = np.unique(labels[train])
+    if len(seen) == 0:
+        out[:] = 1.0 / classes
+        return out
+    if len(seen) == 1:
+        out[:, int(seen[0])] = 1.0
+        return out
+    model = LogisticRegression(max_iter=1000, class_weight="balanced" if balanced else None)
+    model.fit(features[train], labels[train])
+    out[:, model.classes_.astype(np.int64)] = model.predict_proba(features[test])
+    return out
 
 
 def neighbour_labels(
     matrix: np.ndarray, labels: np.ndarray, classes: int, *, neighbours: int = 10
 ) -> np.ndarray:
     """``(n, classes)``: the label distribution of each row's ``neighbours`` nearest other
-    rows (cosine), smoothed; chunked, never n x n."""
-    raise NotImplementedError
+    rows (cosine), smoothed; chunked, never n x n.
+
+    ``matrix`` rows are L2-normalized, so the dot product is the cosine. Queries go in blocks
+    of ``QUERY_BLOCK`` rows against all rows (``block x n`` similarities at a time). The counts
+    are smoothed with one pseudo-count spread over the classes in proportion to their share
+    of the labels, so a row whose few neighbours all agree is not given probability 0 for the
+    other classes.
+    """
+    matrix = np.asarray(matrix, dtype=np.float32)
+    labels = np.asarray(labels, dtype=np.int64)
+    n = len(labels)
+    k = min(neighbours, n - 1)
+    prior = np.bincount(labels, minlength=classes).astype(np.float64) / max(n, 1)
+    out = np.empty((n, classes), dtype=np.float64)
+    if k < 1:
+        out[:] = prior
+        return out
+    for start in range(0, n, QUERY_BLOCK):
+        stop = min(start + QUERY_BLOCK, n)
+        sims = matrix[start:stop] @ matrix.T
+        sims[np.arange(stop - start), np.arange(start, stop)] = -np.inf
+        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        counts = np.zeros((stop - start, classes), dtype=np.float64)
+        np.add.at(counts, (np.arange(stop - start)[:, None], labels[nearest]), 1.0)
+        out[start:stop] = (counts + prior) / (k + 1.0)
+    return out
+
+
+def _thresholds(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per-class thresholds: the mean probability of class j over the rows given j (infinite
+    for a class nobody was given, so no row is counted as confidently of it)."""
+    classes = probabilities.shape[1]
+    given = np.bincount(labels, minlength=classes).astype(np.float64)
+    own = probabilities[np.arange(len(labels)), labels]
+    sums = np.bincount(labels, weights=own, minlength=classes)
+    return np.where(given > 0, sums / np.maximum(given, 1.0), np.inf)
+
+
+def confident_classes(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Each row's confident class: the most probable class whose probability reaches its
+    threshold, or -1 where none does (the row is left out of the confident joint)."""
+    thresholds = _thresholds(probabilities, labels)
+    above = probabilities >= thresholds[None, :]
+    masked = np.where(above, probabilities, -np.inf)
+    best = masked.argmax(axis=1)
+    return np.where(above.any(axis=1), best, -1)
+
+
+def confident_joint(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``(classes, classes)`` counts of rows given i whose confident class is j."""
+    classes = probabilities.shape[1]
+    confident = confident_classes(probabilities, labels)
+    counted = confident >= 0
+    joint = np.zeros((classes, classes), dtype=np.int64)
+    np.add.at(joint, (labels[counted], confident[counted]), 1)
+    return joint
 
 
 def label_issues(
-    probabilities: np.ndarray, labels: np.ndarray, *, neighbours: np.ndarray | None = None
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    *,
+    neighbours: np.ndarray | None = None,
+    neighbour_weight: float = NEIGHBOUR_WEIGHT,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(rows, scores, suggested)``: the rows flagged as label errors, most suspect first,
     their scores (higher: more suspect) and the class suggested for each. Confident learning
     (per-class thresholds, the confident joint) over the probabilities, combined with the
-    neighbours' label distribution when given."""
-    raise NotImplementedError
+    neighbours' label distribution when given.
+
+    The neighbours' distribution is mixed in as ``(1 - w) p + w q``. A row is flagged when its
+    confident class differs from its given label (an off-diagonal entry of the confident
+    joint) and its most probable class is not its given label. Score: the probability of the
+    best other class minus that of the given one (in [-1, 1]); suggested: that best other class.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    p = np.asarray(probabilities, dtype=np.float64)
+    if neighbours is not None:
+        p = (1.0 - neighbour_weight) * p + neighbour_weight * np.asarray(neighbours, np.float64)
+    n = len(labels)
+    index = np.arange(n)
+    confident = confident_classes(p, labels)
+    given = p[index, labels]
+    others = p.copy()
+    others[index, labels] = -np.inf
+    suggested = others.argmax(axis=1)
+    scores = others[index, suggested] - given
+    flagged = (confident >= 0) & (confident != labels) & (p.argmax(axis=1) != labels)
+    rows = np.flatnonzero(flagged)
+    rows = rows[np.argsort(-scores[rows], kind="stable")]
+    return rows, scores[rows], suggested[rows]
 
 
 def weak_disagreement(
     manual: np.ndarray, weak: np.ndarray, confidence: np.ndarray, *, threshold: float = 0.8
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(rows, scores)``: rows whose weak label differs from the manual one with confidence
-    at least ``threshold``, most confident first."""
-    raise NotImplementedError
+    at least ``threshold``, most confident first. A negative weak label (abstain) never
+    disagrees."""
+    manual = np.asarray(manual)
+    weak = np.asarray(weak)
+    confidence = np.asarray(confidence, dtype=np.float64)
+    flagged = (weak >= 0) & (weak != manual) & (confidence >= threshold)
+    rows = np.flatnonzero(flagged)
+    rows = rows[np.argsort(-confidence[rows], kind="stable")]
+    return rows, confidence[rows]
 
 
 def annotator_disagreement(votes: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
     """``(rows, scores)``: rows whose annotators gave different labels, most disagreement
     first (score: one minus the share of the most common label)."""
-    raise NotImplementedError
+    scores = np.zeros(len(votes), dtype=np.float64)
+    for row, given in enumerate(votes):
+        if len(given) > 1:
+            _, counts = np.unique(np.asarray(given), return_counts=True)
+            scores[row] = 1.0 - counts.max() / len(given)
+    rows = np.flatnonzero(scores > 0)
+    rows = rows[np.argsort(-scores[rows], kind="stable")]
+    return rows, scores[rows]

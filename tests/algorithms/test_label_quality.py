@@ -1,0 +1,156 @@
+"""Label-quality algorithms on small synthetic data: folds, out-of-fold probabilities, the
+neighbours' label distribution, confident learning with and without neighbours, and the
+disagreement rankings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assay.algorithms.label_quality import (
+    annotator_disagreement,
+    confident_joint,
+    fold_of,
+    fold_probabilities,
+    label_issues,
+    neighbour_labels,
+    weak_disagreement,
+)
+
+
+def _blobs(
+    per_class: int = 100, classes: int = 3, flips: int = 15, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Well separated Gaussian blobs on the unit sphere; ``flips`` rows moved to another class.
+    Returns (normalized features, true labels, given labels, flipped rows)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(classes, 16)) * 3.0
+    truth = np.repeat(np.arange(classes), per_class)
+    features = centres[truth] + rng.normal(size=(len(truth), 16))
+    features /= np.linalg.norm(features, axis=1, keepdims=True)
+    given = truth.copy()
+    flipped = rng.choice(len(truth), size=flips, replace=False)
+    given[flipped] = (truth[flipped] + rng.integers(1, classes, size=flips)) % classes
+    return features.astype(np.float32), truth, given, np.sort(flipped)
+
+
+def _out_of_fold(features: np.ndarray, labels: np.ndarray, classes: int) -> np.ndarray:
+    fold = fold_of(labels, 5, seed=1)
+    probabilities = np.zeros((len(labels), classes))
+    for which in range(5):
+        probabilities[fold == which] = fold_probabilities(features, labels, classes, fold, which)
+    return probabilities
+
+
+def test_folds_are_stratified_balanced_and_seeded() -> None:
+    labels = np.array([0] * 50 + [1] * 20 + [2] * 7)
+    fold = fold_of(labels, 5, seed=3)
+    sizes = np.bincount(fold, minlength=5)
+    assert sizes.max() - sizes.min() <= 1
+    for c, count in ((0, 50), (1, 20), (2, 7)):
+        per_fold = np.bincount(fold[labels == c], minlength=5)
+        assert per_fold.max() - per_fold.min() <= 1, (c, per_fold)
+        assert per_fold.sum() == count
+    assert np.array_equal(fold, fold_of(labels, 5, seed=3))
+    assert not np.array_equal(fold, fold_of(labels, 5, seed=4))
+
+
+def test_folds_refuse_too_few_labels() -> None:
+    with pytest.raises(ValueError, match=r"at least 2 labeled rows.*class 2: 1 row"):
+        fold_of(np.array([0, 0, 1, 1, 2]), 2)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        fold_of(np.array([1, 1, 1, 1]), 2)
+    with pytest.raises(ValueError, match="5 folds need at least 5 labeled rows, got 4"):
+        fold_of(np.array([0, 0, 1, 1]), 5)
+    with pytest.raises(ValueError, match="at least 2 folds"):
+        fold_of(np.array([0, 0, 1, 1]), 1)
+
+
+def test_fold_probabilities_cover_every_class_even_one_missing_from_training() -> None:
+    features, _, labels, _ = _blobs(per_class=20, classes=2, flips=0)
+    # Class 2 exists only in fold 0: the model scoring fold 0 never saw it.
+    labels = labels.copy()
+    fold = fold_of(labels, 3, seed=0)
+    lone = np.flatnonzero(fold == 0)[:2]
+    labels[lone] = 2
+    probabilities = fold_probabilities(features, labels, 3, fold, 0)
+    assert probabilities.shape == ((fold == 0).sum(), 3)
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert np.all(probabilities[:, 2] == 0.0)
+    # Scoring fold 1, the model saw class 2 and gives it a column of its own.
+    other = fold_probabilities(features, labels, 3, fold, 1)
+    assert np.all(other[:, 2] > 0.0)
+
+
+def test_fold_probabilities_with_a_single_training_class() -> None:
+    features = np.eye(4, dtype=np.float32)
+    labels = np.array([0, 0, 1, 1])
+    fold = np.array([0, 0, 1, 1])
+    probabilities = fold_probabilities(features, labels, 2, fold, 1)
+    assert np.array_equal(probabilities, [[1.0, 0.0], [1.0, 0.0]])
+
+
+def test_neighbour_labels_count_other_rows_only_and_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two tight pairs on orthogonal axes, each row's nearest other row is its partner.
+    matrix = np.array([[1, 0], [0.99, 0.141], [0, 1], [0.141, 0.99]], dtype=np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    labels = np.array([0, 1, 1, 1])
+    whole = neighbour_labels(matrix, labels, 2, neighbours=1)
+    # Prior (1/4, 3/4) as one pseudo-count over k + 1 = 2.
+    assert np.allclose(whole[0], [(0 + 0.25) / 2, (1 + 0.75) / 2])
+    assert np.allclose(whole[1], [(1 + 0.25) / 2, (0 + 0.75) / 2])
+    assert np.allclose(whole[2], [0.25 / 2, 1.75 / 2])
+    assert np.allclose(whole.sum(axis=1), 1.0)
+    monkeypatch.setattr("assay.algorithms.label_quality.QUERY_BLOCK", 3)
+    assert np.allclose(neighbour_labels(matrix, labels, 2, neighbours=1), whole)
+
+
+def test_confident_joint_counts_by_threshold() -> None:
+    labels = np.array([0, 0, 0, 1, 1])
+    probabilities = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9], [0.3, 0.7], [0.1, 0.9]])
+    # Thresholds: class 0 = mean(0.9, 0.8, 0.1) = 0.6; class 1 = mean(0.7, 0.9) = 0.8.
+    # Row 3 reaches neither threshold (0.3 < 0.6, 0.7 < 0.8): not counted.
+    assert np.array_equal(confident_joint(probabilities, labels), [[2, 1], [0, 1]])
+    rows, scores, suggested = label_issues(probabilities, labels)
+    assert rows.tolist() == [2]
+    assert suggested.tolist() == [1]
+    assert np.allclose(scores, [0.8])
+
+
+def test_label_issues_find_the_flipped_rows() -> None:
+    features, _, given, flipped = _blobs()
+    probabilities = _out_of_fold(features, given, 3)
+    rows, scores, suggested = label_issues(probabilities, given)
+    hits = np.isin(rows, flipped).sum()
+    assert hits / len(rows) >= 0.8
+    assert hits / len(flipped) >= 0.8
+    assert np.all(np.diff(scores) <= 0)
+    assert np.all(suggested != given[rows])
+
+
+def test_neighbours_help_where_the_model_is_unsure() -> None:
+    features, truth, given, flipped = _blobs(per_class=60, classes=2, flips=12, seed=5)
+    probabilities = _out_of_fold(features, given, 2)
+    knn = neighbour_labels(features, given, 2, neighbours=10)
+    rows, _, suggested = label_issues(probabilities, given, neighbours=knn)
+    assert np.isin(rows, flipped).sum() / len(flipped) >= 0.8
+    assert np.isin(rows, flipped).mean() >= 0.8
+    assert np.array_equal(suggested[np.isin(rows, flipped)], truth[rows[np.isin(rows, flipped)]])
+
+
+def test_weak_disagreement_ranks_confident_disagreement_only() -> None:
+    manual = np.array([0, 1, 1, 0, 2])
+    weak = np.array([1, 1, 0, -1, 0])
+    confidence = np.array([0.85, 0.99, 0.95, 0.99, 0.5])
+    rows, scores = weak_disagreement(manual, weak, confidence, threshold=0.8)
+    assert rows.tolist() == [2, 0]
+    assert scores.tolist() == [0.95, 0.85]
+
+
+def test_annotator_disagreement_scores_the_minority_share() -> None:
+    votes = [[0, 0, 0], [0, 1], [2], [1, 1, 2], [0, 1, 2], []]
+    rows, scores = annotator_disagreement(votes)
+    assert rows.tolist() == [4, 1, 3]
+    assert np.allclose(scores, [2 / 3, 1 / 2, 1 / 3])
