@@ -1129,6 +1129,243 @@ def review(
             break
 
 
+# --- curation: what to label next, splits, label quality, near-duplicates -------------------
+
+
+def _result(wb: Workbench, job: documents.JobPublic, description: str) -> dict[str, Any]:
+    """Follow a curation job to its end (progress bar on stderr, Ctrl-C cancels it); its
+    result, or its error as the command's."""
+    job = _follow(wb, job, description)
+    if job["status"] != "done":
+        raise AssayError(job["error"] or f"{description} ended {job['status']}")
+    return job["result"] or {}
+
+
+def _run_note(run: dict[str, Any]) -> str:
+    """How the stored run behind a result was got: reused, resumed, or computed."""
+    if run["reused"]:
+        return f"run {run['id']}: unchanged inputs, the stored result"
+    if run["resumed_chunks"]:
+        return f"run {run['id']}: resumed, {run['resumed_chunks']} stored chunks read back"
+    return f"run {run['id']}"
+
+
+@app.command()
+def select(
+    project: ProjectOpt,
+    size: Annotated[int, typer.Option("--size", "-n", help="Records to pick.", min=1)],
+    strategy: Annotated[
+        str,
+        typer.Option(
+            "--strategy",
+            "-s",
+            help="auto | random | coreset | typical | cluster | uncertainty | hybrid.",
+        ),
+    ] = "auto",
+    where: Annotated[
+        str | None, typer.Option("--where", help="Filter tree as JSON: the pool.")
+    ] = None,
+    slice_: Annotated[
+        str | None, typer.Option("--slice", help="Pick only records of this slice.")
+    ] = None,
+    embedding: Annotated[
+        str | None, typer.Option("--embedding", help="Embedding; default the only ready one.")
+    ] = None,
+    task: Annotated[
+        str | None, typer.Option("--task", "-t", help="The task whose labels count.")
+    ] = None,
+    measure: Annotated[
+        str, typer.Option("--measure", help="margin | least_confidence | entropy.")
+    ] = "margin",
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="Probabilities: model | weak_supervision | heuristic."),
+    ] = None,
+    heuristic: Annotated[
+        str | None, typer.Option("--heuristic", help="--source heuristic: the active learner.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.", min=0)] = 0,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="The slice of the picks (default selection-<run id>)."),
+    ] = None,
+) -> None:
+    """Pick records to label next (a job, with a progress bar); print the slice, the strategy
+    used and the labeling session's path as a JSON line, then each picked record as a JSON
+    line (id, score, attributes), best first."""
+    wb = _workbench()
+    try:
+        job = wb.select(
+            project,
+            size=size,
+            strategy=strategy,
+            where=_json_option(where, "--where"),
+            slice=slice_,
+            embedding=embedding,
+            task=task,
+            measure=measure,
+            source=source,
+            heuristic=heuristic,
+            seed=seed,
+            name=name,
+        )
+        result = _result(wb, job, f"select {size}")
+        chosen = result["slice"]
+        head = {
+            "slice": chosen,
+            "strategy": result["strategy"],
+            "used": result["used"],
+            "reason": result["reason"],
+            "session": result["session"]["path"],
+        }
+        typer.echo(json.dumps(head, ensure_ascii=False))
+        scores = {r["id"]: r["score"] for r in result["records"]}
+        printed, cursor = 0, None
+        while True:
+            page = wb.query(
+                project, {"slice": chosen}, order_by=f"slice:{chosen}", limit=1000, cursor=cursor
+            )
+            for record in page["records"]:
+                line = {"id": record["id"], "score": scores.get(record["id"]), **record["data"]}
+                typer.echo(json.dumps(line, ensure_ascii=False, default=str))
+                printed += 1
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    finally:
+        wb.close()
+    typer.echo(
+        f"{printed} of {result['pool']} records by {result['used']}; {_run_note(result['run'])}",
+        err=True,
+    )
+
+
+@app.command()
+def split(
+    project: ProjectOpt,
+    sets: Annotated[
+        str,
+        typer.Option(
+            "--sets", help="Named sets with fractions or counts: train=0.8,validation=0.1,test=0.1."
+        ),
+    ],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.", min=0)] = 0,
+    task: Annotated[
+        str | None,
+        typer.Option("--task", "-t", help="Default: the only classification/multi-label task."),
+    ] = None,
+    embedding: Annotated[
+        str | None,
+        typer.Option("--embedding", help="Stratify on its clusters; default the only ready one."),
+    ] = None,
+) -> None:
+    """Split the task's labeled records into named sets, stored on the records (a job, with a
+    progress bar); print the split report as JSON."""
+    wb = _workbench()
+    try:
+        job = wb.split(project, sets, task=task, embedding=embedding, seed=seed)
+        report = _result(wb, job, "split")
+    finally:
+        wb.close()
+    _print(report)
+
+
+@app.command()
+def quality(
+    project: ProjectOpt,
+    task: TaskOpt,
+    limit: Annotated[int, typer.Option("--limit", help="Findings to print.", min=1)] = 50,
+    list_name: Annotated[
+        str,
+        typer.Option("--list", help="label_error | weak_disagreement | annotator_disagreement."),
+    ] = "label_error",
+    embedding: Annotated[
+        str | None, typer.Option("--embedding", help="Embedding; default the only ready one.")
+    ] = None,
+) -> None:
+    """Check the task's labels (a job, with a progress bar); print one list's findings as JSON
+    lines, most suspect first (id, rank, attributes, given, suggested, score)."""
+    wb = _workbench()
+    try:
+        result = _result(wb, wb.check_quality(project, task, embedding=embedding), f"check {task}")
+        printed, cursor, total = 0, None, 0
+        while printed < limit:
+            page = wb.quality_findings(
+                project, task, list_name=list_name, limit=min(500, limit - printed), cursor=cursor
+            )
+            total = page["total"]
+            for found in page["findings"]:
+                line = {
+                    "id": found["id"],
+                    "rank": found["rank"],
+                    **found["data"],
+                    "given": found["given"],
+                    "suggested": found["suggested"],
+                    "score": found["score"],
+                }
+                typer.echo(json.dumps(line, ensure_ascii=False, default=str))
+                printed += 1
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        slices = {summary["list"]: summary["slice"] for summary in result["lists"]}
+    finally:
+        wb.close()
+    typer.echo(
+        f"{printed} of {total} in {list_name} (slice {slices.get(list_name)}); "
+        f"{_run_note(result['run'])}",
+        err=True,
+    )
+
+
+@app.command()
+def duplicates(
+    project: ProjectOpt,
+    kind: Annotated[str, typer.Option("--kind", help="exact | lexical | semantic.")] = "exact",
+    attribute: Annotated[
+        str | None, typer.Option("--attribute", help="Text attribute; default the first.")
+    ] = None,
+    embedding: Annotated[
+        str | None,
+        typer.Option("--embedding", help="semantic: the embedding; default the only ready one."),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--threshold",
+            help="Least similarity: Jaccard for lexical (0.8), cosine for semantic (0.95).",
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Groups to print.", min=1)] = 50,
+) -> None:
+    """Find duplicate records (a job, with a progress bar); print one JSON line per group,
+    largest first, with its records and whether their manual labels differ."""
+    wb = _workbench()
+    try:
+        job = wb.find_duplicates(
+            project, kind=kind, attribute=attribute, embedding=embedding, threshold=threshold
+        )
+        result = _result(wb, job, f"{kind} duplicates")
+        printed, cursor = 0, None
+        while printed < limit:
+            page = wb.duplicate_groups(
+                project, kind=kind, limit=min(500, limit - printed), cursor=cursor
+            )
+            for group in page["page"]:
+                typer.echo(json.dumps(group, ensure_ascii=False, default=str))
+                printed += 1
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    finally:
+        wb.close()
+    typer.echo(
+        f"{result['groups']} groups of {result['records']} records, {result['mixed']} with "
+        f"different labels; {_run_note(result['run'])}",
+        err=True,
+    )
+
+
 def hoist_global_options(argv: list[str]) -> list[str]:
     """Move --data-dir/--database-url from anywhere in argv into the environment."""
     rest: list[str] = []

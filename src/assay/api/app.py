@@ -18,6 +18,7 @@ from assay.api.door import Door, DoorMiddleware
 from assay.api.inputs import check_request
 from assay.api.routes import (
     attributes,
+    curation,
     embeddings,
     heuristics,
     jobs,
@@ -46,6 +47,7 @@ ROUTERS = (
     slices.router,
     embeddings.router,
     models.router,
+    curation.router,
     search.router,
     statistics.router,
     lookup_lists.router,

@@ -3,11 +3,19 @@ once) the response documents that its routes name as their ``response_model``.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from assay.documents import ModelAlgorithm, ModelMetric, ReviewAction
+from assay.documents import (
+    DuplicateKind,
+    ModelAlgorithm,
+    ModelMetric,
+    ReviewAction,
+    SelectionStrategy,
+    UncertaintyMeasure,
+    UncertaintySource,
+)
 from assay.services.predictions import MAX_ITEMS
 
 
@@ -312,4 +320,125 @@ class PredictionReview(BaseModel):
         min_length=1,
         max_length=200,
         description="who reviews: the annotator of the manual label it becomes",
+    )
+
+
+# --- curation: selection, splits, label quality, near-duplicates -------------------------------
+
+SELECT_MAX = 100_000
+"""The most records one selection picks (a labeling budget, never the whole of a large pool)."""
+MAX_SEED = 2**32 - 1
+"""The largest seed every random generator behind these routes takes (numpy, scikit-learn)."""
+
+
+class SelectionCreate(BaseModel):
+    size: int = Field(ge=1, le=SELECT_MAX, description="records to pick (at most the pool's)")
+    strategy: SelectionStrategy = Field(
+        default="auto",
+        description="random | coreset | typical | cluster | uncertainty | hybrid | auto "
+        "(typical while the task has few manual labels, hybrid after)",
+    )
+    where: dict[str, Any] | None = Field(
+        default=None,
+        description="a data-browser filter (docs/queries.md) the pool matches; default every "
+        'record, e.g. {"task": "topic", "state": "none"} for the unlabeled ones',
+    )
+    slice: str | None = Field(
+        default=None, min_length=1, max_length=200, description="or (and) a slice the pool is in"
+    )
+    embedding: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the ready embedding coreset, typical, cluster and hybrid read; default "
+        "the project's only ready one",
+    )
+    task: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the task whose labels count (auto, coreset centres) and whose "
+        "probabilities uncertainty and hybrid read",
+    )
+    measure: UncertaintyMeasure = Field(
+        default="margin", description="uncertainty and hybrid: margin | least_confidence | entropy"
+    )
+    source: UncertaintySource | None = Field(
+        default=None,
+        description="where the probabilities come from: model | weak_supervision | heuristic; "
+        "default the task's live model, else its weak supervision",
+    )
+    heuristic: str | None = Field(
+        default=None, max_length=200, description="source heuristic: the active learner's name"
+    )
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="the same seed, the same picks")
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="the static slice of the picks; default selection-<run id>",
+    )
+
+
+class SplitCreate(BaseModel):
+    sets: (
+        Annotated[str, Field(min_length=1, max_length=1000)]
+        | Annotated[dict[str, float], Field(min_length=1, max_length=20)]
+    ) = Field(
+        description='named sets with fractions or counts: "train=0.8,validation=0.1,test=0.1" '
+        'or {"train": 800, "test": 200}; a set named test is what training is scored on'
+    )
+    task: str | None = Field(
+        default=None,
+        max_length=200,
+        description="whose labeled records are split; default the project's only "
+        "classification or multi-label task",
+    )
+    embedding: str | None = Field(
+        default=None,
+        max_length=200,
+        description="stratify on its clusters too, and report distances; default the "
+        "project's only ready one (none: labels only)",
+    )
+    seed: int = Field(default=0, ge=0, le=MAX_SEED, description="the same seed, the same split")
+
+
+class QualityCheck(BaseModel):
+    embedding: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the ready embedding the classifier and the neighbours read; default the "
+        "project's only ready one",
+    )
+    folds: int = Field(default=5, ge=2, le=20, description="folds of the out-of-fold probabilities")
+    neighbours: int = Field(
+        default=10, ge=1, le=100, description="neighbours whose labels the kNN agreement reads"
+    )
+    weak_threshold: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="weak_disagreement: the least weak-label confidence that counts",
+    )
+
+
+class DuplicatesFind(BaseModel):
+    kind: DuplicateKind = Field(
+        default="exact",
+        description="exact (normalized text) | lexical (MinHash LSH) | semantic (an embedding)",
+    )
+    attribute: str | None = Field(
+        default=None,
+        max_length=200,
+        description="the text attribute compared; default the project's first",
+    )
+    embedding: str | None = Field(
+        default=None,
+        max_length=200,
+        description="semantic: the ready embedding; default the project's only ready one",
+    )
+    threshold: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="lexical: least estimated Jaccard similarity (default 0.8); semantic: "
+        "least cosine similarity (default 0.95)",
     )
