@@ -47,7 +47,8 @@ class Curation(Facade):
             "heuristic": heuristic,
             "name": name,
         }
-        self._in(project, lambda s, p: selection.check(s, p, **options))
+        data_dir = self.settings.data_dir
+        self._in(project, lambda s, p: selection.check(s, p, **options, data_dir=data_dir))
         return self._start(
             selection.JOB_KIND,
             project,
