@@ -212,8 +212,9 @@ def describe(session: Session, row: AnalysisRun, run: Run | None = None) -> docu
     }
 
 
-def latest(session: Session, project_id: int, kind: str, **params: Any) -> AnalysisRun | None:
-    """The newest done run of ``kind`` whose parameters include ``params``."""
+def latest(session: Session, project_id: int, kind: str, /, **params: Any) -> AnalysisRun | None:
+    """The newest done run of ``kind`` whose parameters include ``params`` (``kind`` is
+    positional only: a duplicates run has a parameter named ``kind`` too)."""
     rows = session.scalars(
         select(AnalysisRun)
         .where(
