@@ -31,9 +31,9 @@ Cursor = Annotated[
     description="The strategy picks `size` records of the pool (`where` and `slice`; default "
     "every record); the job's result (SelectionResult) names the static slice that holds them "
     "best first and the labeling session on it. 404: unknown project, slice, task, embedding "
-    "or heuristic; 409: `name` is a dynamic slice's; 422: more records than the pool holds, a "
-    "bad filter, an embedding that is not ready, a strategy that needs probabilities or an "
-    "embedding the project lacks. Nothing is stored on a refusal.",
+    "or heuristic; 409: `name` is a slice no selection made; 422: more records than the pool "
+    "holds, a bad filter, an embedding that is not ready, a strategy that needs probabilities "
+    "or an embedding the project lacks. Nothing is stored on a refusal.",
 )
 def create_selection(
     wb: WorkbenchDep, project: str, body: schemas.SelectionCreate, wait: Wait = False
