@@ -35,6 +35,7 @@ const Settings = page(() => import("./pages/Settings"), "Settings");
 const RecordIde = page(() => import("./pages/RecordIde"), "RecordIde");
 const Models = page(() => import("./pages/Models"), "Models");
 const Review = page(() => import("./pages/Review"), "Review");
+const Curate = page(() => import("./pages/Curate"), "Curate");
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -71,6 +72,7 @@ createRoot(document.getElementById("root")!).render(
               <Route path="projects/:project/ide" element={<RecordIde />} />
               <Route path="projects/:project/models" element={<Models />} />
               <Route path="projects/:project/review" element={<Review />} />
+              <Route path="projects/:project/curate" element={<Curate />} />
               <Route path="*" element={<NotFound />} />
             </Route>
           </Routes>

@@ -7,7 +7,8 @@ export type ProjectPage =
   | "settings"
   | "ide"
   | "models"
-  | "review";
+  | "review"
+  | "curate";
 
 export function projectPath(project: string, page?: ProjectPage, search?: URLSearchParams): string {
   const base = `/projects/${encodeURIComponent(project)}${page ? `/${page}` : ""}`;

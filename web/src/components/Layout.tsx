@@ -26,6 +26,7 @@ export function Layout() {
             <NavLink to={projectPath(project, "lookup")}>Lookup lists</NavLink>
             <NavLink to={projectPath(project, "models")}>Models</NavLink>
             <NavLink to={projectPath(project, "review")}>Review</NavLink>
+            <NavLink to={projectPath(project, "curate")}>Curate</NavLink>
             <NavLink to={projectPath(project, "settings")}>Settings</NavLink>
           </nav>
         )}
