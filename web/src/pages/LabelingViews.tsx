@@ -248,6 +248,7 @@ export function RecordPane({
         ))}
         <p className="muted lab-keys">
           <kbd>←</kbd> <kbd>→</kbd> move · a label's key labels the task chosen for hotkeys ·
+          <kbd>k</kbd> keeps its manual label and moves on ·
           in a text: select words with the mouse, or focus it and use <kbd>Shift</kbd>+
           <kbd>→</kbd> · <kbd>Esc</kbd> clears the selection
         </p>

@@ -11,6 +11,8 @@ import {
   DEFAULT_SETTINGS,
   doneKey,
   hotkeyLabel,
+  KEEP_KEY,
+  keepChoice,
   position,
   readDone,
   readStored,
@@ -140,6 +142,19 @@ export function useLabeling(args: LabelingArgs) {
     if (record) change.mutate(removalChange(task, annotation, record.id, index, gold));
   };
 
+  /** Keeps the record's manual label of the hotkeys' task as it is and moves on. */
+  const keep = () => {
+    if (!record) return;
+    const made = keepChoice(activeTask, record, { annotator, gold });
+    if ("notice" in made) {
+      setNotice({ record: record.id, text: made.notice });
+      return;
+    }
+    setNotice(null);
+    args.onLabeled(record.id);
+    args.go(index + 1);
+  };
+
   const select = (attribute: string, range: TokenRange | null) => {
     if (id === undefined) return;
     setPending(range ? { record: id, attribute, range } : null);
@@ -168,6 +183,7 @@ export function useLabeling(args: LabelingArgs) {
     canLabel: annotator !== "" && record !== undefined,
     lastError: change.error && change.variables?.record === id ? change.error : null,
     choose,
+    keep,
     remove,
     onSelect,
   };
@@ -176,7 +192,7 @@ export function useLabeling(args: LabelingArgs) {
 export type Labeling = ReturnType<typeof useLabeling>;
 
 /** The keyboard: arrows move, Escape drops the selected words, a label's hotkey labels for
- * the task chosen for hotkeys. */
+ * the task chosen for hotkeys, `k` keeps the record's label of that task and moves on. */
 export function useLabelingKeys({
   labeling,
   index,
@@ -197,11 +213,17 @@ export function useLabelingKeys({
       labeling.clearSelection();
     } else {
       const label = hotkeyLabel(labeling.activeTask, event.key);
-      if (!label || !labeling.canLabel) return false;
+      const keep = !label && event.key.toLowerCase() === KEEP_KEY;
+      if (!label && !keep) return false;
       // The address bar has moved on and this render's record is about to go: a label now
-      // would land on the record the user has left.
+      // would land on the record the user has left (and a keep would skip the next one).
       if (addressIndex() !== index) return false;
-      labeling.choose(labeling.activeTask, label.name);
+      if (keep) {
+        labeling.keep();
+      } else {
+        if (!label || !labeling.canLabel) return false;
+        labeling.choose(labeling.activeTask, label.name);
+      }
     }
     return true;
   });

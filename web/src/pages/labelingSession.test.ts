@@ -5,11 +5,15 @@ import {
   describe as describeSelection,
   hotkeyLabel,
   isMine,
+  KEEP_KEY,
+  keepChoice,
   position,
   positionText,
   readDone,
   readStored,
   removalChange,
+  rememberHotkeyTask,
+  settingsKey,
   taskForSelection,
   textSpans,
   type Pending,
@@ -273,5 +277,69 @@ describe("readStored and readDone", () => {
   it("reads the records done, ignoring a value that is not a list", () => {
     expect(readDone(storage('{"ids":[3,5,3]}'), "k")).toEqual(new Set([3, 5]));
     expect(readDone(storage('{"ids":"3"}'), "k")).toEqual(new Set());
+  });
+});
+
+describe("keepChoice", () => {
+  const withReference = (value: unknown, annotations: Annotation[], name = "clickbait") =>
+    ({
+      id: 42,
+      data: {},
+      tokens: {},
+      labels: {
+        [name]: { reference: { state: value === null ? "none" : "agreed", value }, annotations },
+      },
+    }) as unknown as RecordDetail;
+
+  it("keeps the reference label, whoever gave it", () => {
+    const record = withReference("yes", [annotation({ annotator: "other" })]);
+    expect(keepChoice(CLASS, record, ANN)).toEqual({ keep: "yes" });
+    expect(keepChoice(MULTI, withReference(["a", "b"], [], "topics"), ANN)).toEqual({
+      keep: "a, b",
+    });
+    const spans = [{ label: "person", start_token: 0, end_token: 1 }];
+    expect(keepChoice(SPANS, withReference(spans, [], "entities"), ANN)).toEqual({
+      keep: "1 span",
+    });
+  });
+
+  it("keeps the annotator's own label while annotators disagree", () => {
+    const record = withReference(null, [
+      annotation({ label: "no" }),
+      annotation({ id: 2, label: "yes", annotator: "other" }),
+    ]);
+    expect(keepChoice(CLASS, record, ANN)).toEqual({ keep: "no" });
+    // Another annotator's view: no label of theirs, so nothing to keep.
+    const notice = keepChoice(CLASS, record, { annotator: "third", gold: false });
+    expect(notice).toEqual({
+      notice: "The annotators disagree on clickbait here: choose a label with its key.",
+    });
+  });
+
+  it("says why when there is no manual label to keep", () => {
+    const weakOnly = withReference(null, [annotation({ source: "heuristic", annotator: "" })]);
+    expect(keepChoice(CLASS, weakOnly, ANN)).toEqual({
+      notice: "No manual label of clickbait to keep: choose one with its key.",
+    });
+    expect(keepChoice(CLASS, record({}), ANN)).toHaveProperty("notice");
+  });
+
+  it("is a key no default label hotkey takes", () => {
+    expect(KEEP_KEY).toBe("k");
+    expect(hotkeyLabel(CLASS, KEEP_KEY)).toBeUndefined();
+  });
+});
+
+describe("rememberHotkeyTask", () => {
+  it("sets the hotkeys' task and keeps the other settings", () => {
+    const kept = new Map<string, string>([[settingsKey("p"), '{"autoNext":false}']]);
+    const storage = {
+      getItem: (key: string) => kept.get(key) ?? null,
+      setItem: (key: string, value: string) => void kept.set(key, value),
+    };
+    rememberHotkeyTask(storage, "p", "clickbait");
+    expect(JSON.parse(kept.get(settingsKey("p"))!)).toEqual({ autoNext: false, task: "clickbait" });
+    rememberHotkeyTask(storage, "q", "topics");
+    expect(JSON.parse(kept.get(settingsKey("q"))!)).toEqual({ task: "topics" });
   });
 });

@@ -123,6 +123,40 @@ export function hotkeyLabel(task: Task, key: string): Label | undefined {
   return task.labels.find((label) => !!label.hotkey && label.hotkey.toLowerCase() === pressed);
 }
 
+/** The key that keeps the record's manual label of the hotkeys' task and moves on (reviewing
+ * a quality list); a label whose hotkey is the same wins. */
+export const KEEP_KEY = "k";
+
+/** What keeping the record's current manual label of `task` means: the label kept (the
+ * reference, else the annotator's own while annotators disagree), in words; or why there is
+ * none to keep. Nothing is stored: the label stays as it is and the session moves on. */
+export function keepChoice(
+  task: Task,
+  record: RecordDetail,
+  labeler: { annotator: string; gold: boolean },
+): { keep: string } | { notice: string } {
+  const labels = record.labels[task.name];
+  const reference: unknown = labels?.reference.value;
+  const described = describeKept(reference);
+  if (described) return { keep: described };
+  const mine = (labels?.annotations ?? []).filter((a) =>
+    isMine(a, labeler.annotator, labeler.gold),
+  );
+  if (mine.length) return { keep: [...new Set(mine.map((a) => a.label))].join(", ") };
+  if ((labels?.annotations ?? []).some((a) => a.source === "manual")) {
+    return { notice: `The annotators disagree on ${task.name} here: choose a label with its key.` };
+  }
+  return { notice: `No manual label of ${task.name} to keep: choose one with its key.` };
+}
+
+/** A reference value in words: a label, labels, or spans; "" for none. */
+function describeKept(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (!Array.isArray(value) || value.length === 0) return "";
+  if (value.every((item) => typeof item === "string")) return value.join(", ");
+  return `${value.length} span${value.length === 1 ? "" : "s"}`;
+}
+
 /** The task the hotkeys should address once words of `attribute` are selected: an extraction
  * task on it, unless the active task already is one. */
 export function taskForSelection(
@@ -212,4 +246,15 @@ export const doneKey = (project: string, session: string) =>
 export function readDone(storage: Pick<Storage, "getItem">, key: string): Set<number> {
   const stored = readStored<{ ids: number[] }>(storage, key).ids;
   return new Set(Array.isArray(stored) ? stored : []);
+}
+
+/** Makes `task` the one the labeling hotkeys address in `project` (kept like the other
+ * settings): a review opened for a task labels that task. */
+export function rememberHotkeyTask(
+  storage: Pick<Storage, "getItem" | "setItem">,
+  project: string,
+  task: string,
+): void {
+  const key = settingsKey(project);
+  storage.setItem(key, JSON.stringify({ ...readStored<LabelingSettings>(storage, key), task }));
 }
