@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from assay import documents
-from assay.errors import ValidationError
+from assay.errors import NotFound, ValidationError
 from assay.services import annotating, named, names, projects, records, tasks
 from assay.storage.models import (
     MAX_ID,
@@ -45,6 +45,7 @@ from assay.storage.models import (
     ManualState,
     Project,
     Record,
+    RecordSet,
     RecordText,
     SliceRecord,
     can_be_id,
@@ -63,7 +64,7 @@ TRIGRAM = 3
 MAX_TRIGRAMS = 16  # enough to be selective; the exact test runs on the candidates anyway
 
 
-_NAMED = ("attribute", "task", "slice")  # the conditions that name a thing of the project
+_NAMED = ("attribute", "task", "slice", "set")  # the conditions that name a thing of the project
 
 
 def _invalid(message: str, path: str) -> ValidationError:
@@ -137,8 +138,12 @@ def _compile(ctx: _Context, node: Any, path: str, depth: int) -> ColumnElement[b
         condition = Record.id.in_([i for i in ids if can_be_id(i)])
     elif "slice" in node:
         condition = _slice_condition(ctx, node, path, depth)
+    elif "set" in node:
+        condition = _set_condition(ctx, node["set"])
     else:
-        raise _invalid("expected one of and, or, not, attribute, task, search, ids, slice", path)
+        raise _invalid(
+            "expected one of and, or, not, attribute, task, search, ids, slice, set", path
+        )
     return not_(condition) if node.get("negate") else condition
 
 
@@ -429,6 +434,32 @@ def _slice_condition(
         return _compile(ctx, found.filter or {}, f"{path}<slice {name}>", depth)
     finally:
         ctx.slices_seen.discard(name)
+
+
+def _set_condition(ctx: _Context, name: str) -> ColumnElement[bool]:
+    """Records in the set ``name`` of the project's split (``services/splits.py``); a set the
+    split does not have is a 404 naming those it has."""
+    known = ctx.session.scalar(
+        select(RecordSet.name)
+        .where(RecordSet.project_id == ctx.project.id, RecordSet.name == name)
+        .limit(1)
+    )
+    if known is None:
+        sets = sorted(
+            ctx.session.scalars(
+                select(RecordSet.name).where(RecordSet.project_id == ctx.project.id).distinct()
+            )
+        )
+        raise NotFound(
+            f"project {ctx.project.name!r} has no split set {name!r} "
+            + (f"(sets: {', '.join(sets)})" if sets else "(no split yet: run assay split)"),
+            set=name,
+        )
+    return exists().where(
+        RecordSet.record_id == Record.id,
+        RecordSet.project_id == ctx.project.id,
+        RecordSet.name == name,
+    )
 
 
 # --- ordering and pages -------------------------------------------------------------------

@@ -10,6 +10,15 @@ task's ``split_salt`` (``algorithms.test_split``):
 - records labeled later **join by the hash rule** alone (``grow``), so adding labels never
   moves a record from test to train or back: every version is scored on a split that only
   grows, and a record one version trained on is never in a later version's test split.
+
+A **named split** (``services/splits.py``: ``assay split``) overrides this where it speaks:
+while the project's split has a set named ``test``, a record with a set is in the test split
+exactly when its set is ``test`` (``train``, ``validation`` or any other name: it trains),
+whatever ``split_record`` says; a record without a set (labeled after the split, or a
+record of another task) keeps its stored side or joins by the hash rule as above. The
+``split_record`` rows stay the hash rule's sides, so a record's side there never changes;
+a new named split may move records between test and train (the registry's promotion
+compares versions on the current test split, scoring the live version there afresh).
 """
 
 from __future__ import annotations
@@ -24,7 +33,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from assay.algorithms import test_split
-from assay.services import annotating
+from assay.services import annotating, splits
 from assay.storage.models import LabelingTask, ModelTask, Record, SplitRecord
 
 CHUNK = 900
@@ -67,8 +76,9 @@ def assign(
     ``values`` (record id -> reference label or labels; read when not given); later records
     join by the hash rule. Sides already stored never change."""
     ids = sorted(set(int(r) for r in record_ids))
+    named = named_sides(session, state.project_id, ids) or {}
     sides = _sides(session, state.task_id, ids)
-    new = [r for r in ids if r not in sides]
+    new = [r for r in ids if r not in sides and r not in named]
     if new:
         keys = keys_of(session, new)
         if state.split_drawn:
@@ -93,7 +103,18 @@ def assign(
         for start in range(0, len(rows), CHUNK):
             session.execute(insert(SplitRecord), rows[start : start + CHUNK])
         sides.update((int(row["record_id"]), bool(row["in_test"])) for row in rows)
-    return {r for r in ids if sides[r]}
+    return {r for r in ids if named.get(r, sides.get(r))}
+
+
+def named_sides(session: Session, project_id: int, record_ids: Sequence[int]) -> dict[int, bool]:
+    """Where the project's named split has a ``test`` set: for each of these records that
+    has a set, whether it is ``test``; else (no split, or one without ``test``) nothing."""
+    if not splits.has_test_set(session, project_id):
+        return {}
+    return {
+        r: name == splits.TEST_SET
+        for r, name in splits.sets_of(session, project_id, record_ids).items()
+    }
 
 
 def would_be_test(session: Session, state: ModelTask, record_ids: Sequence[int]) -> set[int]:
@@ -101,13 +122,15 @@ def would_be_test(session: Session, state: ModelTask, record_ids: Sequence[int])
     labeled (those with a side: as stored). Training on weakly supervised labels leaves them
     out, so a record a model trained on never joins a later test split."""
     ids = [int(r) for r in record_ids]
+    named = named_sides(session, state.project_id, ids)
     sides = _sides(session, state.task_id, ids)
-    free = [r for r in ids if r not in sides]
+    free = [r for r in ids if r not in sides and r not in named]
     mask = test_split.grow(
         keys_of(session, free), fraction=state.test_fraction, salt=state.split_salt
     )
     hashed = {r for r, m in zip(free, np.asarray(mask).tolist(), strict=True) if m}
-    return hashed | {r for r, in_test in sides.items() if in_test}
+    stored = {r for r, in_test in sides.items() if in_test and r not in named}
+    return hashed | stored | {r for r, in_test in named.items() if in_test}
 
 
 def _sides(session: Session, task_id: int, record_ids: Sequence[int]) -> dict[int, bool]:
@@ -124,7 +147,8 @@ def _sides(session: Session, task_id: int, record_ids: Sequence[int]) -> dict[in
 
 
 def test_ids(session: Session, task_id: int) -> list[int]:
-    """The records of the task's test split, ascending."""
+    """The records of the task's test split, ascending (with a named split: its labeled
+    records in ``test``, and those without a set by their stored side)."""
     return _ids(session, task_id, in_test=True)
 
 
@@ -135,13 +159,17 @@ def train_ids(session: Session, task_id: int) -> list[int]:
 
 
 def _ids(session: Session, task_id: int, *, in_test: bool) -> list[int]:
-    return list(
-        session.scalars(
-            select(SplitRecord.record_id)
-            .where(SplitRecord.task_id == task_id, SplitRecord.in_test.is_(in_test))
-            .order_by(SplitRecord.record_id)
-        )
+    rows = session.execute(
+        select(SplitRecord.record_id, SplitRecord.in_test).where(SplitRecord.task_id == task_id)
     )
+    stored = {record_id: in_test for record_id, in_test in rows}
+    task = session.get(LabelingTask, task_id)
+    named: dict[int, bool] = {}
+    if task is not None and splits.has_test_set(session, task.project_id):
+        labeled = splits.labeled_ids(session, task_id)
+        named = named_sides(session, task.project_id, sorted(set(labeled) | set(stored)))
+    sides = {**stored, **named}
+    return sorted(r for r, side in sides.items() if side is in_test)
 
 
 def fingerprint(record_ids: Iterable[int], values: Mapping[int, Any] | None = None) -> str:
