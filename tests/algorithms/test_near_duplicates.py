@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from assay.algorithms import near_duplicates
 from assay.algorithms.near_duplicates import (
     bands_for,
     exact_groups,
@@ -96,9 +97,12 @@ def test_minhash_estimates_jaccard_and_is_independent_of_the_batch():
 
 
 def test_minhash_is_stable_across_processes():
+    # The module alone (not the assay package, whose import is slow), from its file.
     code = (
-        "from assay.algorithms.near_duplicates import minhash;"
-        "print(minhash(['the same text in another process'], permutations=8)[0].tolist())"
+        "import importlib.util as u;"
+        f"s = u.spec_from_file_location('m', {near_duplicates.__file__!r});"
+        "m = u.module_from_spec(s); s.loader.exec_module(m);"
+        "print(m.minhash(['the same text in another process'], permutations=8)[0].tolist())"
     )
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     expected = minhash(["the same text in another process"], permutations=8)[0].tolist()
@@ -153,3 +157,11 @@ def test_semantic_pairs_from_neighbours():
     assert s.tolist() == pytest.approx([0.97, 0.97])
     i, j, s = semantic_pairs(scores[:1], np.array([[0, 2, 1]]), 0.4)
     assert (i.tolist(), j.tolist()) == ([0, 0], [1, 2])
+
+
+def test_minhash_blocks_and_batches_do_not_change_signatures(monkeypatch):
+    texts = [*_texts(9, seed=4), "", "ab", "a much longer text " * 6, "x"]
+    alone = np.concatenate([minhash([text], permutations=16) for text in texts])
+    monkeypatch.setattr(near_duplicates, "_TEXTS_PER_BATCH", 4)
+    monkeypatch.setattr(near_duplicates, "_SHINGLES_PER_BLOCK", 7)  # texts span blocks
+    assert np.array_equal(minhash(texts, permutations=16), alone)

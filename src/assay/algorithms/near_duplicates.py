@@ -18,8 +18,10 @@ _SEED = 0x5EED_A55A
 _EMPTY = np.uint32(0xFFFFFFFF)  # every slot of an empty text's signature
 # Members of an LSH bucket linked to each member (on top of the bucket's first member).
 _WINDOW = 8
-# Shingles hashed at once in minhash: bounds its memory at about 100 MiB per 128 hashes.
-_SHINGLES_PER_BLOCK = 100_000
+# minhash: texts normalized and shingled at once, and shingles hashed at once (a block of
+# 128 x 16,384 uint32 hashes is 8 MiB, about the size of a cache).
+_TEXTS_PER_BATCH = 2_000
+_SHINGLES_PER_BLOCK = 16_384
 
 
 def normalize(text: str) -> str:
@@ -53,25 +55,12 @@ def _numbered(owner: np.ndarray) -> np.ndarray:
 
 
 def _hash_constants(permutations: int) -> tuple[np.ndarray, np.ndarray]:
-    """Multipliers (odd) and increments of ``permutations`` multiply-add-shift hash functions
-    over 64 bits: h(x) = ((a * x + b) mod 2**64) >> 32, a universal family."""
+    """Multipliers (odd) and increments of the ``permutations`` hash functions
+    h(x) = (a * x + b) mod 2**32, as ``(permutations, 1)`` columns."""
     rng = np.random.default_rng(_SEED)
-    a = rng.integers(1, 2**63, size=permutations, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-    b = rng.integers(0, 2**63, size=permutations, dtype=np.uint64)
-    return a, b
-
-
-def _shingle_hashes(text: str, shingle: int) -> np.ndarray:
-    """32-bit hashes of the text's distinct character ``shingle``-grams (of its normalized
-    form; a shorter text is one shingle)."""
-    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-    if len(codes) < shingle:
-        codes = np.concatenate([codes, np.zeros(shingle - len(codes), dtype=np.uint64)])
-    windows = np.lib.stride_tricks.sliding_window_view(codes, shingle)
-    powers = np.uint64(0x9E3779B97F4A7C15) ** np.arange(shingle, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        mixed = (windows * powers).sum(axis=1, dtype=np.uint64)
-    return np.unique(_mix32(mixed))
+    a = rng.integers(0, 2**31, size=permutations, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = rng.integers(0, 2**32, size=permutations, dtype=np.uint32)
+    return a[:, None], b[:, None]
 
 
 def _mix32(x: np.ndarray) -> np.ndarray:
@@ -85,20 +74,62 @@ def _mix32(x: np.ndarray) -> np.ndarray:
     return (x >> np.uint64(32)).astype(np.uint32)
 
 
+def _shingle_hashes(normalized: list[str], shingle: int) -> tuple[np.ndarray, np.ndarray]:
+    """32-bit hashes of the character ``shingle``-grams of each text, all texts' one after
+    the other (a text shorter than a shingle is one shingle, an empty text none), and the
+    number of shingles per text."""
+    lengths = np.fromiter(map(len, normalized), dtype=np.int64, count=len(normalized))
+    padded = np.where(lengths > 0, np.maximum(lengths, shingle), 0)
+    counts = np.where(padded > 0, padded - shingle + 1, 0)
+    # Short texts are padded with NUL, which normalize() never leaves in a text.
+    joined = "".join(
+        text.ljust(width, "\0") for text, width in zip(normalized, padded.tolist(), strict=True)
+    )
+    codes = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    total = int(counts.sum())
+    text_starts = np.cumsum(padded) - padded
+    shingle_starts = np.cumsum(counts) - counts
+    position = np.repeat(text_starts - shingle_starts, counts) + np.arange(total)
+    powers = np.uint64(0x9E3779B97F4A7C15) ** np.arange(shingle, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        polynomial = codes[position] * powers[0]
+        for k in range(1, shingle):
+            polynomial += codes[position + k] * powers[k]
+    return _mix32(polynomial), counts
+
+
 def minhash(texts: Sequence[str], *, permutations: int = 128, shingle: int = 5) -> np.ndarray:
     """``(n, permutations)`` uint32 MinHash signatures of each text's character
     ``shingle``-grams (of its normalized form). A text's signature does not depend on the
-    others (chunks can be hashed apart). An empty text's signature is all 0xFFFFFFFF."""
+    others (chunks can be hashed apart). An empty text's signature is all 0xFFFFFFFF.
+
+    Each shingle is hashed to 32 bits (a polynomial of its characters through a 64-bit
+    finalizer); the permutations are h(x) = (a * x + b) mod 2**32 with fixed seeded
+    constants, bijections that behave as random permutations on such well-mixed inputs
+    (the estimated Jaccard similarity's spread matched the theoretical sqrt(J(1-J)/P) in a
+    check of 400 random set pairs). Vectorized: texts in batches, shingles in blocks of
+    ``(permutations, block)`` uint32 hashes (a few MiB, in cache), the minimum per text
+    through ``np.minimum.reduceat`` along the contiguous axis."""
     a, b = _hash_constants(permutations)
     signatures = np.full((len(texts), permutations), _EMPTY, dtype=np.uint32)
-    for row, text in enumerate(texts):
-        normalized = normalize(text)
-        if not normalized:
-            continue
-        x = _shingle_hashes(normalized, shingle).astype(np.uint64)
-        with np.errstate(over="ignore"):
-            hashed = (x[:, None] * a + b) >> np.uint64(32)
-        signatures[row] = hashed.min(axis=0).astype(np.uint32)
+    for first in range(0, len(texts), _TEXTS_PER_BATCH):
+        batch = [normalize(text) for text in texts[first : first + _TEXTS_PER_BATCH]]
+        hashes, counts = _shingle_hashes(batch, shingle)
+        present = np.flatnonzero(counts > 0)
+        starts = (np.cumsum(counts) - counts)[present]
+        for low in range(0, len(hashes), _SHINGLES_PER_BLOCK):
+            high = min(low + _SHINGLES_PER_BLOCK, len(hashes))
+            # The texts with shingles in [low, high): the one running on at `low` and those
+            # starting before `high`.
+            t_low = int(np.searchsorted(starts, low, side="right")) - 1
+            t_high = int(np.searchsorted(starts, high, side="left"))
+            segments = np.maximum(starts[t_low:t_high], low) - low
+            with np.errstate(over="ignore"):
+                block = a * hashes[low:high]
+                block += b
+            least = np.minimum.reduceat(block, segments, axis=1).T
+            rows = first + present[t_low:t_high]
+            signatures[rows] = np.minimum(signatures[rows], least)
     return signatures
 
 
@@ -131,8 +162,7 @@ def lsh_pairs(
     bands, rows = bands_for(threshold, permutations)
     candidates = []
     for band in range(bands):
-        part = signatures[:, band * rows : (band + 1) * rows]
-        keys = np.ascontiguousarray(part).view(np.dtype((np.void, 4 * rows))).ravel()
+        keys = _band_keys(signatures[:, band * rows : (band + 1) * rows])
         order = np.argsort(keys, kind="stable")
         ordered = keys[order]
         starts = np.ones(n, dtype=bool)
@@ -147,8 +177,10 @@ def lsh_pairs(
     found = np.concatenate(candidates, axis=1) if candidates else np.empty((2, 0), np.int64)
     i = np.minimum(found[0], found[1]).astype(np.int64)
     j = np.maximum(found[0], found[1]).astype(np.int64)
-    unique = np.unique(i * max(n, 1) + j)
-    i, j = unique // max(n, 1), unique % max(n, 1)
+    codes = i * max(n, 1) + j
+    codes.sort()  # a sort and a difference: much faster than np.unique's hash table here
+    codes = codes[np.concatenate([[True], codes[1:] != codes[:-1]])] if len(codes) else codes
+    i, j = codes // max(n, 1), codes % max(n, 1)
     similarity = np.empty(len(i), dtype=np.float32)
     for start in range(0, len(i), 65_536):
         stop = start + 65_536
@@ -157,6 +189,19 @@ def lsh_pairs(
         )
     keep = similarity >= threshold - 1e-9
     return i[keep], j[keep], similarity[keep]
+
+
+def _band_keys(part: np.ndarray) -> np.ndarray:
+    """A 64-bit key per row of a band (equal rows, equal keys; other rows collide with
+    probability about 2**-64, and a chance collision is dropped by the verification)."""
+    columns = np.ascontiguousarray(part.T)
+    keys = np.zeros(part.shape[0], dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for column in columns:
+            keys ^= column
+            keys *= np.uint64(0x9E3779B97F4A7C15)
+            keys ^= keys >> np.uint64(29)
+    return keys
 
 
 def groups_from_pairs(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
