@@ -200,3 +200,18 @@ def test_refusals_store_nothing(wb: Workbench) -> None:
         assert s.scalar(select(func.count()).select_from(AnalysisRun)) == 0
         assert s.scalar(select(func.count()).select_from(RecordSet)) == 0
         assert s.scalar(select(func.count()).select_from(Job).where(Job.kind == "split")) == 0
+
+
+def test_a_multi_label_task_splits_on_its_label_matrix(wb: Workbench) -> None:
+    combos = [["a"], ["a", "b"], ["b"], ["c"], ["a", "c"], ["b", "c"]]
+    tags = [combos[n % len(combos)] for n in range(120)]
+    frame = pd.DataFrame(
+        {"n": range(120), "text": [f"record {n}" for n in range(120)], "__tags__MANUAL": tags}
+    )
+    wb.import_dataframe(frame, "p", primary_key=["n"])
+    report = _split(wb, "train=0.5,test=0.5")
+    assert report["task"] == "tags" and report["embedding"] is None
+    for found in report["sets"]:
+        assert found["records"] == 60
+        for label in ("a", "b", "c"):  # 60 of the 120 records carry each label
+            assert abs(found["labels"][label] - 30) <= 2

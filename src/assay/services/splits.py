@@ -405,12 +405,10 @@ def _summary(
             }
         )
     grouped = inputs.groups >= 0
-    groups, members = np.unique(inputs.groups[grouped], return_counts=True)
-    shared = groups[members >= 2]
-    across = 0
-    for group in shared.tolist():
-        if len(np.unique(assignment[inputs.groups == group])) > 1:
-            across += 1
+    _groups, members = np.unique(inputs.groups[grouped], return_counts=True)
+    # (group, set) pairs: a group found in two sets or more crosses them.
+    pairs = np.unique(np.stack([inputs.groups[grouped], assignment[grouped]]), axis=1)
+    _groups, spread = np.unique(pairs[0], return_counts=True)
     return {
         "task": inputs.task,
         "seed": seed,
@@ -419,8 +417,8 @@ def _summary(
         "sets": out_sets,
         "distances": distances,
         "random_splits": RANDOM_SPLITS if distances else 0,
-        "duplicate_groups": len(shared),
-        "duplicates_across_sets": across,
+        "duplicate_groups": int((members >= 2).sum()),
+        "duplicates_across_sets": int((spread > 1).sum()),
     }
 
 
