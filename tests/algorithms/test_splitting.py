@@ -149,3 +149,11 @@ def test_distances_rows_outside_every_set_count_in_the_pool_only():
     assert np.isfinite(report[0]["mmd"]) and np.isnan(report[1]["mmd"])
     again = distances(matrix, assignment, 2, random_splits=5, features=64)
     assert report[0] == again[0]
+
+
+def test_distances_refuse_an_assignment_that_does_not_fit():
+    matrix = np.zeros((4, 2), dtype=np.float32)
+    with pytest.raises(ValueError, match="-1..1"):
+        distances(matrix, np.array([0, 1, 2, 0]), 2)
+    with pytest.raises(ValueError, match="4 rows"):
+        distances(matrix, np.array([0, 1]), 2)

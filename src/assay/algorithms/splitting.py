@@ -229,12 +229,14 @@ def distances(
     matrix = np.asarray(matrix)
     assignment = np.asarray(assignment, dtype=np.int64)
     n, dims = matrix.shape
+    if len(assignment) != n or (n and (assignment.min() < -1 or assignment.max() >= sets)):
+        raise ValueError(f"the assignment must give each of the {n} rows a set in -1..{sets - 1}")
     rng = np.random.default_rng(seed)
     bandwidth = _median_distance(matrix, rng)
     weights = rng.normal(0.0, 1.0 / bandwidth, size=(dims, features)).astype(np.float32)
     phases = rng.uniform(0.0, 2.0 * np.pi, size=features).astype(np.float32)
     # Column r of `labelled` is assignment r (0: the real one), -1 rows go to a dropped slot.
-    labelled = np.empty((n, random_splits + 1), dtype=np.int64)
+    labelled = np.empty((n, random_splits + 1), dtype=np.int16)
     labelled[:, 0] = assignment
     for r in range(1, random_splits + 1):
         labelled[:, r] = rng.permutation(assignment)
@@ -255,7 +257,7 @@ def distances(
         slot = np.where(chunk_labels >= 0, chunk_labels + offsets, slots)
         onehot = np.zeros((stop - start, slots + 1), dtype=np.float32)
         np.put_along_axis(onehot, slot, 1.0, axis=1)
-        sums += onehot.T @ z
+        sums += (z.T @ onehot).T  # this orientation is several times faster in OpenBLAS
     counts = np.zeros(slots + 1, dtype=np.float64)
     for r in range(random_splits + 1):
         counts[:slots] += np.bincount(
