@@ -153,7 +153,7 @@ def test_distances_rows_outside_every_set_count_in_the_pool_only():
 
 def test_distances_refuse_an_assignment_that_does_not_fit():
     matrix = np.zeros((4, 2), dtype=np.float32)
-    with pytest.raises(ValueError, match="-1..1"):
+    with pytest.raises(ValueError, match=r"-1\.\.1"):
         distances(matrix, np.array([0, 1, 2, 0]), 2)
     with pytest.raises(ValueError, match="4 rows"):
         distances(matrix, np.array([0, 1]), 2)
