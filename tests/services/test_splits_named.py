@@ -132,6 +132,32 @@ def test_a_rerun_is_reused_and_a_new_split_replaces_the_old(wb: Workbench) -> No
     assert wb.split_report("p")["run"]["id"] == first["run"]["id"]
 
 
+class _Killed(Exception):
+    pass
+
+
+def test_an_interrupted_split_resumes_from_its_assignment(wb: Workbench) -> None:
+    _project(wb)
+
+    def dies_after_the_assignment(_done: float, message: str) -> None:
+        if message == "assignment 1/1":
+            raise _Killed
+
+    with pytest.raises(_Killed):
+        splits.run(
+            wb.db, "p", sets=SETS, data_dir=wb.settings.data_dir, progress=dies_after_the_assignment
+        )
+    assert _assignment(wb) == {}  # nothing stored on the records yet
+    resumed = splits.run(wb.db, "p", sets=SETS, data_dir=wb.settings.data_dir)
+    assert resumed["run"]["resumed_chunks"] == 1 and not resumed["run"]["reused"]
+    assigned = _assignment(wb)
+    with wb.db.session() as s:
+        s.execute(delete(AnalysisRun))
+    fresh = _split(wb)
+    assert fresh["run"]["resumed_chunks"] == 0 and _assignment(wb) == assigned
+    assert fresh["sets"] == resumed["sets"] and fresh["distances"] == resumed["distances"]
+
+
 def _examples(wb: Workbench) -> training.Examples:
     with wb.db.session() as s:
         task = tasks.get(s, projects.get(s, "p"), "topic")
@@ -154,6 +180,9 @@ def test_training_scores_on_the_test_set_and_trains_outside_it(wb: Workbench) ->
         task = tasks.get(s, projects.get(s, "p"), "topic")
         assert test_splits.test_ids(s, task.id) == in_test
         assert not set(test_splits.train_ids(s, task.id)) & set(in_test)
+        # Weak labels of a record are held out by its set, not by the hash rule.
+        held = test_splits.would_be_test(s, model_registry.state(s, task), sorted(assigned))
+        assert held == set(in_test)
 
     # Records labeled after the split have no set: they join by the hash rule.
     n_of = {n: r for r, n in _key_of(wb).items()}

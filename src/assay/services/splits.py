@@ -249,7 +249,13 @@ def run(
             seed,
         )
         [assigned] = stored_runs.chunked(
-            db, run, [item], assign, executor=executor, message="assignment"
+            db,
+            run,
+            [item],
+            assign,
+            executor=executor,
+            progress=lambda done, message: progress(0.1 + 0.4 * done, message),
+            message="assignment",
         )
         assignment = assigned["assignment"]
         distances: list[documents.SplitDistance] = []
@@ -261,6 +267,7 @@ def run(
                 [(inputs.features, assignment[inputs.has_vector], len(inputs.sizes), seed)],
                 measure,
                 executor=executor,
+                progress=lambda done, message: progress(0.5 + 0.3 * done, message),
                 message="distances",
                 offset=1,
             )
