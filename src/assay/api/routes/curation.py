@@ -82,8 +82,9 @@ def split_report(wb: WorkbenchDep, project: str) -> documents.SplitReport:
     "neighbourhood), manual labels that high-confidence weak labels contradict, and annotator "
     "disagreements; each list becomes a ranked static slice `quality-<task>-<list>`. The job's "
     "result (QualityResult) names them. 404: unknown project, task or embedding; 422: an "
-    "extraction task, labels of one class, too few labels for the folds, no ready embedding. "
-    "Nothing is stored on a refusal.",
+    "extraction or multi-label task, labels of one class, too few labels for the folds, no "
+    "ready embedding, a dynamic slice where a list's slice goes. Nothing is stored on a "
+    "refusal.",
 )
 def check_quality(
     wb: WorkbenchDep, project: str, task: str, body: schemas.QualityCheck, wait: Wait = False
