@@ -39,7 +39,6 @@ export function CurateDuplicates({ project }: { project: Project }) {
     <>
       <FindForm project={project} kind={kind} onKind={(next) => open({ kind: next })} />
       <Groups
-        key={`${kind} ${mixedOnly}`}
         project={project}
         kind={kind}
         mixedOnly={mixedOnly}
@@ -154,6 +153,38 @@ function Groups({
   mixedOnly: boolean;
   onMixed: (mixed: boolean) => void;
 }) {
+  return (
+    <section className="panel" aria-label="Duplicate groups" data-testid="duplicate-groups">
+      <div className="section-head">
+        <h2>Groups</h2>
+        <label className="curate-check">
+          <input
+            type="checkbox"
+            checked={mixedOnly}
+            onChange={(event) => onMixed(event.target.checked)}
+          />
+          Mixed labels only
+        </label>
+      </div>
+      <GroupPages
+        key={`${kind} ${mixedOnly}`}
+        project={project}
+        kind={kind}
+        mixedOnly={mixedOnly}
+      />
+    </section>
+  );
+}
+
+function GroupPages({
+  project,
+  kind,
+  mixedOnly,
+}: {
+  project: Project;
+  kind: DuplicateKind;
+  mixedOnly: boolean;
+}) {
   const [pages, setPages] = useState(FIRST_PAGE);
   const found = useDuplicateGroups(project.name, kind, mixedOnly, pages.cursor);
   if (found.isPending) return <Loading what="Loading the groups" />;
@@ -168,32 +199,21 @@ function Groups({
     );
   }
   const page = found.data;
-  const shownTotal = mixedOnly ? page.mixed : page.groups;
   return (
-    <section className="panel" aria-label="Duplicate groups" data-testid="duplicate-groups">
-      <div className="section-head">
-        <p data-testid="duplicates-summary">
-          {formatNumber(page.groups)} {kind} groups of {formatNumber(page.records)} records in{" "}
-          {page.attribute}
-          {page.embedding && <> (embedding {page.embedding})</>}
-          {page.threshold !== null && <>, threshold {page.threshold}</>};{" "}
-          <strong className={page.mixed > 0 ? "curate-warn" : undefined}>
-            {formatNumber(page.mixed)} with mixed labels
-          </strong>
-          <span className="muted">
-            {" "}
-            · found {page.run.finished_at ? formatTime(page.run.finished_at) : "—"}
-          </span>
-        </p>
-        <label className="curate-check">
-          <input
-            type="checkbox"
-            checked={mixedOnly}
-            onChange={(event) => onMixed(event.target.checked)}
-          />
-          Mixed labels only
-        </label>
-      </div>
+    <>
+      <p data-testid="duplicates-summary">
+        {formatNumber(page.groups)} {kind} groups of {formatNumber(page.records)} records in{" "}
+        {page.attribute}
+        {page.embedding && <> (embedding {page.embedding})</>}
+        {page.threshold !== null && <>, threshold {page.threshold}</>};{" "}
+        <strong className={page.mixed > 0 ? "curate-warn" : undefined}>
+          {formatNumber(page.mixed)} with mixed labels
+        </strong>
+        <span className="muted">
+          {" "}
+          · found {page.run.finished_at ? formatTime(page.run.finished_at) : "—"}
+        </span>
+      </p>
       {page.page.length === 0 ? (
         <p data-testid="no-groups">
           {mixedOnly
@@ -206,7 +226,7 @@ function Groups({
           <Pager
             pages={pages}
             shown={page.page.length}
-            total={shownTotal}
+            total={mixedOnly ? page.mixed : page.groups}
             size={PAGE_SIZE}
             next={page.next_cursor}
             what="groups"
@@ -215,7 +235,7 @@ function Groups({
           />
         </>
       )}
-    </section>
+    </>
   );
 }
 

@@ -181,6 +181,8 @@ export function useLabeling(args: LabelingArgs) {
     setHighlight,
     clearSelection: () => setPending(null),
     canLabel: annotator !== "" && record !== undefined,
+    /** the record is shown: `k` may keep its label */
+    canKeep: record !== undefined,
     lastError: change.error && change.variables?.record === id ? change.error : null,
     choose,
     keep,
@@ -219,6 +221,7 @@ export function useLabelingKeys({
       // would land on the record the user has left (and a keep would skip the next one).
       if (addressIndex() !== index) return false;
       if (keep) {
+        if (!labeling.canKeep) return false;
         labeling.keep();
       } else {
         if (!label || !labeling.canLabel) return false;
