@@ -63,17 +63,45 @@ class KCenterState:
     nearest: np.ndarray  # float32 (n,); -1 for chosen rows and given centres
 
 
-def _lower(nearest: np.ndarray, rows: np.ndarray, matrix: np.ndarray, norms: np.ndarray) -> None:
-    """``nearest = min(nearest, squared distance to rows)`` in chunks: one GEMM pass."""
+def _lower(
+    nearest: np.ndarray,
+    rows: np.ndarray,
+    matrix: np.ndarray,
+    norms: np.ndarray,
+    *,
+    apart: float = np.inf,
+) -> None:
+    """``nearest = min(nearest, squared distance to rows)`` in chunks: one GEMM pass.
+
+    ``apart``: a squared distance that every one of ``rows`` keeps from every centre before
+    them (greedy's picks: the smallest pick score of the round). A row whose nearest centre
+    ``a`` is within half of that cannot come closer to a new centre ``c`` (d(x, c) >=
+    d(a, c) - d(x, a) >= d(x, a)), so the pass skips it (kept rows are gathered where they
+    are under half of a chunk)."""
     if len(rows) == 0:
         return
-    centres = matrix[rows]
+    twice = matrix[rows] * np.float32(-2.0)
     centre_norms = norms[rows]
+    # skip rows with 4·nearest <= apart, with a margin far above float32 rounding, so that a
+    # skipped row is one whose distance the product could not lower
+    skip = apart / 4.0 * (1.0 - 1e-3) if np.isfinite(apart) else -1.0
     step = chunk_rows(len(rows))
     for start in range(0, len(matrix), step):
         stop = min(start + step, len(matrix))
-        d2 = squared_distances(matrix[start:stop], norms[start:stop], centres, centre_norms)
-        np.minimum(nearest[start:stop], d2.min(axis=1), out=nearest[start:stop])
+        keep = np.flatnonzero(nearest[start:stop] > skip)
+        if 2 * len(keep) > stop - start:  # gathering most rows costs more than it saves
+            block, at = matrix[start:stop], slice(start, stop)
+        elif len(keep):
+            block, at = np.take(matrix, keep + start, axis=0), keep + start
+        else:
+            continue
+        # min over centres of |c|² - 2 x·c, then + |x|²: two passes over the block, not five
+        products = block @ twice.T
+        products += centre_norms[None, :]
+        lowest = products.min(axis=1)
+        lowest += norms[at]
+        np.maximum(lowest, 0.0, out=lowest)
+        nearest[at] = np.minimum(nearest[at], lowest)
 
 
 def _greedy_round(
@@ -167,7 +195,7 @@ def k_center(
         picks, values = _greedy_round(matrix, norms, near, size - len(chosen))
         if not picks:
             break
-        _lower(near, np.array(picks, np.int64), matrix, norms)
+        _lower(near, np.array(picks, np.int64), matrix, norms, apart=min(values))
         chosen.extend(picks)
         scores.extend(values)
         if checkpoint is not None:
