@@ -89,6 +89,7 @@ def _lower(
     for start in range(0, len(matrix), step):
         stop = min(start + step, len(matrix))
         keep = np.flatnonzero(nearest[start:stop] > skip)
+        at: slice | np.ndarray
         if 2 * len(keep) > stop - start:  # gathering most rows costs more than it saves
             block, at = matrix[start:stop], slice(start, stop)
         elif len(keep):
