@@ -50,8 +50,10 @@ from assay.storage.models import (
 JOB_KIND = "duplicates"
 KINDS = documents.values(documents.DuplicateKind)
 DEFAULT_THRESHOLDS = {"lexical": 0.8, "semantic": 0.95}
-MINHASH_CHUNK = 10_000  # texts per stored chunk of MinHash signatures
-SEMANTIC_CHUNK = 10_000  # query rows per stored chunk of neighbours
+# Texts per stored chunk of MinHash signatures, and query rows per stored chunk of
+# neighbours: part of a run's inputs, as a stored chunk holds the rows of its position.
+MINHASH_CHUNK = 10_000
+SEMANTIC_CHUNK = 10_000
 NEIGHBOURS = 10  # neighbours asked of the vector index per record (semantic)
 READ_PAGE = 5000  # records read at a time
 _IN_CHUNK = 900  # ids per IN (...) list
@@ -184,10 +186,13 @@ def run(
             vectors = embeddings.load(data_dir, emb)
             ids = vectors.ids[search.rows_of(vectors, np.asarray(_visible_ids(s, found)))]
             texts: list[str] = []
-            inputs = stored_runs.fingerprint(ids, [emb.id, vectors.version])
+            inputs = stored_runs.fingerprint(
+                ids, [emb.id, vectors.version], {"chunk": SEMANTIC_CHUNK, "k": NEIGHBOURS}
+            )
         else:
             ids, texts = _texts(s, found, attr)
-            inputs = stored_runs.fingerprint(ids, _digest(texts))
+            chunk = {"chunk": MINHASH_CHUNK} if kind == "lexical" else None
+            inputs = stored_runs.fingerprint(ids, _digest(texts), chunk)
     params = {
         "kind": kind,
         "attribute": attribute_name,

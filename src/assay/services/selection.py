@@ -514,11 +514,11 @@ def _inputs(plan: _Plan) -> str:
         else None
     )
     reads_labels = plan.strategy == "auto" or plan.used in ("coreset", "typical")
+    source = plan.source.key if plan.source is not None else None
+    if plan.source is not None and plan.source.kind == "model":  # a chunk holds its rows
+        source = {**plan.source.key, "chunk": PROBABILITY_CHUNK}
     return stored_runs.fingerprint(
-        plan.pool,
-        vectors,
-        plan.labeled if reads_labels else None,
-        plan.source.key if plan.source is not None else None,
+        plan.pool, vectors, plan.labeled if reads_labels else None, source
     )
 
 
