@@ -177,6 +177,11 @@ def test_split_and_its_report(page: Any, server: Any, curated: Workbench, shot: 
     expect(report.get_by_test_id("split-distances").locator("tbody tr")).to_have_count(2)
     expect(report.get_by_test_id("split-duplicates")).to_contain_text("0 across sets")
     shot("curate-split")
+    # A set's name opens its records in the data browser.
+    test_set = next(s for s in stored["sets"] if s["name"] == "test")
+    report.get_by_role("link", name="test", exact=True).click()
+    expect(page).to_have_url(re.compile(f"/projects/{PROJECT}/browser\\?"))
+    expect(page.get_by_test_id("result-count").first).to_contain_text(f"of {test_set['records']:,}")
 
 
 def test_label_quality_and_its_review(
@@ -255,7 +260,9 @@ def test_exact_duplicates(page: Any, server: Any, curated: Workbench, shot: Any)
     expect(mixed).to_contain_text("running_id 0")
     shot("curate-duplicates")
 
-    groups.get_by_label("Mixed labels only").check()
+    toggle = groups.get_by_label("Mixed labels only")
+    toggle.click()  # the URL changes, then the box shows it (check() looks in between)
+    expect(toggle).to_be_checked()
     expect(page).to_have_url(re.compile("mixed=1"))
     expect(page.get_by_test_id("duplicate-group")).to_have_count(1)
     expect(page.get_by_test_id("duplicate-group")).to_contain_text("running_id 5000")
