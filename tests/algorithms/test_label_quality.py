@@ -119,6 +119,22 @@ def test_confident_joint_counts_by_threshold() -> None:
     assert np.allclose(scores, [0.8])
 
 
+def test_the_joint_counts_the_errors_and_the_margin_chooses_them() -> None:
+    labels = np.array([0, 0, 0, 0, 1, 1])
+    probabilities = np.array(
+        [[0.9, 0.1], [0.02, 0.98], [0.02, 0.98], [0.3, 0.7], [0.05, 0.95], [0.05, 0.95]]
+    )
+    # Thresholds: class 0 = (0.9 + 0.02 + 0.02 + 0.3) / 4 = 0.31, class 1 = 0.95. Row 3
+    # reaches neither (0.3, 0.7), so the joint counts 3 of the 4 rows given 0: [1, 2],
+    # rescaled to 4 rows: [1.33, 2.67] -> 3 rows given 0 belong to 1. The 3 with the largest
+    # margin of 1 over 0 are rows 1, 2 and 3, though row 3 is in no off-diagonal cell.
+    assert np.array_equal(confident_joint(probabilities, labels), [[1, 2], [0, 2]])
+    rows, scores, suggested = label_issues(probabilities, labels)
+    assert rows.tolist() == [1, 2, 3]
+    assert np.allclose(scores, [0.96, 0.96, 0.4])
+    assert suggested.tolist() == [1, 1, 1]
+
+
 def test_label_issues_find_the_flipped_rows() -> None:
     features, _, given, flipped = _blobs()
     probabilities = _out_of_fold(features, given, 3)
