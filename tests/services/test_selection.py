@@ -17,7 +17,7 @@ from assay import Workbench
 from assay.algorithms import selection as selectors
 from assay.errors import AssayError, Conflict, NotFound, ValidationError
 from assay.services import embeddings, model_inputs, model_registry, projects, selection, tasks
-from assay.storage.models import AnalysisRun, DataSlice, Job, RunChunk
+from assay.storage.models import AnalysisRun, Annotation, DataSlice, Heuristic, Job, RunChunk
 
 PROJECT = "topics"
 EMBEDDING = "text-tfidf-svd"
@@ -274,3 +274,34 @@ def test_uncertainty_from_the_live_model_in_stored_chunks(
     )
     lowest = min(by_id[i] for i in picks)
     assert all(by_id[i] <= lowest + 1e-5 for i in set(pool) - set(picks))
+
+
+def test_uncertainty_from_an_active_learners_votes(wb: Workbench, project: str) -> None:
+    name = wb.add_active_learner(PROJECT, "topic", embedding=EMBEDDING)["name"]
+    with pytest.raises(ValidationError, match="no votes with a confidence"):
+        wb.select(PROJECT, strategy="uncertainty", size=5, heuristic=name)  # not run yet
+    job = wb.run_heuristics(PROJECT, [name], wait=True)
+    assert job["status"] == "done", job["error"]
+    result = _select(
+        wb, strategy="uncertainty", size=SIZE, heuristic=name, measure="least_confidence"
+    )
+    assert result["run"]["params"]["source"] == "heuristic"
+    with wb.db.session() as s:
+        heuristic_id = s.scalar(select(Heuristic.id).where(Heuristic.name == name))
+        voted = dict(
+            s.execute(
+                select(Annotation.record_id, Annotation.confidence).where(
+                    Annotation.source == "heuristic", Annotation.source_id == str(heuristic_id)
+                )
+            ).all()
+        )
+    assert 0 < len(voted) < RECORDS
+    # a record without a vote is as uncertain as can be: one in three for each label
+    confidence = {i: voted.get(i, 1 / 3) for i in _ids(wb)}
+    picks = _slice_ids(wb, result["slice"])
+    assert [r["score"] for r in result["records"]] == pytest.approx(
+        [1 - confidence[i] for i in picks], abs=1e-5
+    )
+    assert all(
+        confidence[i] >= max(confidence[p] for p in picks) for i in confidence.keys() - picks
+    )

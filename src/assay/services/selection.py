@@ -264,15 +264,15 @@ def _free_slice_name(session: Session, project: Project, name: str) -> str:
 
 
 def _selection_slices(session: Session, project: Project) -> set[str]:
-    """The names of the slices the project's selections made."""
-    summaries = session.scalars(
-        select(AnalysisRun.summary).where(
+    """The names of the slices the project's selections made (named, or ``selection-<id>``)."""
+    rows = session.execute(
+        select(AnalysisRun.id, AnalysisRun.params).where(
             AnalysisRun.project_id == project.id,
             AnalysisRun.kind == JOB_KIND,
             AnalysisRun.status == "done",
         )
     )
-    return {str(doc["slice"]) for doc in summaries if doc and doc.get("slice")}
+    return {str((params or {}).get("name") or f"selection-{run_id}") for run_id, params in rows}
 
 
 def _task(
