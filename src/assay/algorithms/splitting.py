@@ -140,8 +140,9 @@ def split(
     run of consecutive units (each label combination, each cluster within it) has its keys
     spread evenly over [0, 1). Units are then dealt to the sets in key order by cumulative
     row count, so each set gets its share of every stratum (to within about one unit) and
-    exactly its size when there are no groups. Linear apart from two sorts: a million rows
-    take about a second."""
+    exactly its size when there are no groups; with groups, units of one row nearest each
+    boundary between sets then move across it until the sizes are exact. Linear apart
+    from two sorts: a million rows take about a second."""
     labels = np.asarray(labels)
     if labels.ndim == 1:
         labels = labels[:, None]
@@ -168,13 +169,31 @@ def split(
     keys = np.empty(len(firsts), dtype=np.float64)
     keys[order] = np.modf(rng.random() + np.arange(len(firsts)) * _GOLDEN)[0]
     dealt = np.argsort(keys, kind="stable")
-    ends = np.cumsum(weights[dealt])
-    middles = ends - weights[dealt] / 2.0
+    dealt_weights = weights[dealt]
+    middles = np.cumsum(dealt_weights) - dealt_weights / 2.0
+    dealt_set = np.minimum(np.searchsorted(bounds, middles, side="right"), len(sizes))
+    if groups is not None:
+        _even_out(dealt_set, dealt_weights, bounds)
     unit_set = np.empty(len(firsts), dtype=np.int64)
-    unit_set[dealt] = np.searchsorted(bounds, middles, side="right")
-    unit_set = np.minimum(unit_set, len(sizes))
+    unit_set[dealt] = dealt_set
     unit_set[unit_set == len(sizes)] = -1
     return unit_set[unit_of].astype(np.int16)
+
+
+def _even_out(dealt_set: np.ndarray, weights: np.ndarray, bounds: np.ndarray) -> None:
+    """Exact set sizes where groups made them miss, in place: at each boundary between set s
+    and s + 1 (sets are consecutive in key order), the units of one row nearest to it move
+    across until the rows up to set s add up to ``bounds[s]``. They are the units whose keys
+    are closest to the other set's, so the sets' strata hardly change; where too few units
+    of one row are at hand, the size stays off by what is missing."""
+    for boundary in range(len(bounds) - 1):
+        surplus = int(weights[dealt_set <= boundary].sum()) - int(bounds[boundary])
+        if surplus > 0:  # the last singles of sets <= boundary move up into set boundary + 1
+            movable = np.flatnonzero((dealt_set <= boundary) & (weights == 1))[::-1]
+            dealt_set[movable[:surplus]] = boundary + 1
+        elif surplus < 0:  # the first singles of the sets above move down into this one
+            movable = np.flatnonzero((dealt_set > boundary) & (weights == 1))
+            dealt_set[movable[:-surplus]] = boundary
 
 
 def _units(groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
