@@ -192,6 +192,7 @@ def test_quality_lists_and_pages(news: TestClient, wb: Workbench) -> None:
     assert (flipped["given"], flipped["suggested"]) == (_topic(FLIPPED[0]), _right(FLIPPED[0]))
     weak = news.get(quality, params={"list": "weak_disagreement"}).json()
     assert weak["list"] == "weak_disagreement" and weak["total"] == 0
+    error(news.get(quality, params={"cursor": "not-a-cursor"}), 422)
 
 
 def test_quality_refusals_store_nothing(news: TestClient, wb: Workbench) -> None:
@@ -229,6 +230,7 @@ def test_duplicates_groups_and_pages(news: TestClient) -> None:
     mixed = news.get(f"{P}/duplicates", params={"mixed_only": "true"}).json()
     assert mixed["page"] and all(g["mixed_labels"] for g in mixed["page"])
     assert len(mixed["page"]) == result["mixed"]
+    error(news.get(f"{P}/duplicates", params={"cursor": "not-a-cursor"}), 422)
 
     semantic = {"kind": "semantic", "threshold": 0.99}
     found = done(news.post(f"{P}/duplicates", json=semantic, params=WAIT))
