@@ -513,8 +513,7 @@ def page(
     for r in found:
         record_id, group_no = int(r.record_id), int(r.group_no)
         score = None if r.score is None or np.isnan(r.score) else float(r.score)
-        if group_no not in lowest or (score is not None and (lowest[group_no] or 2.0) > score):
-            lowest[group_no] = score
+        lowest.setdefault(group_no, score)  # a group's records all carry its lowest
         if record_id not in stored:  # deleted since the run
             continue
         members[group_no].append(
