@@ -137,6 +137,7 @@ def check(
         heuristic=heuristic,
         name=name,
         data_dir=data_dir,
+        ids=False,
     )
 
 
@@ -155,8 +156,10 @@ def _plan(
     heuristic: str | None,
     name: str | None,
     data_dir: Path | None,
+    ids: bool = True,
 ) -> _Plan:
-    """Resolve a selection's options against the project, refusing what cannot be done."""
+    """Resolve a selection's options against the project, refusing what cannot be done
+    (``ids``: read the pool's record ids; without, a plan that only checks may count them)."""
     if strategy not in STRATEGIES:
         raise ValidationError(
             f"unknown selection strategy {strategy!r}: use {', '.join(STRATEGIES)}",
@@ -207,11 +210,15 @@ def _plan(
                 f"{found_embedding.state}): run it first, or let it finish",
                 embedding=found_embedding.name,
             )
-    pool = np.asarray(queries.record_ids(session, project, pool_where), dtype=np.int64)
-    if vectors is not None:
-        pool = vectors.ids[search.rows_of(vectors, pool)]
-    available = len(pool)
-    if used in ("coreset", "typical"):  # labeled records are centres, never picked
+    centres = used in ("coreset", "typical")  # labeled records are centres, never picked
+    if ids or vectors is not None or centres:
+        pool = np.asarray(queries.record_ids(session, project, pool_where), dtype=np.int64)
+        if vectors is not None:
+            pool = vectors.ids[search.rows_of(vectors, pool)]
+        available = len(pool)
+    else:  # a check that only counts: the ids of a million records take seconds to read
+        pool, available = np.empty(0, np.int64), queries.count(session, project, pool_where)
+    if centres:
         available -= len(np.intersect1d(pool, labeled, assume_unique=True))
     if size > available:
         raise ValidationError(_too_many(size, available, used, found_embedding), size=size)
