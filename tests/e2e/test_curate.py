@@ -152,6 +152,13 @@ def test_select_what_to_label_next(page: Any, server: Any, curated: Workbench, s
     assert query["slice"] == [name.group(1)]
     assert query["order"] == [f"slice:{name.group(1)}"]
     expect(page.get_by_test_id("position")).to_have_text(f"record 1 of {PICKS}")
+    # Back on the curate page, a reload reads the picks back from their slice (the URL names
+    # it), in the same order.
+    page.go_back()
+    expect(page).to_have_url(re.compile(f"{CURATE}\\?picks={name.group(1)}$"))
+    page.reload()
+    expect(page.get_by_test_id("picks").get_by_role("heading")).to_contain_text(name.group(1))
+    assert row_ids(page.get_by_test_id("pick-table")) == shown
 
 
 def test_split_and_its_report(page: Any, server: Any, curated: Workbench, shot: Any) -> None:

@@ -3,7 +3,7 @@
 // quality lists of a task, and the near-duplicate groups. The URL holds the part shown
 // (`view`) and each part's choices; every run is a job whose end refreshes what it changed.
 import { useQueryClient } from "@tanstack/react-query";
-import { useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import type { Job, Project } from "../api/client";
 import {
@@ -15,15 +15,16 @@ import {
   type SelectionStrategy,
 } from "../api/curation";
 import { useProject } from "../api/projects";
+import { useRecordsPage } from "../api/records";
 import { useSlices } from "../api/slices";
 import { Options } from "../components/Fields";
 import { useJobs } from "../components/Jobs";
-import { InlineError, QueryView } from "../components/States";
+import { InlineError, Loading, QueryView } from "../components/States";
 import { formatNumber, recordName } from "../format";
-import { projectPath, selectionParams, sliceOrder } from "../routes";
+import { projectPath, selectionParams, selectionQuery, sliceOrder } from "../routes";
 import { readView, snippet, VIEWS, type View } from "./curate";
 import { CurateDuplicates } from "./CurateDuplicates";
-import { EmbeddingSelect } from "./CurateParts";
+import { EmbeddingSelect, ResultError } from "./CurateParts";
 import { CurateQuality } from "./CurateQuality";
 import { CurateSplit } from "./CurateSplit";
 import "./Curate.css";
@@ -85,9 +86,22 @@ const SOURCES = [
   ["heuristic", "an active learner (heuristic)"],
 ] as const;
 
+/** Picks shown at most (a result holds the first 100 with their scores). */
+const PICKS_SHOWN = 100;
+
 function SelectPanel({ project }: { project: Project }) {
   const name = project.name;
   const client = useQueryClient();
+  const [params, setParams] = useSearchParams();
+  // The slice of the picks shown (`picks` in the URL): a reload shows its records.
+  const picks = params.get("picks");
+  const mounted = useRef(true);
+  useEffect(() => {
+    mounted.current = true;
+    return () => {
+      mounted.current = false;
+    };
+  }, []);
   const labeled = project.tasks.filter((t) => t.type !== "extraction");
   const [strategy, setStrategy] = useState<SelectionStrategy>("auto");
   const [size, setSize] = useState("50");
@@ -108,7 +122,10 @@ function SelectPanel({ project }: { project: Project }) {
     track(job, `Select ${formatNumber(body.size)} records (${body.strategy})`, (done: Job) => {
       const picked = done.result as SelectionResult;
       client.setQueryData(curationKeys.selection(name), picked);
+      // A page left since: the result waits in the cache; the URL is that page's now.
+      if (!mounted.current) return;
       setResult(picked);
+      setParams(new URLSearchParams({ picks: picked.slice }));
     }),
   );
   const count = Number(size);
@@ -240,17 +257,26 @@ function SelectPanel({ project }: { project: Project }) {
         {sizeInvalid && <p className="inline-error">Pick a whole number of records, 1 or more.</p>}
         <InlineError error={select.error} />
       </section>
-      {result && <Picks project={project} result={result} />}
+      {result && result.slice === (picks ?? result.slice) ? (
+        <Picks project={project} result={result} />
+      ) : picks ? (
+        <SlicePicks project={project} slice={picks} />
+      ) : null}
     </>
   );
 }
 
+/** The data browser's and the labeling suite's paths on a slice, in its order. */
+function slicePaths(project: string, slice: string) {
+  const params = selectionParams({ slice, order: sliceOrder(slice) });
+  return {
+    browse: projectPath(project, "browser", params),
+    label: projectPath(project, "labeling", params),
+  };
+}
+
 function Picks({ project, result }: { project: Project; result: SelectionResult }) {
-  const browse = projectPath(
-    project.name,
-    "browser",
-    selectionParams({ slice: result.slice, order: sliceOrder(result.slice) }),
-  );
+  const { browse } = slicePaths(project.name, result.slice);
   return (
     <section className="panel" aria-labelledby="picks-heading" data-testid="picks">
       <div className="section-head">
@@ -312,6 +338,67 @@ function Picks({ project, result }: { project: Project; result: SelectionResult 
           {formatNumber(result.size)}.
         </p>
       )}
+    </section>
+  );
+}
+
+/** The picks of an earlier selection, read back from its slice (a reload, a shared link): the
+ * records in their order, without the scores and the strategy's reason of the run. */
+function SlicePicks({ project, slice }: { project: Project; slice: string }) {
+  const { browse, label } = slicePaths(project.name, slice);
+  const body = selectionQuery({ slice, order: sliceOrder(slice) });
+  const found = useRecordsPage(project.name, body, 1, PICKS_SHOWN);
+  if (found.isPending) return <Loading what="Loading the picks" />;
+  if (found.isError) {
+    return (
+      <ResultError
+        error={found.error}
+        title={`The slice ${slice} is gone`}
+        why="Its picks were deleted; select again above."
+        retry={() => void found.refetch()}
+      />
+    );
+  }
+  const page = found.data;
+  return (
+    <section className="panel" aria-labelledby="picks-heading" data-testid="picks">
+      <div className="section-head">
+        <h2 id="picks-heading">
+          {formatNumber(page.total)} records picked, in the slice{" "}
+          <span className="mono">{slice}</span>
+        </h2>
+        <div className="actions">
+          <Link className="button" to={browse}>
+            Open in the data browser
+          </Link>
+          <Link className="button primary" to={label}>
+            Label these
+          </Link>
+        </div>
+      </div>
+      <p className="muted">Their scores and the strategy's reason show after a run.</p>
+      <div className="table-scroll">
+        <table className="table" data-testid="pick-table">
+          <thead>
+            <tr>
+              <th className="num">#</th>
+              <th>Record</th>
+              <th>Text</th>
+            </tr>
+          </thead>
+          <tbody>
+            {page.records.map((record, i) => (
+              <tr key={record.id} data-record={record.id}>
+                <td className="num">{i + 1}</td>
+                <td className="nowrap">{recordName(project, record)}</td>
+                <td className="cell" dir="auto">
+                  {snippet(project, record.data)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

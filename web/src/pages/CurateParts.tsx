@@ -1,14 +1,17 @@
 // Pieces the curate page's parts share: the embedding choice, a label value as chips, the
 // pager of a cursor-paged list, and the state of a result not made yet (the API's 404).
 import type { ReactNode } from "react";
+import { Link } from "react-router-dom";
 import { ApiError, errorMessage, type Task } from "../api/client";
 import { useEmbeddings } from "../api/embeddings";
 import { Empty, ErrorState } from "../components/States";
 import { formatNumber } from "../format";
+import { projectPath } from "../routes";
 import { firstRank, labelNames, type Pages } from "./curate";
 import { LabelChip } from "./LabelingPanels";
 
-/** A ready embedding to use, or "" for the server's default (the project's only ready one). */
+/** A ready embedding to use, or "" for the server's default (the project's only ready one);
+ * with none ready, where to add one. */
 export function EmbeddingSelect({
   project,
   value,
@@ -20,6 +23,15 @@ export function EmbeddingSelect({
 }) {
   const embeddings = useEmbeddings(project);
   const ready = (embeddings.data ?? []).filter((e) => e.state === "ready");
+  if (embeddings.data && ready.length === 0) {
+    return (
+      <p className="muted curate-no-embedding" data-testid="no-embedding">
+        No ready embedding:{" "}
+        <Link to={projectPath(project, "settings")}>add one in Settings</Link> (coreset, typical,
+        cluster, the split's distances and label quality read one).
+      </p>
+    );
+  }
   return (
     <label title="The embedding the vectors come from (Settings → Embeddings adds one)">
       Embedding
