@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from assay import Workbench
 from assay.errors import AssayError, NotFound, ValidationError
-from assay.services import embeddings, near_duplicates, projects
+from assay.services import embeddings, near_duplicates, projects, search
 from assay.storage.models import AnalysisRun, Job, RunChunk
 
 PROJECT = "dupes"
@@ -207,6 +207,14 @@ def test_semantic_groups_match_the_vectors_cosine(
     lowest = [min(similarity[i, j] for i in g for j in g if i < j) for g in expected]
     assert all(g["similarity"] <= 1.0 for g in _groups(wb, "semantic"))
     assert [g["similarity"] for g in _groups(wb, "semantic")] == pytest.approx(lowest, abs=1e-3)
+    # through the HNSW graph (as above 50,000 vectors): the same groups at this size
+    monkeypatch.setattr(search, "EXACT_BELOW", 50)
+    graph = _find(wb, kind="semantic", threshold=0.8)
+    assert (embeddings.version_dir(wb.settings.data_dir, found) / search.INDEX_FILE).exists()
+    rows, columns = np.nonzero(np.triu(similarity >= 0.8, 1))
+    expected = _expected(RECORDS, list(zip(rows.tolist(), columns.tolist(), strict=True)))
+    assert graph["groups"] == len(expected)
+    assert _keys(_groups(wb, "semantic")) == expected
 
 
 def test_pages_and_group_ids(wb: Workbench, project: str) -> None:
