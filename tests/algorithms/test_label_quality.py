@@ -13,6 +13,7 @@ from assay.algorithms.label_quality import (
     fold_of,
     fold_probabilities,
     label_issues,
+    label_issues_multilabel,
     neighbour_labels,
     weak_disagreement,
 )
@@ -170,3 +171,31 @@ def test_annotator_disagreement_scores_the_minority_share() -> None:
     rows, scores = annotator_disagreement(votes)
     assert rows.tolist() == [4, 1, 3]
     assert np.allclose(scores, [2 / 3, 1 / 2, 1 / 3])
+
+
+def test_multilabel_issues_point_at_the_flipped_label() -> None:
+    # Label l is present where coordinate l of the row is positive; the model's probability
+    # of each label follows the truth; 20 (row, label) entries are flipped, one per row. Those
+    # near a boundary cannot be told apart: at least half must be found.
+    rng = np.random.default_rng(2)
+    points = rng.normal(size=(300, 8))
+    truth = points[:, :3] > 0
+    probabilities = 1.0 / (1.0 + np.exp(-5.0 * points[:, :3]))
+    given = truth.copy()
+    flipped = rng.choice(300, size=20, replace=False)
+    columns = rng.integers(0, 3, size=20)
+    given[flipped, columns] = ~given[flipped, columns]
+    matrix = (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
+    shares = neighbour_labels(matrix, given, 3, neighbours=10)
+    assert shares.shape == (300, 3)
+    # Smoothed shares: (neighbours with the label + the label's share) / (10 + 1).
+    counts = shares * 11 - given.mean(axis=0)
+    assert np.allclose(counts, counts.round()) and counts.min() > -1e-9 and counts.max() < 10.01
+    for neighbours in (None, shares):
+        rows, scores, suspect = label_issues_multilabel(probabilities, given, neighbours=neighbours)
+        assert np.all(np.diff(scores) <= 0)
+        hit = np.isin(rows, flipped)
+        assert hit.mean() >= 0.7
+        assert hit.sum() >= 10
+        column_of = dict(zip(flipped.tolist(), columns.tolist(), strict=True))
+        assert all(column_of[r] == c for r, c in zip(rows[hit], suspect[hit], strict=True))

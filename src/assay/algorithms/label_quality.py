@@ -114,12 +114,20 @@ def neighbour_labels(
     are smoothed with one pseudo-count spread over the classes in proportion to their share
     of the labels, so a row whose few neighbours all agree is not given probability 0 for the
     other classes.
+
+    Multi-label: ``labels`` an ``(n, classes)`` bool matrix; then each column is the share of
+    the neighbours that have that label, smoothed the same way toward the label's share.
     """
     matrix = np.asarray(matrix, dtype=np.float32)
-    labels = np.asarray(labels, dtype=np.int64)
-    n = len(labels)
+    labels = np.asarray(labels)
+    if labels.ndim == 2:
+        indicators = labels.astype(np.float64)
+    else:
+        indicators = np.zeros((len(labels), classes), dtype=np.float64)
+        indicators[np.arange(len(labels)), labels.astype(np.int64)] = 1.0
+    n = len(indicators)
     k = min(neighbours, n - 1)
-    prior = np.bincount(labels, minlength=classes).astype(np.float64) / max(n, 1)
+    prior = indicators.mean(axis=0) if n else np.zeros(classes)
     out = np.empty((n, classes), dtype=np.float64)
     if k < 1:
         out[:] = prior
@@ -129,8 +137,7 @@ def neighbour_labels(
         sims = matrix[start:stop] @ matrix.T
         sims[np.arange(stop - start), np.arange(start, stop)] = -np.inf
         nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        counts = np.zeros((stop - start, classes), dtype=np.float64)
-        np.add.at(counts, (np.arange(stop - start)[:, None], labels[nearest]), 1.0)
+        counts = indicators[nearest].sum(axis=1)
         out[start:stop] = (counts + prior) / (k + 1.0)
     return out
 
@@ -266,3 +273,41 @@ def annotator_disagreement(votes: list[list[int]]) -> tuple[np.ndarray, np.ndarr
     rows = np.flatnonzero(scores > 0)
     rows = rows[np.argsort(-scores[rows], kind="stable")]
     return rows, scores[rows]
+
+
+def label_issues_multilabel(
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    *,
+    neighbours: np.ndarray | None = None,
+    neighbour_weight: float = NEIGHBOUR_WEIGHT,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Multi-label: ``(rows, scores, columns)`` for ``probabilities`` ``(n, L)`` (each label's
+    own probability) and ``labels`` ``(n, L)`` bool. Each label is checked one-vs-rest with
+    ``label_issues`` (``neighbours``: ``neighbour_labels`` of the bool matrix); a row is
+    flagged when any of its labels is, scored by its most suspect label, whose column is
+    returned (the suggestion: flip that label, add it where absent, remove it where given).
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    given = np.asarray(labels, dtype=bool)
+    n, width = given.shape
+    best = np.full(n, -np.inf)
+    column = np.full(n, -1, dtype=np.int64)
+    for label in range(width):
+        pair = np.column_stack([1.0 - p[:, label], p[:, label]])
+        near = None
+        if neighbours is not None:
+            share = np.asarray(neighbours, dtype=np.float64)[:, label]
+            near = np.column_stack([1.0 - share, share])
+        rows, scores, _ = label_issues(
+            pair,
+            given[:, label].astype(np.int64),
+            neighbours=near,
+            neighbour_weight=neighbour_weight,
+        )
+        better = scores > best[rows]
+        best[rows[better]] = scores[better]
+        column[rows[better]] = label
+    flagged = np.flatnonzero(column >= 0)
+    flagged = flagged[np.argsort(-best[flagged], kind="stable")]
+    return flagged, best[flagged], column[flagged]
