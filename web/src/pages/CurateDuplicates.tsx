@@ -261,7 +261,7 @@ function Group({ project, group }: { project: Project; group: DuplicateGroup }) 
       <div className="curate-group-head">
         <strong>Group {formatNumber(group.group)}</strong>
         <span className="muted">{formatNumber(group.size)} records</span>
-        {group.similarity !== null && (
+        {group.similarity !== null && group.similarity < 1 && (
           <span className="muted">similarity ≥ {group.similarity.toFixed(3)}</span>
         )}
         {group.mixed_labels && <span className="badge badge-warn">mixed labels</span>}
