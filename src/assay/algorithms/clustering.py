@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from assay.algorithms.embedders import one_blas_thread
+
 # Entries of one chunk's row-by-centre distance block (float32): 2**24 = 64 MiB at most, so that
 # ``nearest`` never holds n x k beyond a chunk.
 _CHUNK_ENTRIES = 1 << 24
+# Products (rows x centres x dimensions) below which one BLAS thread is used throughout.
+_SMALL = 1 << 30
 # Rows of one mini-batch at least (more when k is large, so that each centre sees some rows).
 _BATCH = 1024
 # Rows sampled for the k-means++ seeding: max(3,072, 3·k), as scikit-learn's MiniBatchKMeans
@@ -87,21 +91,27 @@ def kmeans(
     sample_size = min(n, max(_SEED_SAMPLE, 3 * k))
     sample_rows = np.sort(rng.choice(n, sample_size, replace=False)) if sample_size < n else None
     sample = matrix if sample_rows is None else matrix[sample_rows]
-    centres = _seed_centres(sample, k, rng)
-    counts = np.zeros(k, np.float64)
-    batch = min(n, max(_BATCH, 4 * k))
-    for _ in range(iterations):
-        rows = matrix[np.sort(rng.choice(n, batch, replace=False))] if batch < n else matrix
-        owner, _ = nearest(rows, centres)
-        order = np.argsort(owner, kind="stable")
-        hit, starts, per = np.unique(owner[order], return_index=True, return_counts=True)
-        sums = np.add.reduceat(rows[order], starts, axis=0, dtype=np.float64)
-        counts[hit] += per
-        # centre <- centre + (per / count) * (mean of its rows - centre): the running mean
-        rate = (per / counts[hit])[:, None]
-        means = sums / per[:, None]
-        centres[hit] = (centres[hit] + rate * (means - centres[hit])).astype(np.float32)
-    assignment, _ = nearest(matrix, centres)
+    # small products: on a busy machine OpenBLAS threads wait for each other (5x slower)
+    with one_blas_thread():
+        centres = _seed_centres(sample, k, rng)
+        counts = np.zeros(k, np.float64)
+        batch = min(n, max(_BATCH, 4 * k))
+        for _ in range(iterations):
+            rows = matrix[np.sort(rng.choice(n, batch, replace=False))] if batch < n else matrix
+            owner, _ = nearest(rows, centres)
+            order = np.argsort(owner, kind="stable")
+            hit, starts, per = np.unique(owner[order], return_index=True, return_counts=True)
+            sums = np.add.reduceat(rows[order], starts, axis=0)
+            counts[hit] += per
+            # centre <- centre + (per / count) * (mean of its rows - centre): the running mean
+            rate = (per / counts[hit])[:, None]
+            means = sums / per[:, None]
+            centres[hit] = (centres[hit] + rate * (means - centres[hit])).astype(np.float32)
+    if n * k * matrix.shape[1] < _SMALL:
+        with one_blas_thread():
+            assignment, _ = nearest(matrix, centres)
+    else:
+        assignment, _ = nearest(matrix, centres)
     return centres, assignment
 
 

@@ -19,6 +19,7 @@ from assay.algorithms.clustering import (
     squared_distances,
     squared_norms,
 )
+from assay.algorithms.embedders import one_blas_thread
 
 Picked = tuple[np.ndarray, np.ndarray]
 
@@ -193,7 +194,8 @@ def k_center(
         if checkpoint is not None:
             checkpoint(_state(chosen, scores, near))
     while len(chosen) < size:
-        picks, values = _greedy_round(matrix, norms, near, size - len(chosen))
+        with one_blas_thread():  # matrix-vector products of ~1,000 rows
+            picks, values = _greedy_round(matrix, norms, near, size - len(chosen))
         if not picks:
             break
         _lower(near, np.array(picks, np.int64), matrix, norms, apart=min(values))
