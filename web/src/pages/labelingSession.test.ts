@@ -86,6 +86,10 @@ describe("describe", () => {
     expect(describeSelection({ order: "year", desc: true })).toBe(
       "Every record, ordered by year, descending",
     );
+    // A selection's or a quality list's slice, in its own (ranked) order.
+    expect(describeSelection({ slice: "picks", order: "slice:picks" })).toBe(
+      "Slice “picks”, in the slice's order",
+    );
   });
 
   it("names a search by its record or embedding", () => {

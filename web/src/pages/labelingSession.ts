@@ -6,7 +6,7 @@ import type { AnnotationChange } from "../api/annotations";
 import type { Annotation, Label, RecordDetail, Task } from "../api/client";
 import type { TextSpan, TokenRange } from "../components/SpanText";
 import { formatNumber } from "../format";
-import type { Selection } from "../routes";
+import { SLICE_ORDER, type Selection } from "../routes";
 
 /** The position `i` of the URL: a whole number from 0 (anything else reads as 0). */
 export function position(raw: string | null): number {
@@ -33,7 +33,9 @@ export function describe(selection: Selection, similarName?: string): string {
       ? `in id order${selection.desc ? ", descending" : ""}`
       : selection.order === "random"
         ? `in random order (seed ${selection.seed ?? 0})`
-        : `ordered by ${selection.order}${selection.desc ? ", descending" : ""}`;
+        : selection.order === SLICE_ORDER + selection.slice
+          ? `in the slice's order${selection.desc ? ", reversed" : ""}`
+          : `ordered by ${selection.order}${selection.desc ? ", descending" : ""}`;
   return `${which}, ${order}`;
 }
 
