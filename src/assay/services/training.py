@@ -4,8 +4,9 @@ the split, store the version, and decide whether it goes live.
 - **Training data**: the reference manual labels outside the task's test split
   (``services/test_splits.py``: with a named split, the project's ``test`` set); with
   ``with_weak``, also the weakly supervised labels at or above that confidence of records
-  without a manual label, except those the test split would hold once labeled. A label a reviewer rejected for a record
-  (a ``rejected`` prediction) never trains a model as that record's label.
+  without a manual label, except those the test split would hold once labeled. A label a
+  reviewer rejected for a record (a ``rejected`` prediction) never trains a model as that
+  record's label.
 - **Algorithm**: the one asked for, or ``auto``: ``text_models.choose`` by cross-validation
   on the training data only; ``embedding-logreg`` reads a ready embedding of the task's
   text (``services/model_inputs.py``).
