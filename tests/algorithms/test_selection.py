@@ -241,8 +241,10 @@ def test_hybrid_spreads_a_batch_over_clusters_of_uncertain_rows() -> None:
 def test_auto_strategy_cold_start_then_hybrid_or_coreset() -> None:
     strategy, reason = auto_strategy(12, 4, True)
     assert strategy == "typical"
-    assert reason == "12 manual labels (< 40 for 4 classes): cold start, typical"
-    assert auto_strategy(40, 4, True)[0] == "hybrid"
-    assert auto_strategy(40, 4, False)[0] == "coreset"
+    assert reason == "12 manual labels (< 20 for 4 classes): cold start, typical"
+    assert auto_strategy(20, 4, True)[0] == "hybrid"
+    assert auto_strategy(20, 4, False)[0] == "coreset"
     assert "no class probabilities" in auto_strategy(500, 4, False)[1]
-    assert auto_strategy(19, 2, True)[0] == "typical"
+    assert auto_strategy(9, 2, True)[0] == "typical"
+    assert auto_strategy(9, 1, True)[0] == "typical"  # one class known: counted as two
+    assert auto_strategy(10, 2, True)[0] == "hybrid"
