@@ -108,6 +108,22 @@ def test_neighbour_labels_count_other_rows_only_and_chunk(
     assert np.allclose(neighbour_labels(matrix, labels, 2, neighbours=1), whole)
 
 
+def test_neighbour_votes_are_weighted_by_similarity() -> None:
+    # Row 0's two neighbours: row 1 (cosine 0.9, class 1) and row 2 (cosine 0.8, class 0).
+    # Weights exp(0) = 1 and exp(-0.1 / 0.1) = 1/e, scaled to sum to k = 2.
+    matrix = np.array(
+        [[1.0, 0.0, 0.0], [0.9, np.sqrt(1 - 0.81), 0.0], [0.8, 0.0, 0.6]], dtype=np.float32
+    )
+    labels = np.array([0, 1, 0])
+    out = neighbour_labels(matrix, labels, 2, neighbours=2, temperature=0.1)
+    w1, w2 = 1.0, np.exp(-1.0)
+    votes = 2 * np.array([w2, w1]) / (w1 + w2)
+    assert np.allclose(out[0], (votes + np.array([2 / 3, 1 / 3])) / 3, atol=1e-6)
+    # A high temperature counts the two alike.
+    flat = neighbour_labels(matrix, labels, 2, neighbours=2, temperature=1e6)
+    assert np.allclose(flat[0], (np.array([1.0, 1.0]) + np.array([2 / 3, 1 / 3])) / 3, atol=1e-6)
+
+
 def test_confident_joint_counts_by_threshold() -> None:
     labels = np.array([0, 0, 0, 1, 1])
     probabilities = np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9], [0.3, 0.7], [0.1, 0.9]])
@@ -117,7 +133,7 @@ def test_confident_joint_counts_by_threshold() -> None:
     rows, scores, suggested = label_issues(probabilities, labels)
     assert rows.tolist() == [2]
     assert suggested.tolist() == [1]
-    assert np.allclose(scores, [0.8])
+    assert np.allclose(scores, [0.9])  # one minus the given label's probability
 
 
 def test_the_joint_counts_the_errors_and_the_margin_chooses_them() -> None:
@@ -132,7 +148,7 @@ def test_the_joint_counts_the_errors_and_the_margin_chooses_them() -> None:
     assert np.array_equal(confident_joint(probabilities, labels), [[1, 2], [0, 2]])
     rows, scores, suggested = label_issues(probabilities, labels)
     assert rows.tolist() == [1, 2, 3]
-    assert np.allclose(scores, [0.96, 0.96, 0.4])
+    assert np.allclose(scores, [0.98, 0.98, 0.7])
     assert suggested.tolist() == [1, 1, 1]
 
 
@@ -188,8 +204,10 @@ def test_multilabel_issues_point_at_the_flipped_label() -> None:
     matrix = (points / np.linalg.norm(points, axis=1, keepdims=True)).astype(np.float32)
     shares = neighbour_labels(matrix, given, 3, neighbours=10)
     assert shares.shape == (300, 3)
-    # Smoothed shares: (neighbours with the label + the label's share) / (10 + 1).
-    counts = shares * 11 - given.mean(axis=0)
+    assert shares.min() > 0.0 and shares.max() < 1.0
+    # Unweighted (a huge temperature): (neighbours with the label + its share) / (10 + 1).
+    plain = neighbour_labels(matrix, given, 3, neighbours=10, temperature=1e9)
+    counts = plain * 11 - given.mean(axis=0)
     assert np.allclose(counts, counts.round()) and counts.min() > -1e-9 and counts.max() < 10.01
     for neighbours in (None, shares):
         rows, scores, suspect = label_issues_multilabel(probabilities, given, neighbours=neighbours)

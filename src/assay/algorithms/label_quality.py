@@ -21,8 +21,10 @@ from sklearn.linear_model import LogisticRegression
 # Rows of the query block in neighbour_labels: block x n float32 similarities at a time.
 QUERY_BLOCK = 1024
 
-# Weight of the neighbours' label distribution when it is mixed with the probabilities.
+# Weight of the neighbours' label distribution when it is mixed with the probabilities, and
+# the temperature of the neighbours' similarity weights (measured: bench_label_quality.py).
 NEIGHBOUR_WEIGHT = 0.3
+NEIGHBOUR_TEMPERATURE = 0.1
 
 
 def fold_of(labels: np.ndarray, folds: int, *, seed: int = 0) -> np.ndarray:
@@ -104,13 +106,21 @@ def fold_probabilities(
 
 
 def neighbour_labels(
-    matrix: np.ndarray, labels: np.ndarray, classes: int, *, neighbours: int = 10
+    matrix: np.ndarray,
+    labels: np.ndarray,
+    classes: int,
+    *,
+    neighbours: int = 10,
+    temperature: float = NEIGHBOUR_TEMPERATURE,
 ) -> np.ndarray:
     """``(n, classes)``: the label distribution of each row's ``neighbours`` nearest other
     rows (cosine), smoothed; chunked, never n x n.
 
     ``matrix`` rows are L2-normalized, so the dot product is the cosine. Queries go in blocks
-    of ``QUERY_BLOCK`` rows against all rows (``block x n`` similarities at a time). The counts
+    of ``QUERY_BLOCK`` rows against all rows (``block x n`` similarities at a time). Each
+    neighbour's vote is weighted by ``exp((cosine - nearest cosine) / temperature)``, so the
+    nearest count most (a temperature of 0.1 beat plain counts on the shared datasets:
+    benchmarks/bench_label_quality.py --variants); the weighted shares, times ``neighbours``,
     are smoothed with one pseudo-count spread over the classes in proportion to their share
     of the labels, so a row whose few neighbours all agree is not given probability 0 for the
     other classes.
@@ -137,7 +147,10 @@ def neighbour_labels(
         sims = matrix[start:stop] @ matrix.T
         sims[np.arange(stop - start), np.arange(start, stop)] = -np.inf
         nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        counts = indicators[nearest].sum(axis=1)
+        near = np.take_along_axis(sims, nearest, axis=1).astype(np.float64)
+        weights = np.exp((near - near.max(axis=1, keepdims=True)) / temperature)
+        weights *= k / weights.sum(axis=1, keepdims=True)
+        counts = np.einsum("bk,bkc->bc", weights, indicators[nearest])
         out[start:stop] = (counts + prior) / (k + 1.0)
     return out
 
@@ -219,8 +232,9 @@ def label_issues(
        "prune by noise rate").
     4. A row whose most probable class is its given one is never flagged.
 
-    Score: the probability of the best other class minus that of the given one (in [-1, 1]);
-    suggested: that best other class.
+    Score: one minus the mixed probability of the given label (self-confidence: it ranked
+    the flipped labels first more often than the margin over the best other class did);
+    suggested: the most probable other class.
     """
     labels = np.asarray(labels, dtype=np.int64)
     p = mixed_probabilities(probabilities, neighbours, neighbour_weight)
@@ -230,7 +244,7 @@ def label_issues(
     others = p.copy()
     others[index, labels] = -np.inf
     suggested = others.argmax(axis=1)
-    scores = others[index, suggested] - given
+    scores = 1.0 - given
     errors = estimated_errors(p, labels)
     flagged = np.zeros(n, dtype=bool)
     for i in range(classes):
