@@ -4,7 +4,7 @@
 
 (1) Coreset (``algorithms.selection.k_center``, exact greedy k-center, streaming and batched):
 K = 1,000 picks of N = 1,000,000 x 384 float32 rows (--quick: 100 of 20,000). The rows are
-clustered synthetic data (1,000 Gaussian blobs around random centres, noise 0.5 per
+clustered synthetic data (500 Gaussian blobs around random centres, noise 0.5 per
 dimension, then L2-normalized), generated in chunks; ``--data normal`` takes plain
 random-normal rows instead (every distance near sqrt 2: a degenerate case for k-center).
 Printed: seconds, the number of passes over the matrix, the peak memory allocated beside the
@@ -54,9 +54,10 @@ from assay.algorithms.selection import KCenterState
 
 def synthetic(n: int, d: int, *, kind: str, seed: int = 0) -> np.ndarray:
     """``n`` x ``d`` float32 L2-normalized rows, generated 100,000 at a time (no float64 copy):
-    ``clustered`` (1,000 Gaussian blobs) or ``normal`` (random-normal rows)."""
+    ``clustered`` (500 Gaussian blobs: fewer than the full run's 1,000 picks, more than one
+    chunk's share in Goldener's way) or ``normal`` (random-normal rows)."""
     rng = np.random.default_rng(seed)
-    centres = rng.standard_normal((1000, d), dtype=np.float32)
+    centres = rng.standard_normal((500, d), dtype=np.float32)
     out = np.empty((n, d), np.float32)
     for start in range(0, n, 100_000):
         stop = min(n, start + 100_000)
