@@ -83,6 +83,16 @@ def test_fold_probabilities_cover_every_class_even_one_missing_from_training() -
     assert np.all(other[:, 2] > 0.0)
 
 
+def test_balanced_fold_probabilities_favour_the_rare_class() -> None:
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 180 + [1] * 20)
+    features = rng.normal(size=(200, 4)) + labels[:, None] * 0.5
+    fold = fold_of(labels, 5)
+    plain = fold_probabilities(features, labels, 2, fold, 0)
+    balanced = fold_probabilities(features, labels, 2, fold, 0, balanced=True)
+    assert balanced[:, 1].mean() > plain[:, 1].mean() + 0.1
+
+
 def test_fold_probabilities_with_a_single_training_class() -> None:
     features = np.eye(4, dtype=np.float32)
     labels = np.array([0, 0, 1, 1])
