@@ -163,8 +163,10 @@ def k_center(
 
     Exact and batched: each round picks greedily among the ~1,000 rows farthest from their
     centres, as long as the pick provably equals greedy's (see ``_greedy_round``), then one
-    chunked GEMM pass lowers every row's distance against the round's picks. At 1M x 384 a
-    round makes hundreds of picks, so 1,000 picks take a few passes' worth of GEMM instead of
+    chunked GEMM pass lowers every row's distance against the round's picks (skipping rows the
+    picks cannot reach, see ``_lower``). At 1M x 384 a round makes hundreds of picks: 1,000
+    picks took 15 to 20 passes and 27 to 37 s, 0.5 GB beside the vectors, on this 2-core
+    machine while loaded (benchmarks/bench_selection.py), against ~0.15 s a pick for
     1,000 matrix-vector passes. Scores: the euclidean distance of each pick to its nearest
     centre when picked (non-increasing). Without centres the first pick is a seeded random
     row; its score is its distance to the farthest row (the second pick's score). Ties go to
