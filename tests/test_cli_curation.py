@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from test_cli import Run, run  # noqa: F401  (the fixture)
+
+from assay import Workbench
 
 SPORT = ["team", "goal", "match", "coach", "league", "striker", "season", "cup", "referee"]
 MONEY = ["shares", "market", "bank", "profit", "investors", "stocks", "rates", "bond", "fund"]
@@ -20,29 +22,35 @@ def _lines(out: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
-def _project(run: Run, tmp_path: Path, *, embed: bool = True) -> None:  # noqa: F811
-    """Project ``news`` by import (key ``nid``): headlines of two topics, ``topic`` labels on
-    the first ``LABELED`` (record ``FLIPPED`` wrong), record 60 a copy of record 0 labeled
-    unlike it; with ``embed`` its embedding ``headline-tfidf-svd``."""
+def _project(wb: Workbench, *, embed: bool = True) -> None:
+    """Project ``news`` (key ``nid``): headlines of two topics, ``topic`` labels on the first
+    ``LABELED`` (record ``FLIPPED`` wrong), record 60 a copy of record 0 labeled unlike it;
+    with ``embed`` its embedding ``headline-tfidf-svd``. Made through the Workbench the
+    commands share the database with: a command's own Workbench is not closed, and its
+    reactions to an import would run on after the test."""
     rng = random.Random(1)
     texts = [" ".join(rng.sample(SPORT if i % 2 == 0 else MONEY, 5)) for i in range(RECORDS)]
-    rows: list[dict[str, Any]] = []
-    for i, text in enumerate(texts):
-        label = None if i >= LABELED else "sport" if i % 2 == 0 or i == FLIPPED else "money"
-        rows.append({"nid": i, "headline": text, "__topic__MANUAL": label})
-    rows.append({"nid": RECORDS, "headline": texts[0] + "!", "__topic__MANUAL": "money"})
-    data = tmp_path / "news.json"
-    data.write_text(json.dumps(rows), encoding="utf-8")
-    run("import", str(data), "--project", "news", "--primary-key", "nid")
+    labels = [
+        None if i >= LABELED else "sport" if i % 2 == 0 or i == FLIPPED else "money"
+        for i in range(RECORDS)
+    ]
+    frame = pd.DataFrame(
+        {
+            "nid": range(RECORDS + 1),
+            "headline": [*texts, texts[0] + "!"],
+            "__topic__MANUAL": [*labels, "money"],
+        }
+    )
+    wb.import_dataframe(frame, "news", primary_key=["nid"], types={"headline": "text"})
     if embed:
-        run("embed", "-p", "news", "--attribute", "headline")
+        assert wb.add_embedding("news", "headline", wait=True)["status"] == "done"
 
 
 def test_select_prints_the_slice_then_the_records_best_first(
     run: Run,  # noqa: F811
-    tmp_path: Path,
+    wb: Workbench,
 ) -> None:
-    _project(run, tmp_path)
+    _project(wb)
     where = json.dumps({"task": "topic", "state": "none"})
     out, err = run("select", "-p", "news", "--size", "6", "--strategy", "coreset",
                    "--where", where, "--name", "next")  # fmt: skip
@@ -71,8 +79,8 @@ def test_select_prints_the_slice_then_the_records_best_first(
     assert "--where is not valid JSON" in err
 
 
-def test_split_prints_the_report(run: Run, tmp_path: Path) -> None:  # noqa: F811
-    _project(run, tmp_path, embed=False)
+def test_split_prints_the_report(run: Run, wb: Workbench) -> None:  # noqa: F811
+    _project(wb, embed=False)
     out, _ = run("split", "-p", "news", "--sets", "train=0.75,test=0.25", "--seed", "3")
     report = json.loads(out)
     assert (report["task"], report["seed"], report["records"]) == ("topic", 3, LABELED + 1)
@@ -83,8 +91,8 @@ def test_split_prints_the_report(run: Run, tmp_path: Path) -> None:  # noqa: F81
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1
 
 
-def test_quality_prints_suspects_most_suspect_first(run: Run, tmp_path: Path) -> None:  # noqa: F811
-    _project(run, tmp_path)
+def test_quality_prints_suspects_most_suspect_first(run: Run, wb: Workbench) -> None:  # noqa: F811
+    _project(wb)
     out, err = run("quality", "-p", "news", "-t", "topic", "--limit", "3")
     found = _lines(out)
     assert 1 <= len(found) <= 3
@@ -97,8 +105,8 @@ def test_quality_prints_suspects_most_suspect_first(run: Run, tmp_path: Path) ->
     assert "nope" in err and err.startswith("error: ")
 
 
-def test_duplicates_prints_a_line_per_group(run: Run, tmp_path: Path) -> None:  # noqa: F811
-    _project(run, tmp_path, embed=False)
+def test_duplicates_prints_a_line_per_group(run: Run, wb: Workbench) -> None:  # noqa: F811
+    _project(wb, embed=False)
     out, err = run("duplicates", "-p", "news")
     groups = _lines(out)
     copies = [g for g in groups if {r["data"]["nid"] for r in g["records"]} == {0, RECORDS}]
