@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -60,3 +62,17 @@ def test_kmeans_k_is_cut_to_the_rows() -> None:
     assert sorted(assignment.tolist()) == [0, 1, 2]
     empty_centres, empty_assignment = kmeans(np.empty((0, 2), np.float32), 3)
     assert empty_centres.shape == (0, 2) and empty_assignment.shape == (0,)
+
+
+def test_nearest_never_holds_rows_by_centres_beyond_a_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(4)
+    matrix = rng.standard_normal((20_000, 8)).astype(np.float32)
+    centres = rng.standard_normal((400, 8)).astype(np.float32)
+    monkeypatch.setattr(clustering, "_CHUNK_ENTRIES", 400 * 500)  # chunks of 500 rows
+    tracemalloc.start()
+    nearest(matrix, centres)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 20_000 * 400 * 4 / 10  # the full 20,000 x 400 block would be 32 MB
