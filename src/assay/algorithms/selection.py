@@ -60,7 +60,7 @@ class KCenterState:
     nearest centre."""
 
     chosen: np.ndarray  # int64
-    scores: np.ndarray  # float32, the distance of each chosen row when it was picked
+    scores: np.ndarray  # float32, the squared distance of each chosen row when picked
     nearest: np.ndarray  # float32 (n,); -1 for chosen rows and given centres
 
 
