@@ -212,7 +212,7 @@ def main() -> None:
         f"flip seeds {args.first_seed}..{args.first_seed + seeds - 1} (mean)"
     )
     header = (
-        f"{'dataset':<20} {'method':<30} {'P':>6} {'R':>6} {'F1':>6} {'P@2%':>6} {'flagged':>8}"
+        f"{'dataset':<24} {'method':<30} {'P':>6} {'R':>6} {'F1':>6} {'P@2%':>6} {'flagged':>8}"
     )
     print(header)
     totals: dict[str, list[dict[str, float]]] = {name: [] for name in methods}
@@ -236,14 +236,14 @@ def main() -> None:
             mean = {key: statistics.fmean(run[key] for run in runs) for key in runs[0]}
             totals[method_name].append(mean)
             print(
-                f"{name + f' ({len(labels):,})':<20} {method_name:<30} {mean['P']:6.3f} "
+                f"{name + f' ({len(labels):,})':<24} {method_name:<30} {mean['P']:6.3f} "
                 f"{mean['R']:6.3f} {mean['F1']:6.3f} {mean['P@2%']:6.3f} {mean['flagged']:8.0f}"
             )
         print(f"  ({classes} classes, {time.perf_counter() - started:.1f} s)", file=sys.stderr)
     for method_name, means in totals.items():
         average = {key: statistics.fmean(m[key] for m in means) for key in ("P", "R", "F1", "P@2%")}
         print(
-            f"{'average':<20} {method_name:<30} {average['P']:6.3f} {average['R']:6.3f} "
+            f"{'average':<24} {method_name:<30} {average['P']:6.3f} {average['R']:6.3f} "
             f"{average['F1']:6.3f} {average['P@2%']:6.3f}"
         )
 
