@@ -455,5 +455,5 @@ def auto_strategy(labeled: int, classes: int, has_probabilities: bool) -> tuple[
     if labeled < threshold:
         return "typical", f"{counted} (< {per}): cold start, typical"
     if has_probabilities:
-        return "hybrid", f"{counted} (>= {per}) and model probabilities: hybrid"
+        return "hybrid", f"{counted} (>= {per}) and class probabilities: hybrid"
     return "coreset", f"{counted} (>= {per}) but no class probabilities: coreset"
