@@ -22,7 +22,7 @@ semantic duplicates over 1,000,000 vectors through the HNSW vector index.
     ``semantic_pairs`` at cosine 0.95 and ``groups_from_pairs``; each timed apart. Target:
     <= 5 minutes from vectors to groups. Recall of the injected pairs.
 
-Timings on this shared 2-core machine are taken under load from other sessions: pessimistic.
+Figures: docs/benchmarks.md (measured on a quiet machine; other load slows both parts).
 """
 
 from __future__ import annotations

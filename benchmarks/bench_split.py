@@ -138,10 +138,7 @@ def main() -> None:
             f"{a['random_median']:.3g} | {a['random_p95']:.3g} | "
             f"{gap_ours:.4f} / {gap_theirs:.4f} |"
         )
-    print(
-        "\n(percentile: share of random sets with a larger MMD; the machine is shared and "
-        "loaded, so timings are pessimistic)"
-    )
+    print("\n(percentile: share of random sets with a larger MMD)")
 
 
 if __name__ == "__main__":
