@@ -1,7 +1,8 @@
 """The Dask executor against a real cluster (a LocalCluster of two worker processes): ordered
 and lazy ``map``, user code in each worker's own sandbox, errors that come back as they were
-raised, lost workers, an unreachable scheduler; and a heuristic run through a Workbench whose
-setting names the cluster, on both databases, with the same votes as the local executor."""
+raised, lost workers, an unreachable scheduler; and a heuristic run (and a calculated
+attribute, a lexical duplicates run) through a Workbench whose setting names the cluster, on
+both databases, with the same results as the local executor."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import select
 
@@ -21,7 +23,7 @@ from assay.errors import ExecutorError, InvalidCode, UserCodeError, ValidationEr
 from assay.runtime import sandbox
 from assay.runtime.executor import LocalExecutor, open_executor
 from assay.runtime.sandbox import Limits, Record, RecordResult
-from assay.services import heuristic_runs
+from assay.services import heuristic_runs, near_duplicates
 from assay.storage.db import Database
 from assay.storage.models import Annotation, Label
 from assay.storage.models import Record as RecordRow
@@ -259,6 +261,34 @@ def test_a_calculated_attribute_is_computed_on_the_cluster(
     while _items_run(cluster, "run_partition") < before + 3 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _items_run(cluster, "run_partition") >= before + 3  # the items ran on the cluster
+
+
+def test_a_lexical_duplicates_run_hashes_its_chunks_on_the_cluster(
+    dask_wb: Workbench, cluster: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(near_duplicates, "MINHASH_CHUNK", 300)  # several items, in order
+    before = _items_run(cluster, "signatures_of")
+    local = Workbench(Settings(data_dir=dask_wb.settings.data_dir, **_database(dask_wb)))
+    try:
+        groups = {}
+        for wb, project in ((dask_wb, "remote"), (local, "here")):
+            wb.create_sample("clickbait", "initial", project)
+            copies = ["Ten cats that changed the internet forever"] * 2
+            frame = pd.DataFrame({"running_id": [9001, 9002], "headline": copies})
+            wb.import_dataframe(frame, project)  # one pair of copies at least
+            job = wb.find_duplicates(project, kind="lexical", wait=True)
+            assert job["status"] == "done", job["error"]
+            page = wb.duplicate_groups(project, kind="lexical", limit=500)
+            groups[project] = sorted(
+                sorted(m["data"]["headline"] for m in group["records"]) for group in page["page"]
+            )
+    finally:
+        local.close()
+    assert groups["remote"] and groups["remote"] == groups["here"]
+    deadline = time.monotonic() + 10  # the scheduler counts the items in its own thread
+    while _items_run(cluster, "signatures_of") < before + 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _items_run(cluster, "signatures_of") >= before + 3  # the chunks ran on the cluster
 
 
 def _database(wb: Workbench) -> dict[str, Any]:
