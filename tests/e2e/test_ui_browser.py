@@ -302,6 +302,8 @@ def test_records_are_named_by_their_key_or_position_never_their_id(
     names = page.get_by_test_id("record-card").get_by_test_id("record-name")
     expect(names).to_have_text(["#1", "#2", "#3"])
     page.get_by_test_id("record-card").nth(1).get_by_role("link", name="Record IDE").click()
+    # The IDE's chunk loads lazily: the browser stays on screen until the IDE replaces it.
+    expect(page.get_by_role("heading", name="Record IDE")).to_be_visible(timeout=60_000)
     expect(page.get_by_test_id("record-name")).to_have_text("#2", timeout=60_000)
 
 
