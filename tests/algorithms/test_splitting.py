@@ -169,3 +169,13 @@ def test_distances_refuse_an_assignment_that_does_not_fit():
         distances(matrix, np.array([0, 1, 2, 0]), 2)
     with pytest.raises(ValueError, match="4 rows"):
         distances(matrix, np.array([0, 1]), 2)
+
+
+def test_fractions_a_hair_off_one_still_add_up_to_the_records() -> None:
+    # Within the 1e-6 tolerance, but at this many records unnormalized shares would overshoot
+    # (10,000,003) or fall short (99,999,903).
+    for spec, total in (
+        ("a=0.8000001,b=0.1,c=0.1", 10_000_000),
+        ("a=0.799999,b=0.1,c=0.1", 100_000_000),
+    ):
+        assert sum(set_sizes(spec, total).values()) == total

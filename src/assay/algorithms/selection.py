@@ -313,8 +313,9 @@ def typical(
     return np.array(picks, np.int64), np.array(scores, np.float32)
 
 
-def _largest_remainders(sizes: np.ndarray, size: int) -> np.ndarray:
-    """Integer shares of ``size`` proportional to ``sizes`` (Hamilton's method; ties: lower)."""
+def largest_remainders(sizes: np.ndarray, size: int) -> np.ndarray:
+    """Integer shares of ``size`` proportional to ``sizes`` (Hamilton's method; ties: lower),
+    adding up to ``size`` exactly."""
     exact: np.ndarray = sizes * (size / sizes.sum())
     share: np.ndarray = np.floor(exact).astype(np.int64)
     left = size - int(share.sum())
@@ -340,7 +341,7 @@ def cluster_stratified(
     k = min(n, clusters if clusters is not None else min(size, 100))
     _, assignment = kmeans(matrix, max(1, k), seed=seed)
     sizes = np.bincount(assignment, minlength=max(1, k))
-    share = _largest_remainders(sizes, size)
+    share = largest_remainders(sizes, size)
     rng = np.random.default_rng(seed)
     drawn = [
         rng.choice(np.flatnonzero(assignment == c), share[c], replace=False) if share[c] else None

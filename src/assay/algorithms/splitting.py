@@ -17,6 +17,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from assay.algorithms.selection import largest_remainders
+
 # Golden-ratio step of the low-discrepancy sequence that spreads each stratum over the sets.
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
 _INTEGER = re.compile(r"[+-]?\d+")
@@ -56,14 +58,10 @@ def set_sizes(spec: str | Mapping[str, float], total: int) -> dict[str, int]:
     added = math.fsum(values)
     if abs(added - 1.0) > 1e-6:
         raise ValueError(f"the sets' fractions add up to {added:g}, not 1 ({_listed(pairs)})")
-    exact = [value * total for value in values]
-    result = [math.floor(x) for x in exact]
-    left = total - sum(result)
-    # Largest remainder first; ties go to the set named first.
-    order = sorted(range(len(exact)), key=lambda s: (-(exact[s] - result[s]), s))
-    for s in order[:left]:
-        result[s] += 1
-    return dict(zip(names, result, strict=True))
+    # Largest remainder first (of the fractions as given: their sum may miss 1 by 1e-6);
+    # ties go to the set named first.
+    shares = largest_remainders(np.asarray(values, dtype=np.float64), total)
+    return dict(zip(names, (int(n) for n in shares), strict=True))
 
 
 def _parse_sets(spec: str | Mapping[str, float]) -> list[tuple[str, float, bool]]:
