@@ -47,7 +47,6 @@ from assay.services import (
 from assay.services import tasks as task_service
 from assay.services.database import Database
 from assay.storage.models import (
-    AnalysisRun,
     Annotation,
     Embedding,
     Finding,
@@ -445,9 +444,7 @@ def _restore_slices(db: Database, run_id: int, task: str, project: str) -> None:
 
 def _result(db: Database, run: stored_runs.Run, summary: dict[str, Any]) -> documents.QualityResult:
     with db.session() as s:
-        row = s.get(AnalysisRun, run.id)
-        assert row is not None
-        return cast(documents.QualityResult, {**summary, "run": stored_runs.describe(s, row, run)})
+        return cast(documents.QualityResult, stored_runs.with_run(s, run, summary))
 
 
 # --- reading the lists -----------------------------------------------------------------------

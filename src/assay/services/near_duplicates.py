@@ -235,12 +235,12 @@ def _returned(
     """The run's document, its ``mixed`` flags brought up to date with the labels."""
     with db.session() as s:
         mixed = mark_mixed(s, projects.get(s, project), this.id, str(doc["kind"]))
-        row = s.get(AnalysisRun, this.id)
-        assert row is not None
         if mixed != doc.get("mixed"):
             doc = {**doc, "mixed": mixed}
+            row = s.get(AnalysisRun, this.id)
+            assert row is not None
             row.summary = doc
-        return cast(documents.DuplicatesResult, {**doc, "run": stored_runs.describe(s, row, this)})
+        return cast(documents.DuplicatesResult, stored_runs.with_run(s, this, doc))
 
 
 def _visible_ids(session: Session, project: Project) -> list[int]:

@@ -12,7 +12,6 @@ may read an embedding's vectors through the database, which a worker cannot.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -459,7 +458,7 @@ def run(
         stored = stored_runs.summary(db, this)
         with db.session() as s:
             _restore_slice(s, projects.get(s, project), this, str(stored["slice"]))
-            return _with_run(s, this, stored)
+            return cast(documents.SelectionResult, stored_runs.with_run(s, this, stored))
     try:
         ids, scores = _pick(db, this, plan, measure, seed, data_dir, progress)
         progress(0.95, "storing the slice")
@@ -501,15 +500,7 @@ def run(
         stored_runs.fail(db, this, str(exc) or type(exc).__name__)
         raise
     with db.session() as s:
-        return _with_run(s, this, doc)
-
-
-def _with_run(
-    s: Session, this: stored_runs.Run, doc: Mapping[str, Any]
-) -> documents.SelectionResult:
-    row = s.get(AnalysisRun, this.id)
-    assert row is not None
-    return cast(documents.SelectionResult, {**doc, "run": stored_runs.describe(s, row, this)})
+        return cast(documents.SelectionResult, stored_runs.with_run(s, this, doc))
 
 
 def _inputs(plan: _Plan) -> str:

@@ -446,9 +446,7 @@ def _described(
     db: Database, run: stored_runs.Run, summary: dict[str, Any]
 ) -> documents.SplitReport:
     with db.session() as s:
-        row = s.get(AnalysisRun, run.id)
-        assert row is not None
-        return cast(documents.SplitReport, {**summary, "run": stored_runs.describe(s, row, run)})
+        return cast(documents.SplitReport, stored_runs.with_run(s, run, summary))
 
 
 # --- reading the split ---------------------------------------------------------------------

@@ -212,6 +212,14 @@ def describe(session: Session, row: AnalysisRun, run: Run | None = None) -> docu
     }
 
 
+def with_run(session: Session, run: Run, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's result document: its stored ``summary`` with ``run`` (:func:`describe`, as this
+    call got it: reused, resumed chunks)."""
+    row = session.get(AnalysisRun, run.id)
+    assert row is not None
+    return {**summary, "run": describe(session, row, run)}
+
+
 def latest(session: Session, project_id: int, kind: str, /, **params: Any) -> AnalysisRun | None:
     """The newest done run of ``kind`` whose parameters include ``params`` (``kind`` is
     positional only: a duplicates run has a parameter named ``kind`` too)."""
