@@ -944,6 +944,15 @@ def _follow(wb: Workbench, job: documents.JobPublic, description: str) -> docume
     return job
 
 
+def _result(wb: Workbench, job: documents.JobPublic, description: str) -> dict[str, Any]:
+    """Follow a job to its end (progress bar on stderr, Ctrl-C cancels it); its
+    result, or its error as the command's."""
+    job = _follow(wb, job, description)
+    if job["status"] != "done":
+        raise AssayError(job["error"] or f"{description} ended {job['status']}")
+    return job["result"] or {}
+
+
 @models_app.command("train")
 def models_train(
     project: ProjectOpt,
@@ -977,10 +986,8 @@ def models_train(
         job = wb.train_model(
             project, task, algorithm=algorithm, with_weak=with_weak, embedding=embedding
         )
-        job = _follow(wb, job, f"train {task}")
-        if job["status"] != "done":
-            raise AssayError(job["error"] or f"the training ended {job['status']}")
-        version = wb.get_model(project, task, job["result"]["version"])
+        result = _result(wb, job, f"train {task}")
+        version = wb.get_model(project, task, result["version"])
     finally:
         wb.close()
     typer.echo(json.dumps({**_model_line(version), "decision": version["decision"]}))
@@ -1130,15 +1137,6 @@ def review(
 
 
 # --- curation: what to label next, splits, label quality, near-duplicates -------------------
-
-
-def _result(wb: Workbench, job: documents.JobPublic, description: str) -> dict[str, Any]:
-    """Follow a curation job to its end (progress bar on stderr, Ctrl-C cancels it); its
-    result, or its error as the command's."""
-    job = _follow(wb, job, description)
-    if job["status"] != "done":
-        raise AssayError(job["error"] or f"{description} ended {job['status']}")
-    return job["result"] or {}
 
 
 def _run_note(run: dict[str, Any]) -> str:
