@@ -184,7 +184,8 @@ def run(
         attribute_name = attr.name
         if emb is not None:
             vectors = embeddings.load(data_dir, emb)
-            ids = vectors.ids[search.rows_of(vectors, np.asarray(_visible_ids(s, found)))]
+            vector_rows = search.rows_of(vectors, np.asarray(_visible_ids(s, found)))
+            ids = vectors.ids[vector_rows]
             texts: list[str] = []
             inputs = stored_runs.fingerprint(
                 ids, [emb.id, vectors.version], {"chunk": SEMANTIC_CHUNK, "k": NEIGHBOURS}
@@ -211,7 +212,9 @@ def run(
             group, similarity = _lexical(db, this, texts, threshold, executor, progress)
         else:
             assert emb is not None
-            group, similarity = _semantic(db, this, data_dir, emb, ids, threshold, progress)
+            group, similarity = _semantic(
+                db, this, data_dir, emb, vectors, vector_rows, threshold, progress
+            )
         progress(0.9, "storing the groups")
         rows = _ranked(ids, group, similarity)
         with db.session() as s:
@@ -317,7 +320,8 @@ def _semantic(
     this: stored_runs.Run,
     data_dir: Path,
     embedding: Embedding,
-    ids: np.ndarray,
+    vectors: embeddings.Vectors,
+    rows: np.ndarray,
     threshold: float | None,
     progress: Progress,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -325,8 +329,6 @@ def _semantic(
     record's nearest neighbours through the vector index, :data:`SEMANTIC_CHUNK` query rows a
     chunk (computed in this thread, which holds the index)."""
     assert threshold is not None
-    vectors = embeddings.load(data_dir, embedding)
-    rows = search.rows_of(vectors, ids)  # the records that still exist
     graph = search._graph(data_dir, embedding, vectors, search.EXACT_BELOW)
     allowed = None if len(rows) == len(vectors.ids) else rows
 
@@ -352,7 +354,7 @@ def _semantic(
     i = np.concatenate([p["i"] for p in parts]) if parts else np.empty(0, np.int64)
     j = np.concatenate([p["j"] for p in parts]) if parts else np.empty(0, np.int64)
     s = np.concatenate([p["similarity"] for p in parts]) if parts else np.empty(0, np.float32)
-    return _grouped(len(ids), np.searchsorted(rows, i), np.searchsorted(rows, j), s)
+    return _grouped(len(rows), np.searchsorted(rows, i), np.searchsorted(rows, j), s)
 
 
 def _grouped(
