@@ -181,7 +181,9 @@ def _plan(
     pool_where = _pool_filter(where, slice)
     queries.compile_filter(session, project, pool_where)  # 422 on a bad filter, naming where
     found_task = _task(session, project, task, strategy)
-    labeled = _labeled(session, project, found_task)
+    # The labeled records count for auto and are the centres of coreset and typical only.
+    reads_labels = strategy in ("auto", "coreset", "typical")
+    labeled = _labeled(session, project, found_task) if reads_labels else np.empty(0, np.int64)
     classes = len(task_service.labels(session, found_task)) if found_task is not None else 0
     found_source = None
     if strategy in NEEDS_PROBABILITIES:
