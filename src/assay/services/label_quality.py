@@ -412,18 +412,9 @@ def _store(
 
 
 def _replace_slice(session: Session, project: Project, name: str, ids: list[int]) -> None:
-    existing = slices.find(session, project, name)
-    if existing is None:
-        slices.create(session, project, name, kind="static", record_ids=ids)
-        return
-    if existing.kind != "static":
-        raise ValidationError(
-            f"project {project.name!r} has a dynamic slice {name!r}, where the label check "
-            "keeps its ranked list: rename or delete it",
-            slice=name,
-        )
-    if slices.static_record_ids(session, existing) != ids:
-        slices.store_records(session, existing, ids)
+    slices.put_static(
+        session, project, name, ids, where="where the label check keeps its ranked list"
+    )
 
 
 def _restore_slices(db: Database, run_id: int, task: str, project: str) -> None:

@@ -423,15 +423,6 @@ def outlier_slice(
         raise ValidationError("an outlier slice holds between 1 and 100,000 records", size=size)
     found = outlier_scores(session, project, embedding, data_dir, exact_below=exact_below)
     ids = [i for i, _ in _ranked(session, project, found, size)]
-    name = outlier_slice_name(embedding)
-    existing = slices.find(session, project, name)
-    if existing is None:
-        return slices.create(session, project, name, kind="static", record_ids=ids)
-    if existing.kind != "static":
-        raise ValidationError(
-            f"project {project.name!r} has a dynamic slice {name!r}; rename or delete it "
-            "to make the outlier slice",
-            slice=name,
-        )
-    slices.store_records(session, existing, ids)
-    return existing
+    return slices.put_static(
+        session, project, outlier_slice_name(embedding), ids, where="where the outlier slice goes"
+    )

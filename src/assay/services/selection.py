@@ -548,10 +548,8 @@ def _restore_slice(session: Session, project: Project, this: stored_runs.Run, na
         )
     )
     existing = slices.find(session, project, name)
-    if existing is None:
-        slices.create(session, project, name, kind="static", record_ids=ids)
-    elif existing.kind == "static" and slices.static_record_ids(session, existing) != ids:
-        slices.store_records(session, existing, ids)
+    if existing is None or existing.kind == "static":  # a dynamic one is the user's: kept
+        slices.put_static(session, project, name, ids, where="where the selection's picks go")
 
 
 # --- picking ------------------------------------------------------------------------------------

@@ -75,6 +75,24 @@ def store_records(session: Session, found: DataSlice, ids: list[int]) -> None:
         )
 
 
+def put_static(
+    session: Session, project: Project, name: str, ids: list[int], *, where: str
+) -> DataSlice:
+    """Make the static slice ``name`` hold ``ids`` in this order: made anew, or refilled when it
+    holds others. A dynamic slice of that name is refused (``where``: what goes there)."""
+    existing = find(session, project, name)
+    if existing is None:
+        return create(session, project, name, kind="static", record_ids=ids)
+    if existing.kind != "static":
+        raise ValidationError(
+            f"project {project.name!r} has a dynamic slice {name!r}, {where}: rename or delete it",
+            slice=name,
+        )
+    if static_record_ids(session, existing) != ids:
+        store_records(session, existing, ids)
+    return existing
+
+
 def find(session: Session, project: Project, name: str) -> DataSlice | None:
     """The project's slice of that name, or None."""
     return named.find(session, DataSlice, project, name)
